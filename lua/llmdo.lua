@@ -1,0 +1,147 @@
+-- The llmdo module: what project Lua files use to declare toolsets,
+-- schemas, entries and scripted models.
+--
+--   local llmdo = require "llmdo"
+--   M.calc   = llmdo.toolset { factory = function(ctx) ... end }
+--   M.Input  = llmdo.schema  { fields = { input = "string" }, prompt = ... }
+--   M.main   = llmdo.entry   { main = function(input, rt) ... end }
+--   M.script = llmdo.model(function(req) return { text = "hi" } end)
+local core = require "llmdo.core"
+local V = require "llmdo.validate"
+local schema = require "llmdo.schema"
+
+local M = {}
+
+M.version = core.version
+M.null = core.null
+
+M.json = {
+  encode = function(v, opts) return core.json_encode(v, opts) end,
+  decode = function(s) return require("cjson").decode(s) end,
+  array = core.json_array,
+  null = core.null,
+}
+
+-- The metatables that mark declared objects; llmdo.kind tells them apart.
+local kinds = {
+  toolset = { __name = "llmdo.Toolset" },
+  schema = { __name = "llmdo.Schema" },
+  entry = { __name = "llmdo.Entry" },
+  model = { __name = "llmdo.Model" },
+}
+for kind, mt in pairs(kinds) do
+  mt.__index = { kind = kind }
+end
+
+function M.kind(v)
+  local mt = getmetatable(v)
+  for kind, kmt in pairs(kinds) do
+    if mt == kmt then return kind end
+  end
+  return nil
+end
+
+-- Raises a project error at the caller of the declaring function.
+local function declare_error(fn, err)
+  local info = debug.getinfo(3, "Sl")
+  local where = info and info.currentline and info.currentline > 0
+      and (info.short_src .. ":" .. info.currentline .. ": ") or ""
+  error(core.error("project", where .. "llmdo." .. fn .. ": " .. err), 0)
+end
+
+local tool_shape = V.record {
+  description = V.string,
+  params = V.table,
+  approval = V.either('"pre_approved", "required" or a function', function(v, p)
+    if type(v) == "function" then return nil end
+    return V.enum { "pre_approved", "required" } (v, p)
+  end),
+  describe = V.func,
+  fn = V.func,
+  retries = V.integer { min = 0 },
+  sequential = V.boolean,
+}
+M._tool_shape = tool_shape
+
+local toolset_shape = V.record({
+  scope = V.enum { "call", "run", "global" },
+  factory = V.func,
+  tools = V.map(function(v, p)
+    if type(v) ~= "table" then return p .. ": expected a table" end
+    local err = tool_shape(v, p)
+    if err then return err end
+    if v.fn == nil then return p .. ".fn: is required" end
+  end),
+  tool_names = V.either("a list of names or a function", V.func, V.list(V.string)),
+  cleanup = V.func,
+  description = V.string,
+})
+
+-- llmdo.toolset{ scope=, factory= } or llmdo.toolset{ tools= }.
+-- The factory runs per scope instance (per worker call by default) and
+-- returns { tools = {...}, cleanup = function() end }.
+function M.toolset(def)
+  if type(def) ~= "table" then declare_error("toolset", "expected a table argument") end
+  local err = toolset_shape(def, "")
+  if err then declare_error("toolset", err) end
+  if (def.factory == nil) == (def.tools == nil) then
+    declare_error("toolset", "give exactly one of 'factory' (per-call instances) or 'tools' (stateless)")
+  end
+  local spec = {}
+  for k, v in pairs(def) do spec[k] = v end
+  spec.scope = spec.scope or "call"
+  return setmetatable(spec, kinds.toolset)
+end
+
+-- llmdo.schema{ fields = {...}, prompt = function(args) ... end }
+-- A schema is also a constructor: Schema{...} validates and returns an instance.
+function M.schema(def)
+  if type(def) ~= "table" then declare_error("schema", "expected a table argument") end
+  local s, err = schema.new(def)
+  if not s then declare_error("schema", err) end
+  return setmetatable(s, kinds.schema)
+end
+kinds.schema.__call = function(self, args) return schema.instance(self, args) end
+
+local entry_shape = V.record({
+  name = V.nonempty_string,
+  description = V.string,
+  main = V.func,
+  schema_in = function(v, p)
+    if M.kind(v) ~= "schema" then return p .. ": expected a schema made with llmdo.schema" end
+  end,
+}, { required = { "main" } })
+
+-- llmdo.entry{ main = function(input, rt) ... end [, name=, schema_in=] }
+function M.entry(def)
+  if type(def) ~= "table" then declare_error("entry", "expected a table argument") end
+  local err = entry_shape(def, "")
+  if err then declare_error("entry", err) end
+  local e = {}
+  for k, v in pairs(def) do e[k] = v end
+  return setmetatable(e, kinds.entry)
+end
+
+-- llmdo.model(function(req) ... end): a Lua function that plays the model.
+function M.model(fn)
+  if type(fn) ~= "function" then declare_error("model", "expected a function(req)") end
+  return setmetatable({ fn = fn }, kinds.model)
+end
+
+-- Inside a tool's fn: send `msg` back to the model as a retry prompt.
+function M.retry(msg)
+  error(core.error("retry", tostring(msg)), 0)
+end
+
+-- Raise an llmdo error of a given kind ("run", "permission", ...).
+function M.error(kind, msg)
+  error(core.error(kind, msg), 0)
+end
+
+-- Suspends the calling task for `ms` milliseconds (other tasks run).
+function M.sleep(ms) return core.sleep(ms) end
+
+-- A file to send to the model with a prompt: llmdo.attachment("deck.pdf").
+function M.attachment(path) return require("llmdo.input").attachment(path) end
+
+return M

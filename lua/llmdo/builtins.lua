@@ -1,0 +1,28 @@
+-- The built-in toolsets every project can name. Each is a configuration of
+-- one of the modules under toolsets/ (llmdo.toolsets.<module>).
+local M = {}
+
+M.toolsets = {
+  filesystem = { module = "filesystem", config = {} },
+  filesystem_cwd = { module = "filesystem", config = { base = "cwd" } },
+  filesystem_cwd_ro = { module = "filesystem", config = { base = "cwd", read_only = true } },
+  filesystem_project = { module = "filesystem", config = { base = "project" } },
+  filesystem_project_ro = { module = "filesystem", config = { base = "project", read_only = true } },
+  shell = { module = "shell", config = {} },
+  shell_readonly = { module = "shell", config = { preset = "readonly" } },
+  shell_file_ops = { module = "shell", config = { preset = "file_ops" } },
+}
+
+-- Tool names a built-in offers under a configuration, known without
+-- instantiating it (for linking and `llmdo check`).
+function M.tool_names(name, config)
+  local b = M.toolsets[name]
+  if b.module == "filesystem" then
+    local ro = b.config.read_only or (config and config.read_only)
+    if ro then return { "read_file", "list_files" } end
+    return { "read_file", "write_file", "list_files" }
+  end
+  return { "shell" }
+end
+
+return M

@@ -1,0 +1,109 @@
+-- The commands behind the command line. main.c parses the flags and runs
+-- M.main(opts) as the first task; what it returns is printed to stdout.
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+local link = require "llmdo.link"
+local runtime = require "llmdo.runtime"
+
+local M = {}
+
+-- features.md §10: where the input comes from, and its errors (exit 2).
+local function resolve_input(opts, project)
+  local cli_given = opts.prompt ~= nil or opts.input_json ~= nil
+  if cli_given and project.entry_config.allow_cli_input == false then
+    util.fail("input", "CLI input not allowed by project (entry.allow_cli_input is false)")
+  end
+  if opts.prompt ~= nil and opts.input_json ~= nil then
+    util.fail("input", "Cannot combine prompt argument and --input-json")
+  end
+  if opts.input_json ~= nil then
+    local ok, v = pcall(require("cjson").decode, opts.input_json)
+    if not ok then util.fail("input", "Invalid JSON in --input-json: " .. tostring(v):gsub("^.-: ", "")) end
+    if type(v) ~= "table" or (#v > 0) or opts.input_json:match("^%s*%[") then
+      util.fail("input", "--input-json must be a JSON object")
+    end
+    return v
+  end
+  if opts.prompt ~= nil then return opts.prompt end
+  if project.entry_config.input ~= nil then return project.entry_config.input end
+  local text, err = core.read_stdin()
+  if err then util.fail("input", err) end
+  if text then
+    text = text:match("^%s*(.-)%s*$")
+    if text ~= "" then return text end
+  end
+  util.fail("input", "No input provided (use a prompt argument, --input-json, entry.input in project.lua, "
+    .. "or standard input)")
+end
+
+function M.run(opts)
+  local project = link.load(opts.project, { model = opts.model })
+  local data = resolve_input(opts, project)
+  -- CLI input that lacks what the entry needs is a usage error (exit 2);
+  -- normalise it here, before anything runs.
+  require("llmdo.input").normalize(project.entry.schema_in, data, "input")
+  return runtime.run_entry(project, data, { max_depth = opts.max_depth })
+end
+
+-- `llmdo check`: the linked project, one block per worker.
+function M.check(opts)
+  local project = link.load(opts.project, { model = opts.model })
+  local lines = {}
+  local function add(s) lines[#lines + 1] = s end
+  add("project: " .. project.display)
+  local e = project.entry
+  if e.kind == "worker" then
+    add("entry:   " .. e.name .. " (worker)")
+  else
+    add("entry:   " .. e.name .. " (llmdo.entry in " .. e.from .. ")")
+  end
+  for _, def in ipairs(project.worker_list) do
+    add("")
+    add("worker " .. def.name .. (def.entry and "  [entry]" or ""))
+    add("  file:     " .. def.display)
+    add("  model:    " .. def.model)
+    local ts, tools, pending = {}, {}, {}
+    for _, t in ipairs(def.toolsets) do
+      local kind = t.target.kind == "worker" and "worker" or t.target.kind == "builtin" and "built-in"
+          or ("lua, " .. t.target.from)
+      ts[#ts + 1] = (t.instance and (t.name .. " = " .. t.target.name) or t.name) .. " (" .. kind .. ")"
+      local names = link.static_tool_names(t)
+      if names then
+        for _, n in ipairs(names) do tools[#tools + 1] = n end
+      else
+        pending[#pending + 1] = t.name
+      end
+    end
+    add("  toolsets: " .. (#ts > 0 and table.concat(ts, ", ") or "(none)"))
+    local shown = #tools > 0 and table.concat(tools, ", ") or "(none)"
+    if #pending > 0 then
+      shown = shown .. "; plus the tools " .. table.concat(pending, ", ") .. "'s factory returns"
+    end
+    add("  tools:    " .. shown)
+    if def.schema_in then add("  input:    " .. def.schema_in_ref) end
+    if #def.server_side_tools > 0 then
+      local st = {}
+      for i, s in ipairs(def.server_side_tools) do st[i] = s.tool_type end
+      add("  server-side tools: " .. table.concat(st, ", "))
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+-- `llmdo lua SCRIPT [ARGS...]`: runs a Lua file as a task, with `arg` set.
+function M.script(opts)
+  local chunk, err = loadfile(opts.script, "t")
+  if not chunk then util.fail("usage", tostring(err)) end
+  local args = { [0] = opts.script }
+  for i, a in ipairs(opts.args) do args[i] = a end
+  _G.arg = args
+  return chunk(table.unpack(opts.args))
+end
+
+function M.main(opts)
+  if opts.command == "check" then return M.check(opts) end
+  if opts.command == "lua" then return M.script(opts) end
+  return M.run(opts)
+end
+
+return M

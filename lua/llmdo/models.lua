@@ -1,0 +1,136 @@
+-- Models: resolution at link time (features.md §5) and the backends a
+-- worker's model turn goes through.
+--
+-- A model string is "provider:model" (anthropic:claude-haiku-4-5,
+-- openai:gpt-4o-mini, ollama:llama3, <project provider>:name), "lua:NAME"
+-- for a scripted model exported with llmdo.model, or "test".
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+
+local M = {}
+
+local function env_model()
+  for _, var in ipairs { "LLMDO_MODEL", "LLM_DO_MODEL" } do
+    local v = os.getenv(var)
+    if v and v ~= "" then return v, var end
+  end
+end
+
+local function matches(model, patterns)
+  local m = model:match("^%s*(.-)%s*$")
+  for _, p in ipairs(patterns) do
+    if core.glob_match(p:match("^%s*(.-)%s*$"), m, "i") then return true end
+  end
+  return false
+end
+M.matches = matches
+
+-- The model string for a worker, and where it came from.
+-- opts.model is --model. Raises project errors with the reference's texts.
+function M.select(worker, opts)
+  local name = worker.name
+  if worker.model and worker.compatible_models then
+    util.fail("project", "Worker '" .. name .. "' cannot have both 'model' and 'compatible_models' set.")
+  end
+  if worker.model then return worker.model, "the worker file" end
+  local model, source = opts.model, "--model"
+  if not model then model, source = env_model() end
+  if model then
+    local patterns = worker.compatible_models
+    if patterns then
+      if #patterns == 0 then
+        util.fail("project", "Worker '" .. name .. "' has empty compatible_models list. Use ['*'] for any model.")
+      end
+      if not matches(model, patterns) then
+        local shown = {}
+        for i, p in ipairs(patterns) do shown[i] = "'" .. p .. "'" end
+        util.fail("project", "Model '" .. model .. "' incompatible with '" .. name .. "'. Patterns: "
+          .. table.concat(shown, ", "))
+      end
+    end
+    return model, source
+  end
+  util.fail("project", "No model configured for worker '" .. name
+    .. "'. Set model in the worker file, pass --model, or set LLMDO_MODEL.")
+end
+
+-- Parses a model string into a spec the backends understand.
+-- project: { providers = {name = {api=, base_url=, api_key_env=}}, models = {NAME = llmdo.model} }
+function M.parse(model, worker_name, source, project)
+  local function fail(msg)
+    util.fail("project", msg .. " (model '" .. model .. "' from " .. source .. ", worker '" .. worker_name .. "')")
+  end
+  if model == "test" then return { provider = "test", string = model } end
+  local provider, name = model:match("^([^:]+):(.+)$")
+  if not provider then
+    fail("Invalid model: expected provider:model, for example anthropic:claude-haiku-4-5")
+  end
+  if provider == "lua" then
+    local m = project.models[name]
+    if not m then
+      fail("Unknown scripted model 'lua:" .. name .. "'. Exported models: " .. util.list(util.sorted_keys(project.models)))
+    end
+    return { provider = "lua", name = name, fn = m.fn, string = model }
+  end
+  if provider == "anthropic" or provider == "openai" or provider == "ollama" then
+    return { provider = provider, name = name, api = provider == "anthropic" and "anthropic" or "openai", string = model }
+  end
+  local custom = project.providers[provider]
+  if custom then
+    return {
+      provider = provider, name = name, api = custom.api, base_url = custom.base_url,
+      api_key_env = custom.api_key_env, string = model,
+    }
+  end
+  local known = { "anthropic", "lua", "ollama", "openai", "test" }
+  for _, p in ipairs(util.sorted_keys(project.providers)) do known[#known + 1] = p end
+  table.sort(known)
+  fail("Unknown provider '" .. provider .. "'. Known providers: " .. table.concat(known, ", "))
+end
+
+-- Checks a scripted model's answer and returns the canonical response:
+-- { text = string|nil, tool_calls = { {id=, name=, args=} ... } }.
+function M.canonical_response(out, model_string)
+  local function bad(msg)
+    util.fail("model", "model '" .. model_string .. "' returned an invalid response: " .. msg)
+  end
+  if type(out) == "string" then out = { text = out } end
+  if type(out) ~= "table" then bad("expected a table {text=} or {tool_calls=}, got " .. util.describe(out)) end
+  for k in pairs(out) do
+    if k ~= "text" and k ~= "tool_calls" and k ~= "usage" then bad("unknown key '" .. tostring(k) .. "'") end
+  end
+  if out.text ~= nil and type(out.text) ~= "string" then bad("text must be a string") end
+  local calls = {}
+  if out.tool_calls ~= nil then
+    if type(out.tool_calls) ~= "table" then bad("tool_calls must be a list") end
+    for i, c in ipairs(out.tool_calls) do
+      if type(c) ~= "table" or type(c.name) ~= "string" then bad("tool_calls[" .. i .. "] needs a name") end
+      if c.args ~= nil and type(c.args) ~= "table" then bad("tool_calls[" .. i .. "].args must be a table") end
+      calls[i] = { id = c.id and tostring(c.id) or nil, name = c.name, args = c.args or {} }
+    end
+  end
+  if out.text == nil and #calls == 0 then bad("it has neither text nor tool_calls") end
+  return { text = out.text, tool_calls = calls, usage = out.usage }
+end
+
+local backends = {}
+
+backends.lua = function(spec, req)
+  return M.canonical_response(spec.fn(req), spec.string)
+end
+
+backends.test = function(spec, req)
+  return M.canonical_response(require("llmdo.testmodel").respond(req), spec.string)
+end
+
+-- One model request: the canonical request in, the canonical response out.
+-- Runs inside the worker call's model-turn task, so backends may wait.
+function M.request(spec, req)
+  local backend = backends[spec.provider] or backends[spec.api]
+  if not backend then
+    util.fail("model", "provider '" .. spec.provider .. "' (" .. spec.string .. ") is not available in this build")
+  end
+  return backend(spec, req)
+end
+
+return M

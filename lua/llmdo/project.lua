@@ -1,0 +1,167 @@
+-- Loading a project: locating it, evaluating project.lua with strict
+-- validation, and loading Lua files once each. Linking is in llmdo.link.
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+local V = require "llmdo.validate"
+local llmdo = require "llmdo"
+
+local M = {}
+local fail = util.fail
+
+local input_shape = V.either("a string or a table {input=, attachments=}", V.string, V.table)
+
+local runtime_shape = V.record {
+  approval_mode = V.enum { "prompt", "approve_all", "reject_all" },
+  max_depth = V.integer { min = 1, max = 1000 },
+  return_permission_errors = V.boolean,
+  worker_calls_require_approval = V.boolean,
+  worker_attachments_require_approval = V.boolean,
+  worker_approval_overrides = V.map(V.record {
+    calls_require_approval = V.boolean,
+    attachments_require_approval = V.boolean,
+  }),
+}
+
+local provider_shape = V.record({
+  api = V.enum { "openai", "anthropic" },
+  base_url = V.nonempty_string,
+  api_key_env = V.nonempty_string,
+}, { required = { "api", "base_url" } })
+
+local manifest_shape = V.record {
+  version = V.integer(),
+  workers = V.list(V.nonempty_string),
+  lua = V.list(V.nonempty_string),
+  entry = V.record { input = input_shape, allow_cli_input = V.boolean },
+  runtime = runtime_shape,
+  providers = V.map(provider_shape),
+}
+
+M.builtin_providers = { anthropic = true, openai = true, ollama = true, test = true, lua = true }
+
+local runtime_defaults = {
+  approval_mode = "prompt",
+  max_depth = 5,
+  return_permission_errors = false,
+  worker_calls_require_approval = false,
+  worker_attachments_require_approval = false,
+}
+
+-- Where the project is: PROJECT may be a project.lua, a directory holding
+-- one, or a single .worker file. Returns { file=, root=, single_worker= }.
+function M.locate(arg)
+  local abs = util.abspath(arg)
+  local kind = core.stat(abs)
+  if kind == "directory" then
+    local file = abs .. "/project.lua"
+    if core.stat(file) ~= "file" then fail("project", "Project file not found: " .. file) end
+    return { file = file, root = abs }
+  end
+  if kind == nil then
+    if arg:match("%.worker$") then
+      fail("project", "Worker file not found: " .. arg .. " (resolved: " .. abs .. ")")
+    end
+    fail("project", "Project file not found: " .. abs)
+  end
+  if abs:match("%.worker$") then
+    return { root = util.dirname(abs), single_worker = abs }
+  end
+  if not abs:match("%.lua$") then
+    fail("project", "Not a project: " .. arg .. " (expected a project.lua, a directory holding one, "
+      .. "or a .worker file)")
+  end
+  return { file = abs, root = util.dirname(abs) }
+end
+
+-- Runs a Lua chunk from `path` in the standard environment; errors become
+-- project errors that name the file. Returns the chunk's first result.
+local function run_file(path, display)
+  local text, rerr = util.read_file(path)
+  if not text then fail("project", display .. ": cannot read: " .. tostring(rerr)) end
+  local chunk, err = load(text, "@" .. display, "t")
+  if not chunk then fail("project", tostring(err)) end
+  local ok, res = pcall(chunk)
+  if not ok then
+    if core.is_error(res) then error(res, 0) end
+    fail("project", tostring(res))
+  end
+  return res
+end
+
+-- Evaluates and validates project.lua. Returns the manifest with defaults.
+function M.load_manifest(file)
+  local display = util.display(file)
+  local m = run_file(file, display)
+  if type(m) ~= "table" then
+    fail("project", display .. ": must return a table (got " .. util.describe(m) .. ")")
+  end
+  local err = manifest_shape(m, "")
+  if err then fail("project", display .. ": " .. err) end
+  if m.version ~= nil and m.version ~= 1 then
+    fail("project", display .. ": Unsupported project version: " .. tostring(m.version)
+      .. ". Only version 1 is supported.")
+  end
+  local workers, lua = m.workers or {}, m.lua or {}
+  if #workers == 0 and #lua == 0 then
+    fail("project", display .. ": At least one workers or lua entry is required")
+  end
+  for _, list in ipairs { { "workers", workers }, { "lua", lua } } do
+    local seen = {}
+    for _, p in ipairs(list[2]) do
+      if seen[p] then fail("project", display .. ": " .. list[1] .. ": Duplicate file paths: " .. util.list { p }) end
+      seen[p] = true
+    end
+  end
+  for name in pairs(m.providers or {}) do
+    if M.builtin_providers[name] then
+      fail("project", display .. ": providers." .. name .. ": conflicts with the built-in provider '" .. name .. "'")
+    end
+    if not name:match("^[%w_.-]+$") then
+      fail("project", display .. ": providers[" .. string.format("%q", name)
+        .. "]: provider names may use letters, digits, '_', '.' and '-'")
+    end
+  end
+  local rt = util.shallow_copy(runtime_defaults)
+  for k, v in pairs(m.runtime or {}) do rt[k] = v end
+  rt.worker_approval_overrides = rt.worker_approval_overrides or {}
+  local entry = { allow_cli_input = true }
+  for k, v in pairs(m.entry or {}) do entry[k] = v end
+  return {
+    file = file, display = display,
+    workers = workers, lua = lua, entry = entry, runtime = rt,
+    providers = m.providers or {},
+  }
+end
+
+-- Resolves a file listed in project.lua against the project root.
+-- `what` is "Worker" or "Lua"; a missing file is a project error.
+function M.resolve_listed(root, rel, what, manifest_display)
+  local abs = util.abspath(rel, root)
+  local kind = core.stat(abs)
+  if kind ~= "file" then
+    local prefix = manifest_display and (manifest_display .. ": ") or ""
+    fail("project", prefix .. what .. " file not found: " .. rel .. " (resolved: " .. abs .. ")")
+  end
+  return core.realpath(abs) or abs
+end
+
+-- Loads a Lua file once per real path. Returns { path=, display=, exports= }
+-- where exports holds only the declared objects (toolsets, entries, ...).
+function M.load_lua(cache, abs)
+  if cache[abs] then return cache[abs] end
+  local display = util.display(abs)
+  local t = run_file(abs, display)
+  if type(t) ~= "table" then
+    fail("project", display .. ": must return a table of exports (got " .. util.describe(t) .. ")")
+  end
+  local loaded = { path = abs, display = display, toolsets = {}, entries = {}, schemas = {}, models = {} }
+  for _, k in ipairs(util.sorted_keys(t)) do
+    local v = t[k]
+    local kind = type(k) == "string" and llmdo.kind(v)
+    if kind then loaded[kind == "entry" and "entries" or kind .. "s"][k] = v end
+  end
+  cache[abs] = loaded
+  return loaded
+end
+
+return M

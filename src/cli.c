@@ -1,0 +1,168 @@
+/*
+** cli: argument parsing. See cli.h and the usage text below.
+**
+** Options and positionals may be intermixed ("llmdo run p -v 'hi'"); "--"
+** ends options. Long options take their value as "--opt V" or "--opt=V".
+*/
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ld_cli_usage(FILE *out) {
+  fputs("usage: llmdo run PROJECT [PROMPT] [options]\n"
+        "       llmdo check PROJECT [--model MODEL]\n"
+        "       llmdo lua SCRIPT [ARGS...]\n"
+        "       llmdo --help | --version\n"
+        "\n"
+        "PROJECT is a project.lua, a directory holding one, or a single .worker file.\n"
+        "\n"
+        "commands:\n"
+        "  run     link the project, run its entry with the input, print the result\n"
+        "  check   link the project and list each worker, its model and its tools\n"
+        "  lua     run a Lua script with the llmdo module (for embedding and tests)\n"
+        "\n"
+        "run options:\n"
+        "  --input-json JSON   a JSON object passed whole to the entry\n"
+        "  --model MODEL       model for workers that set none (before LLMDO_MODEL)\n"
+        "  --max-depth N       maximum nesting of worker calls (runtime.max_depth)\n"
+        "  --approve-all       approve every tool call that is not blocked\n"
+        "  --reject-all        deny every tool call that needs approval\n"
+        "  --headless          never use the terminal for prompts\n"
+        "  --chat              interactive multi-turn session on the terminal\n"
+        "  -v, -vv, -vvv       show events; -vv adds streamed text; -vvv logs messages as JSON\n"
+        "  --debug             tracebacks with errors\n"
+        "\n"
+        "Input precedence: --input-json, then PROMPT, then entry.input in project.lua,\n"
+        "then standard input when it is not a terminal.\n"
+        "\n"
+        "environment: LLMDO_MODEL (or LLM_DO_MODEL) is the model for workers without one;\n"
+        "ANTHROPIC_API_KEY, OPENAI_API_KEY and the *_BASE_URL variables reach providers.\n"
+        "\n"
+        "exit status: 0 success, 1 the run failed, 2 usage or project error, 130 interrupted.\n",
+        out);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Does argv[*i] name option 'name'? Sets *val for options taking a value. */
+static int take(int argc, char **argv, int *i, const char *name, const char **val, int *missing) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0) return 0;
+  if (!val) return a[n] == '\0';
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return 1;
+  }
+  *val = argv[++*i];
+  return 1;
+}
+
+static int parse_depth(const char *s, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < 1 || v > 1000) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof *o);
+  if (argc < 2) return fail(err, errlen, "missing command (run, check or lua; see llmdo --help)");
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    o->command = LD_CMD_HELP;
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    o->command = LD_CMD_VERSION;
+    return 0;
+  }
+  if (strcmp(cmd, "run") == 0) o->command = LD_CMD_RUN;
+  else if (strcmp(cmd, "check") == 0) o->command = LD_CMD_CHECK;
+  else if (strcmp(cmd, "lua") == 0) o->command = LD_CMD_LUA;
+  else if (cmd[0] == '-') return fail(err, errlen, "unknown option '%s' (expected a command first; see llmdo --help)", cmd);
+  else return fail(err, errlen, "unknown command '%s' (expected run, check or lua)", cmd);
+
+  if (o->command == LD_CMD_LUA) {
+    if (argc < 3) return fail(err, errlen, "lua: missing SCRIPT");
+    if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+      o->command = LD_CMD_HELP;
+      return 0;
+    }
+    o->script = argv[2];
+    o->nargs = argc - 3;
+    o->args = argv + 3;
+    return 0;
+  }
+
+  int only_positional = 0, npos = 0;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *val = NULL;
+    int missing = 0;
+    if (only_positional || a[0] != '-' || strcmp(a, "-") == 0) {
+      if (npos == 0) o->project = a;
+      else if (npos == 1 && o->command == LD_CMD_RUN) o->prompt = a;
+      else return fail(err, errlen, "unexpected argument '%s'", a);
+      npos++;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      only_positional = 1;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      o->command = LD_CMD_HELP;
+      return 0;
+    } else if (strcmp(a, "--debug") == 0) {
+      o->debug = 1;
+    } else if (take(argc, argv, &i, "--model", &val, &missing)) {
+      if (missing) return fail(err, errlen, "option '--model' needs a value");
+      if (!*val) return fail(err, errlen, "option '--model' needs a non-empty value");
+      o->model = val;
+    } else if (o->command != LD_CMD_RUN) {
+      return fail(err, errlen, "option '%s' does not apply to 'check'", a);
+    } else if (take(argc, argv, &i, "--input-json", &val, &missing)) {
+      if (missing) return fail(err, errlen, "option '--input-json' needs a value");
+      o->input_json = val;
+    } else if (take(argc, argv, &i, "--max-depth", &val, &missing)) {
+      if (missing) return fail(err, errlen, "option '--max-depth' needs a value");
+      if (parse_depth(val, &o->max_depth) != 0)
+        return fail(err, errlen, "--max-depth: expected an integer from 1 to 1000, got '%s'", val);
+    } else if (strcmp(a, "--approve-all") == 0) {
+      o->approve_all = 1;
+    } else if (strcmp(a, "--reject-all") == 0) {
+      o->reject_all = 1;
+    } else if (strcmp(a, "--headless") == 0) {
+      o->headless = 1;
+    } else if (strcmp(a, "--chat") == 0) {
+      o->chat = 1;
+    } else if (strcmp(a, "--verbose") == 0) {
+      o->verbose++;
+    } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+      o->verbose += (int)strlen(a + 1);
+    } else {
+      return fail(err, errlen, "unknown option '%s'", a);
+    }
+  }
+  if (o->verbose > 3) o->verbose = 3;
+  if (!o->project)
+    return fail(err, errlen, "%s: missing PROJECT (a project.lua, its directory, or a .worker file)",
+                o->command == LD_CMD_RUN ? "run" : "check");
+  if (o->approve_all && o->reject_all)
+    return fail(err, errlen, "--approve-all and --reject-all cannot be combined");
+  return 0;
+}

@@ -1,0 +1,32 @@
+/*
+** cli: command-line parsing (pure: no Lua, no I/O besides the usage text).
+*/
+#ifndef LD_CLI_H
+#define LD_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum { LD_CMD_NONE, LD_CMD_RUN, LD_CMD_CHECK, LD_CMD_LUA, LD_CMD_HELP, LD_CMD_VERSION };
+
+typedef struct ld_cli {
+  int command;
+  const char *project;
+  const char *prompt; /* NULL when not given */
+  const char *input_json;
+  const char *model;
+  int max_depth; /* 0: not given */
+  int approve_all, reject_all, headless, chat, debug;
+  int verbose; /* 0..3 */
+  /* llmdo lua SCRIPT [ARGS...] */
+  const char *script;
+  int nargs;
+  char **args;
+} ld_cli;
+
+/* Parses argv into o. Returns 0, or -1 with a one-line message in err. */
+int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen);
+
+void ld_cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+** frame: call frames. The entry runs in the root frame (depth 0, no model,
+** no tools); every worker call gets a child frame one deeper, with its own
+** messages, usage counters and toolset instances.
+**
+** A frame is a full userdata ("llmdo.Frame") so Lua owns its memory; the
+** Lua objects it depends on hang off its user values. While a worker call
+** is in flight the frame is anchored in the registry (self_ref), and
+** released exactly once when the call finishes. The same userdata is the
+** 'rt' an entry receives.
+*/
+#ifndef LD_FRAME_H
+#define LD_FRAME_H
+
+#include <lua.h>
+
+#include "sched.h"
+
+#define LD_FRAME_MT "llmdo.Frame"
+
+/* User value slots. */
+enum {
+  LD_UV_DEF = 1,   /* the worker definition (root: the entry definition) */
+  LD_UV_MESSAGES,  /* canonical messages of this call */
+  LD_UV_TOOLS,     /* tool name -> tool, for this call */
+  LD_UV_INSTANCES, /* toolset instances, in creation order */
+  LD_UV_RESULT,    /* the call's result or error */
+  LD_UV_PARENT,    /* the parent frame, kept alive by its children */
+  LD_UV_RUN,       /* the run: project, options, run-scoped state */
+  LD_UV_SCRATCH,   /* the outcome of the last task the call waited for */
+  LD_UV_COUNT = LD_UV_SCRATCH
+};
+
+typedef struct ld_frame ld_frame;
+
+struct ld_frame {
+  ld_frame *parent; /* valid while this frame is open: children pin parents */
+  ld_frame *root;
+  ld_sched *sched;
+  int depth;
+  int max_depth;
+  int self_ref; /* registry anchor while a call is in flight, else LUA_NOREF */
+  int closed;   /* the call ended; methods refuse to run */
+  /* worker-call state machine (agent.c) */
+  int phase;
+  int ok;           /* outcome, when finished */
+  int scratch_ok;   /* outcome of the task in LD_UV_SCRATCH */
+  ld_task *waiter;  /* the task blocked in call_agent */
+  ld_defer step;
+  long turns;
+  /* usage, summed into the root at the end of each call */
+  long requests, input_tokens, output_tokens;
+};
+
+/* Creates a frame below 'parent' (NULL for a root) whose userdata, if any,
+** is at parent_idx. [-0, +1, may raise] */
+ld_frame *ld_frame_new(lua_State *L, ld_frame *parent, int parent_idx);
+
+ld_frame *ld_frame_check(lua_State *L, int idx);
+
+/* Pushes user value 'slot' of the frame at idx. [-0, +1] */
+int ld_frame_getuv(lua_State *L, int idx, int slot);
+/* Pops a value into user value 'slot' of the frame at idx. [-1, +0] */
+void ld_frame_setuv(lua_State *L, int idx, int slot);
+
+/* Pushes the anchored userdata of an in-flight frame. [-0, +1] */
+void ld_frame_push(lua_State *L, ld_frame *f);
+
+/* Registers the metatable and the core functions of this area. [-0, +0] */
+void ld_frame_open(lua_State *L);
+
+/* Lua: core.frame_root(run) -> rt ; core.frame_close(rt) */
+int l_frame_root(lua_State *L);
+int l_frame_close(lua_State *L);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+** io: timers and standard input as task operations. See io.h.
+**
+** Each operation is a malloc'd struct owned by the operation itself: it
+** is freed when it completes (after pushing its results onto the task)
+** or when the task is cancelled (through the cancel hook), never both.
+*/
+#include "io.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <uv.h>
+
+#include "error.h"
+#include "sched.h"
+
+/* --- sleep ----------------------------------------------------------------- */
+
+typedef struct sleep_op {
+  uv_timer_t timer;
+  ld_task *task;
+} sleep_op;
+
+static void sleep_closed(uv_handle_t *h) { free(h->data); }
+
+static void sleep_fired(uv_timer_t *timer) {
+  sleep_op *op = timer->data;
+  ld_task_wake(op->task, 0);
+  uv_close((uv_handle_t *)&op->timer, sleep_closed);
+}
+
+static void sleep_cancel(void *ud) {
+  sleep_op *op = ud;
+  uv_timer_stop(&op->timer);
+  uv_close((uv_handle_t *)&op->timer, sleep_closed);
+}
+
+int l_io_sleep(lua_State *L) {
+  lua_Number ms = luaL_checknumber(L, 1);
+  luaL_argcheck(L, ms >= 0, 1, "expected a non-negative number of milliseconds");
+  ld_task *t = ld_task_check(L, "sleep");
+  ld_sched *s = ld_sched_get(L);
+  sleep_op *op = malloc(sizeof *op);
+  if (!op) return luaL_error(L, "not enough memory");
+  uv_timer_init(ld_sched_loop(s), &op->timer);
+  op->timer.data = op;
+  op->task = t;
+  uv_timer_start(&op->timer, sleep_fired, (uint64_t)ms, 0);
+  lua_settop(L, 0);
+  return ld_task_wait(L, t, sleep_cancel, op, 0, NULL);
+}
+
+/* --- stdin ----------------------------------------------------------------- */
+
+typedef struct stdin_op {
+  union {
+    uv_pipe_t pipe;
+    uv_fs_t fs;
+  } u;
+  int is_pipe;
+  ld_task *task;
+  char *buf;
+  size_t n, cap, limit;
+  int failed; /* errno-style code, or 0 */
+  int too_big;
+  char chunk[65536];
+} stdin_op;
+
+static void stdin_free(stdin_op *op) {
+  free(op->buf);
+  free(op);
+}
+
+/* Pushes (text) or raises later via (nil, message) onto the task. */
+static void stdin_complete(stdin_op *op) {
+  lua_State *co = ld_task_thread(op->task);
+  if (op->too_big) {
+    lua_pushnil(co);
+    lua_pushfstring(co, "standard input exceeds %d MiB", (int)(op->limit >> 20));
+  } else if (op->failed) {
+    lua_pushnil(co);
+    lua_pushfstring(co, "cannot read standard input: %s", uv_strerror(op->failed));
+  } else {
+    lua_pushlstring(co, op->buf ? op->buf : "", op->n);
+    lua_pushnil(co);
+  }
+  ld_task_wake(op->task, 2);
+}
+
+static int stdin_append(stdin_op *op, const char *p, size_t n) {
+  if (op->n + n > op->limit) {
+    op->too_big = 1;
+    return -1;
+  }
+  if (op->n + n > op->cap) {
+    size_t cap = op->cap ? op->cap * 2 : 65536;
+    while (cap < op->n + n) cap *= 2;
+    char *q = realloc(op->buf, cap);
+    if (!q) {
+      op->failed = UV_ENOMEM;
+      return -1;
+    }
+    op->buf = q;
+    op->cap = cap;
+  }
+  memcpy(op->buf + op->n, p, n);
+  op->n += n;
+  return 0;
+}
+
+static void pipe_closed(uv_handle_t *h) {
+  stdin_op *op = h->data;
+  if (op->task) stdin_complete(op);
+  stdin_free(op);
+}
+
+static void pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  stdin_op *op = h->data;
+  *buf = uv_buf_init(op->chunk, sizeof op->chunk);
+}
+
+static void pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  stdin_op *op = s->data;
+  if (nread > 0 && stdin_append(op, buf->base, (size_t)nread) == 0) return;
+  if (nread == 0) return;
+  if (nread < 0 && nread != UV_EOF) op->failed = (int)nread;
+  uv_read_stop(s);
+  uv_close((uv_handle_t *)s, pipe_closed);
+}
+
+static void fs_read(uv_fs_t *req);
+
+static void fs_next(stdin_op *op) {
+  uv_buf_t b = uv_buf_init(op->chunk, sizeof op->chunk);
+  uv_loop_t *loop = op->u.fs.loop;
+  uv_fs_req_cleanup(&op->u.fs);
+  if (uv_fs_read(loop, &op->u.fs, 0, &b, 1, -1, fs_read) != 0) {
+    op->failed = UV_EIO;
+    stdin_complete(op);
+    stdin_free(op);
+  }
+}
+
+static void fs_read(uv_fs_t *req) {
+  stdin_op *op = req->data;
+  ssize_t r = req->result;
+  if (!op->task) { /* cancelled while the read was in flight */
+    uv_fs_req_cleanup(req);
+    stdin_free(op);
+    return;
+  }
+  if (r > 0 && stdin_append(op, op->chunk, (size_t)r) == 0) {
+    op->u.fs.data = op;
+    fs_next(op);
+    return;
+  }
+  if (r < 0) op->failed = (int)r;
+  uv_fs_req_cleanup(req);
+  stdin_complete(op);
+  stdin_free(op);
+}
+
+static void stdin_cancel(void *ud) {
+  stdin_op *op = ud;
+  op->task = NULL; /* completion callbacks now only free */
+  if (op->is_pipe) {
+    uv_read_stop((uv_stream_t *)&op->u.pipe);
+    uv_close((uv_handle_t *)&op->u.pipe, pipe_closed);
+  } else {
+    uv_cancel((uv_req_t *)&op->u.fs);
+  }
+}
+
+int l_io_read_stdin(lua_State *L) {
+  lua_Integer limit = luaL_optinteger(L, 1, 16 << 20);
+  ld_task *t = ld_task_check(L, "read_stdin");
+  uv_loop_t *loop = ld_sched_loop(ld_sched_get(L));
+  uv_handle_type type = uv_guess_handle(0);
+  if (type != UV_FILE && type != UV_NAMED_PIPE) {
+    lua_pushnil(L); /* a terminal, or no stdin at all */
+    return 1;
+  }
+  stdin_op *op = calloc(1, sizeof *op);
+  if (!op) return luaL_error(L, "not enough memory");
+  op->task = t;
+  op->limit = (size_t)limit;
+  if (type == UV_NAMED_PIPE) {
+    op->is_pipe = 1;
+    uv_pipe_init(loop, &op->u.pipe, 0);
+    op->u.pipe.data = op;
+    int r = uv_pipe_open(&op->u.pipe, 0);
+    if (r == 0) r = uv_read_start((uv_stream_t *)&op->u.pipe, pipe_alloc, pipe_read);
+    if (r != 0) {
+      op->task = NULL;
+      uv_close((uv_handle_t *)&op->u.pipe, pipe_closed);
+      return ld_error_raisef(L, "input", "cannot read standard input: %s", uv_strerror(r));
+    }
+  } else {
+    uv_buf_t b = uv_buf_init(op->chunk, sizeof op->chunk);
+    op->u.fs.data = op;
+    if (uv_fs_read(loop, &op->u.fs, 0, &b, 1, -1, fs_read) != 0) {
+      stdin_free(op);
+      return ld_error_raisef(L, "input", "cannot read standard input");
+    }
+  }
+  lua_settop(L, 0);
+  return ld_task_wait(L, t, stdin_cancel, op, 0, NULL);
+}

@@ -1,0 +1,298 @@
+/*
+** json: the encoder. See json.h.
+**
+** The output buffer lives in a userdata whose __gc frees it, so errors
+** raised mid-way (a function value, a cycle) leak nothing.
+*/
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#define MAX_DEPTH 128
+#define ARRAY_MT "llmdo.json.array"
+
+typedef struct jbuf {
+  char *p;
+  size_t n, cap;
+} jbuf;
+
+static int jbuf_gc(lua_State *L) {
+  jbuf *b = lua_touserdata(L, 1);
+  free(b->p);
+  b->p = NULL;
+  b->n = b->cap = 0;
+  return 0;
+}
+
+static void put(lua_State *L, jbuf *b, const char *s, size_t n) {
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + n) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) luaL_error(L, "not enough memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+#define PUTS(L, b, lit) put(L, b, lit, sizeof(lit) - 1)
+
+static void put_newline(lua_State *L, jbuf *b, int flags, int depth) {
+  if (!(flags & LD_JSON_PRETTY)) return;
+  PUTS(L, b, "\n");
+  for (int i = 0; i < depth; i++) PUTS(L, b, "  ");
+}
+
+/* Decodes one UTF-8 sequence at s; returns its length, or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
+  if (s[0] < 0x80) return *cp = s[0], 1;
+  size_t len;
+  unsigned c, min;
+  if ((s[0] & 0xE0) == 0xC0) len = 2, c = s[0] & 0x1F, min = 0x80;
+  else if ((s[0] & 0xF0) == 0xE0) len = 3, c = s[0] & 0x0F, min = 0x800;
+  else if ((s[0] & 0xF8) == 0xF0) len = 4, c = s[0] & 0x07, min = 0x10000;
+  else return 0;
+  if (len > n) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    c = (c << 6) | (s[i] & 0x3F);
+  }
+  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+  *cp = c;
+  return len;
+}
+
+static void put_u(lua_State *L, jbuf *b, unsigned u) {
+  char tmp[8];
+  snprintf(tmp, sizeof tmp, "\\u%04x", u);
+  put(L, b, tmp, 6);
+}
+
+/* Writes a JSON string; invalid UTF-8 becomes U+FFFD. */
+static void put_string(lua_State *L, jbuf *b, const char *str, size_t n, int flags) {
+  const unsigned char *s = (const unsigned char *)str;
+  PUTS(L, b, "\"");
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c == '"') PUTS(L, b, "\\\""), i++;
+    else if (c == '\\') PUTS(L, b, "\\\\"), i++;
+    else if (c == '\n') PUTS(L, b, "\\n"), i++;
+    else if (c == '\r') PUTS(L, b, "\\r"), i++;
+    else if (c == '\t') PUTS(L, b, "\\t"), i++;
+    else if (c == '\b') PUTS(L, b, "\\b"), i++;
+    else if (c == '\f') PUTS(L, b, "\\f"), i++;
+    else if (c < 0x20 || c == 0x7f) put_u(L, b, c), i++;
+    else if (c < 0x80) put(L, b, (const char *)s + i, 1), i++;
+    else {
+      unsigned cp;
+      size_t len = utf8_decode(s + i, n - i, &cp);
+      if (!len) {
+        if (flags & LD_JSON_ASCII) put_u(L, b, 0xFFFD);
+        else PUTS(L, b, "\xEF\xBF\xBD");
+        i++;
+      } else if (flags & LD_JSON_ASCII) {
+        if (cp >= 0x10000) {
+          cp -= 0x10000;
+          put_u(L, b, 0xD800 + (cp >> 10));
+          put_u(L, b, 0xDC00 + (cp & 0x3FF));
+        } else {
+          put_u(L, b, cp);
+        }
+        i += len;
+      } else {
+        put(L, b, (const char *)s + i, len);
+        i += len;
+      }
+    }
+  }
+  PUTS(L, b, "\"");
+}
+
+static void put_number(lua_State *L, jbuf *b, int idx) {
+  char tmp[64];
+  int len;
+  if (lua_isinteger(L, idx)) {
+    len = snprintf(tmp, sizeof tmp, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
+  } else {
+    double d = lua_tonumber(L, idx);
+    if (isnan(d) || isinf(d)) luaL_error(L, "cannot encode %s in JSON", isnan(d) ? "NaN" : "infinity");
+    /* the shortest form that reads back as the same double */
+    for (int prec = 15; prec <= 17; prec++) {
+      len = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+      if (strtod(tmp, NULL) == d) break;
+    }
+    if (!strpbrk(tmp, ".eE")) len += snprintf(tmp + len, sizeof tmp - (size_t)len, ".0");
+  }
+  put(L, b, tmp, (size_t)len);
+}
+
+/* 1 if the table at idx is forced to 'what' ("array"/"object") by __jsontype. */
+static int forced(lua_State *L, int idx, const char *what) {
+  if (luaL_getmetafield(L, idx, "__jsontype") == LUA_TNIL) return 0;
+  int r = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), what) == 0;
+  lua_pop(L, 1);
+  return r;
+}
+
+/* Length n if the table's keys are exactly 1..n, 0 if empty, -1 otherwise. */
+static lua_Integer array_length(lua_State *L, int idx) {
+  lua_Integer count = 0, max = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    lua_Integer k = lua_tointeger(L, -1);
+    if (k > max) max = k;
+    count++;
+  }
+  return count == max ? max : -1;
+}
+
+static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth);
+
+static int cmp_keys(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  return strcmp(*x, *y);
+}
+
+/* Writes the object at idx; keys must be strings (integers are stringified). */
+static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
+  lua_newtable(L); /* keys: string form -> original key */
+  int keys = lua_gettop(L);
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int t = lua_type(L, -1);
+    if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+      lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, -1));
+    } else if (t == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+    } else {
+      luaL_error(L, "cannot encode a table with %s keys in JSON", luaL_typename(L, -1));
+    }
+    lua_pushvalue(L, -2);
+    lua_rawset(L, keys);
+    n++;
+  }
+  const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* keys names */
+  size_t i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, keys)) {
+    lua_pop(L, 1);
+    names[i++] = lua_tostring(L, -1); /* anchored by 'keys' */
+  }
+  if (flags & LD_JSON_SORTED) qsort(names, n, sizeof *names, cmp_keys);
+  PUTS(L, b, "{");
+  for (i = 0; i < n; i++) {
+    if (i) PUTS(L, b, ",");
+    put_newline(L, b, flags, depth + 1);
+    put_string(L, b, names[i], strlen(names[i]), flags);
+    if (flags & LD_JSON_PRETTY) PUTS(L, b, ": ");
+    else PUTS(L, b, ":");
+    lua_getfield(L, keys, names[i]); /* original key */
+    lua_gettable(L, idx);
+    encode(L, b, lua_gettop(L), flags, depth + 1);
+    lua_pop(L, 1);
+  }
+  if (n) put_newline(L, b, flags, depth);
+  PUTS(L, b, "}");
+  lua_pop(L, 2);
+}
+
+static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
+  if (depth > MAX_DEPTH) luaL_error(L, "cannot encode JSON nested deeper than %d (a cycle?)", MAX_DEPTH);
+  luaL_checkstack(L, 8, "JSON nesting");
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: PUTS(L, b, "null"); return;
+  case LUA_TBOOLEAN:
+    if (lua_toboolean(L, idx)) PUTS(L, b, "true");
+    else PUTS(L, b, "false");
+    return;
+  case LUA_TNUMBER: put_number(L, b, idx); return;
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    put_string(L, b, s, n, flags);
+    return;
+  }
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL) {
+      PUTS(L, b, "null");
+      return;
+    }
+    break;
+  case LUA_TTABLE: {
+    lua_Integer n = forced(L, idx, "object") ? -1 : array_length(L, idx);
+    if (n == 0 && forced(L, idx, "array")) PUTS(L, b, "[]");
+    else if (n == 0) PUTS(L, b, "{}");
+    else if (n < 0) encode_object(L, b, idx, flags, depth);
+    else {
+      PUTS(L, b, "[");
+      for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) PUTS(L, b, ",");
+        put_newline(L, b, flags, depth + 1);
+        lua_rawgeti(L, idx, i);
+        encode(L, b, lua_gettop(L), flags, depth + 1);
+        lua_pop(L, 1);
+      }
+      put_newline(L, b, flags, depth);
+      PUTS(L, b, "]");
+    }
+    return;
+  }
+  default: break;
+  }
+  luaL_error(L, "cannot encode a %s value in JSON", luaL_typename(L, idx));
+}
+
+void ld_json_encode(lua_State *L, int idx, int flags) {
+  idx = lua_absindex(L, idx);
+  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->p = NULL;
+  b->n = b->cap = 0;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, jbuf_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  encode(L, b, idx, flags, 0);
+  lua_pushlstring(L, b->p ? b->p : "", b->n); /* box json */
+  free(b->p);
+  b->p = NULL;
+  lua_remove(L, -2);
+}
+
+int l_json_encode(lua_State *L) {
+  const char *opts = luaL_optstring(L, 2, "");
+  int flags = (strchr(opts, 's') ? LD_JSON_SORTED : 0) | (strchr(opts, 'p') ? LD_JSON_PRETTY : 0) |
+              (strchr(opts, 'a') ? LD_JSON_ASCII : 0);
+  luaL_checkany(L, 1);
+  ld_json_encode(L, 1, flags);
+  return 1;
+}
+
+int l_json_array(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  if (luaL_newmetatable(L, ARRAY_MT)) {
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__jsontype");
+  }
+  lua_setmetatable(L, 1);
+  return 1;
+}

@@ -1,0 +1,27 @@
+/*
+** json: a JSON encoder for Lua values (decoding is lua-cjson's).
+**
+** lua-cjson cannot sort keys or mark an empty table as an array, and the
+** approval cache needs canonical JSON (sorted keys), the message log needs
+** ASCII-only pretty output, and tool schemas need "[]". A table is an array
+** when its metatable says __jsontype = "array" or its keys are exactly
+** 1..n (n > 0); otherwise an object with string keys. core.null (a NULL
+** light userdata, the same value as cjson.null) is null.
+*/
+#ifndef LD_JSON_H
+#define LD_JSON_H
+
+#include <lua.h>
+
+enum { LD_JSON_SORTED = 1, LD_JSON_PRETTY = 2, LD_JSON_ASCII = 4 };
+
+/* Encodes the value at idx and pushes the JSON text. [-0, +1, raises] */
+void ld_json_encode(lua_State *L, int idx, int flags);
+
+/* core.json_encode(v [, opts]): opts has 's' sorted, 'p' pretty, 'a' ASCII. */
+int l_json_encode(lua_State *L);
+
+/* core.json_array([t]) -> t marked as a JSON array (also when empty). */
+int l_json_array(lua_State *L);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+** lua_core: assembles 'llmdo.core'. See lua_core.h.
+*/
+#include "lua_core.h"
+
+#include <lauxlib.h>
+
+#include "agent.h"
+#include "error.h"
+#include "frame.h"
+#include "frontmatter.h"
+#include "glob.h"
+#include "io.h"
+#include "json.h"
+#include "sched.h"
+#include "schema.h"
+#include "sysutil.h"
+
+int luaopen_llmdo_core(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"error", l_error_new},
+      {"is_error", l_error_is},
+      {"yaml_load", l_yaml_load},
+      {"frontmatter", l_frontmatter_split},
+      {"glob_match", l_glob_match},
+      {"json_encode", l_json_encode},
+      {"json_array", l_json_array},
+      {"realpath", l_sys_realpath},
+      {"stat", l_sys_stat},
+      {"cwd", l_sys_cwd},
+      {"isatty", l_sys_isatty},
+      {"now", l_sys_now},
+      {"sleep", l_io_sleep},
+      {"read_stdin", l_io_read_stdin},
+      {"set_hooks", l_agent_set_hooks},
+      {"schema_validate", l_schema_validate},
+      {NULL, NULL},
+  };
+  luaL_newlib(L, fns);
+  ld_frame_open(L);
+  ld_sched_push_sentinel(L);
+  lua_setfield(L, -2, "YIELD");
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  lua_pushliteral(L, LLMDO_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

@@ -1,0 +1,177 @@
+/*
+** main: the llmdo process. Parses the command line, builds the Lua state
+** and the loop, runs the command as the first task, prints its result to
+** stdout or its error to stderr, and maps the outcome to an exit status.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "error.h"
+#include "json.h"
+#include "sched.h"
+#include "vm.h"
+
+typedef struct outcome {
+  int done, ok;
+  int ref; /* the result or error value */
+} outcome;
+
+static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
+  (void)t;
+  outcome *o = ud;
+  o->done = 1;
+  o->ok = ok;
+  if (nres == 0) lua_pushnil(L);
+  else lua_pushvalue(L, -nres);
+  o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* Pushes the options table handed to llmdo.cli.main. [-0, +1] */
+static void push_options(lua_State *L, const ld_cli *c) {
+  static const char *const names[] = {"", "run", "check", "lua", "", ""};
+  lua_newtable(L);
+  lua_pushstring(L, names[c->command]);
+  lua_setfield(L, -2, "command");
+#define SETSTR(f)                                                                                  \
+  if (c->f) lua_pushstring(L, c->f), lua_setfield(L, -2, #f)
+  SETSTR(project);
+  SETSTR(prompt);
+  SETSTR(input_json);
+  SETSTR(model);
+  SETSTR(script);
+#undef SETSTR
+#define SETBOOL(f) lua_pushboolean(L, c->f), lua_setfield(L, -2, #f)
+  SETBOOL(approve_all);
+  SETBOOL(reject_all);
+  SETBOOL(headless);
+  SETBOOL(chat);
+  SETBOOL(debug);
+#undef SETBOOL
+  if (c->max_depth) lua_pushinteger(L, c->max_depth), lua_setfield(L, -2, "max_depth");
+  lua_pushinteger(L, c->verbose);
+  lua_setfield(L, -2, "verbose");
+  lua_createtable(L, c->nargs, 0);
+  for (int i = 0; i < c->nargs; i++) {
+    lua_pushstring(L, c->args[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "args");
+}
+
+/* Writes the result: a string as is (newline-terminated), a table as JSON. */
+static void print_result(lua_State *L, int idx) {
+  size_t n;
+  const char *s;
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: return;
+  case LUA_TTABLE:
+    ld_json_encode(L, idx, LD_JSON_PRETTY);
+    s = lua_tolstring(L, -1, &n);
+    break;
+  default: s = luaL_tolstring(L, idx, &n); break;
+  }
+  fwrite(s, 1, n, stdout);
+  if (n == 0 || s[n - 1] != '\n') fputc('\n', stdout);
+  lua_pop(L, 1);
+}
+
+/* Writes "Error: message" (and under --debug the traceback). */
+static void print_error(lua_State *L, int idx) {
+  const char *msg = ld_error_message(L, idx);
+  fprintf(stderr, "Error: %s\n", msg);
+  lua_pop(L, 1);
+  if (ld_vm_debug(L) && ld_error_is(L, idx) && lua_getfield(L, idx, "traceback") == LUA_TSTRING)
+    fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  lua_settop(L, idx);
+}
+
+/*
+** The protected main: runs llmdo.cli.main(options) as the first task and
+** reports its outcome. Returns the exit status. [-2, +1]
+*/
+static int pmain(lua_State *L) {
+  const ld_cli *c = lua_touserdata(L, 1);
+  ld_sched *s = lua_touserdata(L, 2);
+  outcome *o = lua_newuserdatauv(L, sizeof *o, 0);
+  memset(o, 0, sizeof *o);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "llmdo.cli");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main"); /* ... cli main */
+  push_options(L, c);
+  ld_sched_spawn(s, L, 1, on_main_done, o);
+  lua_pop(L, 1);
+  int status = LD_EXIT_RUN;
+  if (ld_sched_run(s) == 0 && o->done) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
+    int top = lua_gettop(L);
+    if (o->ok) {
+      print_result(L, top);
+      status = LD_EXIT_OK;
+    } else {
+      status = ld_error_status(L, top);
+      print_error(L, top);
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
+  }
+  lua_pushinteger(L, status);
+  return 1;
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+int main(int argc, char **argv) {
+  ld_cli cli;
+  char err[512];
+  if (ld_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
+    fprintf(stderr, "Error: %s\n", err);
+    return LD_EXIT_USAGE;
+  }
+  if (cli.command == LD_CMD_HELP) {
+    ld_cli_usage(stdout);
+    return LD_EXIT_OK;
+  }
+  if (cli.command == LD_CMD_VERSION) {
+    printf("llmdo %s (%s)\n", LLMDO_VERSION, LUA_RELEASE);
+    return LD_EXIT_OK;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) {
+    fprintf(stderr, "Error: cannot initialise the event loop\n");
+    return LD_EXIT_RUN;
+  }
+  lua_State *L = ld_vm_new();
+  if (!L) return LD_EXIT_RUN;
+  ld_vm_set_debug(L, cli.debug);
+  ld_sched *s = ld_sched_new(L, &loop);
+  int status = LD_EXIT_RUN;
+  if (s) {
+    lua_pushcfunction(L, pmain);
+    lua_pushlightuserdata(L, &cli);
+    lua_pushlightuserdata(L, s);
+    if (ld_vm_pcall(L, 2, 1) == LUA_OK) {
+      status = (int)lua_tointeger(L, -1);
+    } else {
+      fprintf(stderr, "Error: %s\n", ld_error_message(L, -1));
+    }
+    lua_settop(L, 0);
+  }
+  fflush(stdout);
+  lua_close(L); /* finalizers may still close loop handles */
+  ld_sched_free(s);
+  uv_walk(&loop, close_walk, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return status;
+}

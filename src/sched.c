@@ -1,0 +1,244 @@
+/*
+** sched: the coroutine scheduler over one libuv loop. See sched.h.
+**
+** A task is a coroutine anchored in the registry (co_ref) plus the C
+** bookkeeping below. Its states:
+**   READY    queued to be resumed with 'nargs' values on its stack
+**   RUNNING  being resumed right now (ld_sched_current)
+**   WAITING  yielded by ld_task_wait; an operation will wake it
+** A finished task is released at once: done() is called, the coroutine is
+** unanchored and the struct freed.
+*/
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <lauxlib.h>
+
+#include "error.h"
+#include "vm.h"
+
+enum { READY, RUNNING, WAITING };
+
+struct ld_task {
+  ld_sched *s;
+  lua_State *co;
+  int co_ref;
+  int state;
+  int nargs;     /* values to resume with, when READY */
+  int armed;     /* ld_task_wait was called during this resume */
+  unsigned id;
+  ld_task *next; /* ready queue */
+  ld_op_cancel_fn cancel;
+  void *op;
+  ld_task_done_fn done;
+  void *ud;
+};
+
+struct ld_sched {
+  lua_State *L; /* the main thread: done callbacks and deferred work run on it */
+  uv_loop_t *loop;
+  ld_task *current;
+  ld_task *ready_head, *ready_tail;
+  ld_defer *defer_head, *defer_tail;
+  int live; /* tasks not yet finished */
+  unsigned next_id;
+};
+
+/* The light userdata host primitives yield; see lua/llmdo/prelude.lua. */
+static const char yield_sentinel = 'y';
+static const char sched_key = 's';
+
+ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop) {
+  ld_sched *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->L = L;
+  s->loop = loop;
+  lua_pushlightuserdata(L, s);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_key);
+  return s;
+}
+
+void ld_sched_free(ld_sched *s) { free(s); }
+
+ld_sched *ld_sched_get(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &sched_key);
+  ld_sched *s = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+uv_loop_t *ld_sched_loop(ld_sched *s) { return s->loop; }
+lua_State *ld_sched_state(ld_sched *s) { return s->L; }
+ld_task *ld_sched_current(ld_sched *s) { return s->current; }
+lua_State *ld_task_thread(ld_task *t) { return t->co; }
+unsigned ld_task_id(ld_task *t) { return t->id; }
+
+int ld_sched_push_sentinel(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&yield_sentinel);
+  return 1;
+}
+
+static void enqueue(ld_task *t) {
+  ld_sched *s = t->s;
+  t->state = READY;
+  t->next = NULL;
+  if (s->ready_tail)
+    s->ready_tail->next = t;
+  else
+    s->ready_head = t;
+  s->ready_tail = t;
+}
+
+ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud) {
+  ld_task *t = malloc(sizeof *t);
+  if (!t) luaL_error(from, "not enough memory");
+  lua_State *co = lua_newthread(from);          /* f args... co */
+  t->co_ref = luaL_ref(from, LUA_REGISTRYINDEX); /* f args... */
+  lua_xmove(from, co, nargs + 1);
+  t->s = s;
+  t->co = co;
+  t->nargs = nargs;
+  t->armed = 0;
+  t->id = ++s->next_id;
+  t->cancel = NULL;
+  t->op = NULL;
+  t->done = done;
+  t->ud = ud;
+  s->live++;
+  enqueue(t);
+  return t;
+}
+
+void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud) {
+  if (d->queued) return;
+  d->queued = 1;
+  d->fn = fn;
+  d->ud = ud;
+  d->next = NULL;
+  if (s->defer_tail)
+    s->defer_tail->next = d;
+  else
+    s->defer_head = d;
+  s->defer_tail = d;
+}
+
+ld_task *ld_task_check(lua_State *L, const char *what) {
+  ld_sched *s = ld_sched_get(L);
+  if (!s || !s->current)
+    ld_error_raisef(L, "run", "%s can only be used while a run is in progress", what);
+  if (!lua_isyieldable(L))
+    ld_error_raisef(L, "run", "%s cannot wait here (called across a C boundary such as a metamethod)",
+                    what);
+  return s->current;
+}
+
+int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
+                 lua_KFunction k) {
+  t->armed = 1;
+  t->cancel = cancel;
+  t->op = op;
+  lua_pushlightuserdata(L, (void *)&yield_sentinel);
+  return lua_yieldk(L, 1, ctx, k);
+}
+
+void ld_task_wake(ld_task *t, int nargs) {
+  t->cancel = NULL;
+  t->op = NULL;
+  t->nargs = nargs;
+  enqueue(t);
+}
+
+/* Ends task t with nres values (or an error) on top of s->L. */
+static void finish(ld_task *t, int ok, int nres) {
+  ld_sched *s = t->s;
+  int base = lua_gettop(s->L) - nres;
+  if (t->done) t->done(t, s->L, ok, nres, t->ud);
+  lua_settop(s->L, base);
+  luaL_unref(s->L, LUA_REGISTRYINDEX, t->co_ref);
+  s->live--;
+  free(t);
+}
+
+/* Closes a dead or stuck coroutine, running its pending to-be-closed
+** variables. An error from a __close replaces nothing: the task's own
+** outcome is already decided, so it is only reported. */
+static void close_thread(ld_sched *s, lua_State *co) {
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  int status = lua_closethread(co, s->L);
+#else
+  (void)s;
+  int status = lua_resetthread(co);
+#endif
+  if (status != LUA_OK) {
+    fprintf(stderr, "warning: error while closing a task: %s\n", lua_tostring(co, -1));
+    lua_settop(co, 0);
+  }
+}
+
+static void resume(ld_sched *s, ld_task *t) {
+  lua_State *co = t->co;
+  int nres = 0;
+  ld_task *prev = s->current;
+  s->current = t;
+  t->state = RUNNING;
+  t->armed = 0;
+  int status = lua_resume(co, s->L, t->nargs, &nres);
+  s->current = prev;
+  if (status == LUA_YIELD && t->armed) {
+    lua_pop(co, nres); /* the sentinel */
+    t->state = WAITING;
+    return;
+  }
+  if (status == LUA_OK) {
+    luaL_checkstack(s->L, nres + LUA_MINSTACK, "too many results");
+    lua_xmove(co, s->L, nres);
+    finish(t, 1, nres);
+    return;
+  }
+  if (status == LUA_YIELD) { /* a bare coroutine.yield at the top of a task */
+    lua_pop(co, nres);
+    ld_error_push(s->L, "run", "coroutine.yield called outside a coroutine (at the top of a task)");
+  } else {
+    lua_xmove(co, s->L, 1); /* the error value */
+    ld_vm_decorate(s->L, co, 0);
+  }
+  close_thread(s, co);
+  finish(t, 0, 1);
+}
+
+static int drain(ld_sched *s) {
+  int worked = 0;
+  while (s->defer_head || s->ready_head) {
+    worked = 1;
+    while (s->defer_head) {
+      ld_defer *d = s->defer_head;
+      s->defer_head = d->next;
+      if (!s->defer_head) s->defer_tail = NULL;
+      d->queued = 0;
+      d->fn(d->ud);
+    }
+    while (s->ready_head) {
+      ld_task *t = s->ready_head;
+      s->ready_head = t->next;
+      if (!s->ready_head) s->ready_tail = NULL;
+      resume(s, t);
+      if (s->defer_head) break; /* let state machines advance first */
+    }
+  }
+  return worked;
+}
+
+int ld_sched_run(ld_sched *s) {
+  for (;;) {
+    drain(s);
+    if (s->live == 0) return 0;
+    int alive = uv_run(s->loop, UV_RUN_ONCE);
+    if (!alive && !s->defer_head && !s->ready_head) {
+      fprintf(stderr, "llmdo: internal error: %d task(s) waiting with nothing to wake them\n",
+              s->live);
+      return -1;
+    }
+  }
+}

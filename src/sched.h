@@ -1,0 +1,84 @@
+/*
+** sched: one libuv loop and a scheduler of Lua coroutines ("tasks").
+**
+** Everything that may wait runs in a task: the entry, each worker call's
+** model turn, each tool call. A C primitive that waits (a timer, an HTTP
+** transfer, a child worker call) registers its operation, then yields the
+** task with ld_task_wait. When the operation completes - always from a
+** libuv callback - it pushes its results onto the task's thread and calls
+** ld_task_wake, which only queues the task. Lua is resumed solely from
+** ld_sched_run's own loop, never from inside a libuv or libcurl callback.
+**
+** Deferred callbacks (ld_sched_defer) give C state machines the same
+** guarantee: they run from the scheduler loop, where calling into Lua is safe.
+*/
+#ifndef LD_SCHED_H
+#define LD_SCHED_H
+
+#include <lua.h>
+#include <uv.h>
+
+typedef struct ld_sched ld_sched;
+typedef struct ld_task ld_task;
+typedef struct ld_defer ld_defer;
+
+/* Called once when a task ends. ok: 1 if its function returned (nres results
+** on top of L, the main thread), 0 if it raised (the error value on top of L,
+** nres == 1). The values are popped after the callback returns. */
+typedef void (*ld_task_done_fn)(ld_task *t, lua_State *L, int ok, int nres, void *ud);
+/* Abandons a pending operation: it must never wake the task afterwards. */
+typedef void (*ld_op_cancel_fn)(void *op);
+typedef void (*ld_defer_fn)(void *ud);
+
+/* An intrusive node for ld_sched_defer; embed it in the object it serves. */
+struct ld_defer {
+  ld_defer *next;
+  ld_defer_fn fn;
+  void *ud;
+  int queued;
+};
+
+ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop);
+/* Frees the scheduler; call after lua_close, whose finalizers may use it. */
+void ld_sched_free(ld_sched *s);
+ld_sched *ld_sched_get(lua_State *L);
+uv_loop_t *ld_sched_loop(ld_sched *s);
+lua_State *ld_sched_state(ld_sched *s);
+
+/* Starts a task running the function under nargs arguments on top of
+** 'from'; they are moved to the new coroutine. The task first runs on the
+** next turn of the loop. [-(nargs+1), +0, may raise (memory)] */
+ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud);
+
+/* Queues fn(ud) to run from the scheduler loop; no-op if d is queued. */
+void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud);
+
+/* Runs until no task is left. Returns 0, or -1 if tasks are left waiting
+** with nothing in the loop that could wake them (a bug, reported to stderr). */
+int ld_sched_run(ld_sched *s);
+
+/* The task being resumed right now, or NULL. */
+ld_task *ld_sched_current(ld_sched *s);
+
+/* The task running the caller; raises when called outside one (at load
+** time, or from a non-yieldable C boundary). [-0, +0, may raise] */
+ld_task *ld_task_check(lua_State *L, const char *what);
+
+/* Suspends the task until ld_task_wake. Must be the tail of a C function:
+** return ld_task_wait(L, t, ...). When resumed, k (or, if NULL, the
+** function's caller) receives the values the operation pushed. */
+int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
+                 lua_KFunction k);
+
+/* The suspended thread onto which a completing operation pushes results. */
+lua_State *ld_task_thread(ld_task *t);
+
+/* The operation completed; nargs results were pushed on ld_task_thread. */
+void ld_task_wake(ld_task *t, int nargs);
+
+unsigned ld_task_id(ld_task *t);
+
+/* Pushes the light userdata host primitives yield (core.YIELD). [-0, +1] */
+int ld_sched_push_sentinel(lua_State *L);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+** vm: Lua state set-up and the protected-call discipline.
+**
+** Every call from C into Lua goes through ld_vm_pcall (or a coroutine
+** resume in sched.c); nothing runs unprotected, not even initialisation.
+*/
+#include "vm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <lualib.h>
+
+#include "embed.h"
+#include "error.h"
+#include "lua_core.h"
+
+static const char debug_key = 'd';
+
+void ld_vm_set_debug(lua_State *L, int on) {
+  lua_pushboolean(L, on);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &debug_key);
+}
+
+int ld_vm_debug(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &debug_key);
+  int on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return on;
+}
+
+/*
+** Decorates the error value on top of L (raised in 'co', which may be L)
+** with a traceback when debugging: error objects get a 'traceback' field,
+** other values become "message\nstack traceback:...". [-1, +1]
+*/
+void ld_vm_decorate(lua_State *L, lua_State *co, int level) {
+  if (!ld_vm_debug(L)) return;
+  if (ld_error_is(L, -1)) {
+    luaL_traceback(L, co, NULL, level);
+    lua_setfield(L, -2, "traceback");
+    return;
+  }
+  const char *msg = ld_error_message(L, -1); /* err msg */
+  luaL_traceback(L, co, msg, level);         /* err msg tb */
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+static int msghandler(lua_State *L) {
+  ld_vm_decorate(L, L, 1);
+  return 1;
+}
+
+int ld_vm_pcall(lua_State *L, int nargs, int nres) {
+  int base = lua_gettop(L) - nargs; /* function index */
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, nargs, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+/* require(module)[fn] as a protected call target. [-2, +1, may raise] */
+static int l_vm_getfn(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  if (lua_getfield(L, -1, lua_tostring(L, 2)) != LUA_TFUNCTION)
+    return luaL_error(L, "module '%s' has no function '%s'", lua_tostring(L, 1), lua_tostring(L, 2));
+  return 1;
+}
+
+int ld_vm_call(lua_State *L, const char *module, const char *fn, int nargs, int nres) {
+  lua_pushcfunction(L, l_vm_getfn);
+  lua_pushstring(L, module);
+  lua_pushstring(L, fn);
+  int status = ld_vm_pcall(L, 2, 1); /* args... f | err */
+  if (status != LUA_OK) {
+    lua_insert(L, -(nargs + 1));
+    lua_pop(L, nargs);
+    return status;
+  }
+  lua_insert(L, -(nargs + 1)); /* f args... */
+  return ld_vm_pcall(L, nargs, nres);
+}
+
+/* Builds the state inside a protected call. [-0, +0, may raise] */
+static int l_vm_init(lua_State *L) {
+  luaL_openlibs(L);
+  ld_error_init(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_setfield(L, -2, "cjson");
+  lua_pushcfunction(L, luaopen_llmdo_core);
+  lua_setfield(L, -2, "llmdo.core");
+  lua_pop(L, 1);
+  ld_embed_install(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "llmdo.prelude");
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "llmdo: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
+  abort();
+  return 0;
+}
+
+lua_State *ld_vm_new(void) {
+  lua_State *L = luaL_newstate();
+  if (!L) return NULL;
+  lua_atpanic(L, panic);
+  lua_pushcfunction(L, l_vm_init);
+  if (ld_vm_pcall(L, 0, 0) != LUA_OK) {
+    fprintf(stderr, "llmdo: cannot initialise Lua: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}

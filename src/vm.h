@@ -1,0 +1,28 @@
+/*
+** vm: the Lua state, its libraries, and protected calls into Lua.
+*/
+#ifndef LD_VM_H
+#define LD_VM_H
+
+#include <lua.h>
+
+/* Creates a state with the standard libraries, cjson, llmdo.core, every
+** embedded module preloaded and the prelude run. NULL when out of memory;
+** on other failures prints to stderr and returns NULL. */
+lua_State *ld_vm_new(void);
+
+/* With debug on, errors caught by ld_vm_pcall carry a traceback. */
+void ld_vm_set_debug(lua_State *L, int on);
+int ld_vm_debug(lua_State *L);
+
+/* lua_pcall through the message handler. [-(nargs+1), +(nres|1)] */
+int ld_vm_pcall(lua_State *L, int nargs, int nres);
+
+/* Protected call of require(module)[fn](args...). [-nargs, +(nres|1)] */
+int ld_vm_call(lua_State *L, const char *module, const char *fn, int nargs, int nres);
+
+/* The message handler: adds a traceback under --debug. Exposed so the
+** scheduler can decorate errors of dead coroutines the same way. */
+void ld_vm_decorate(lua_State *L, lua_State *co, int level);
+
+#endif

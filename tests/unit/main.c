@@ -1,0 +1,14 @@
+/* The unit test runner: every suite, then a summary; exit 1 on failure. */
+#include "unit.h"
+
+int unit_failures, unit_checks;
+
+int main(void) {
+  suite_frontmatter();
+  suite_glob();
+  suite_json();
+  suite_cli();
+  suite_schema();
+  printf("unit: %d checks, %d failed\n", unit_checks, unit_failures);
+  return unit_failures ? 1 : 0;
+}
