@@ -17,7 +17,7 @@ M.null = core.null
 
 M.json = {
   encode = function(v, opts) return core.json_encode(v, opts) end,
-  decode = function(s) return require("cjson").decode(s) end,
+  decode = core.json_decode,
   array = core.json_array,
   null = core.null,
 }

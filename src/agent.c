@@ -46,8 +46,10 @@ static void schedule(ld_frame *f);
 static void on_model_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   (void)t;
   ld_frame *f = ud;
-  if (nres == 0) lua_pushnil(L);
-  else lua_pushvalue(L, -nres); /* the first result, or the error */
+  if (nres == 0)
+    lua_pushnil(L);
+  else
+    lua_pushvalue(L, -nres); /* the first result, or the error */
   ld_frame_push(L, f);
   lua_insert(L, -2);
   lua_setiuservalue(L, -2, LD_UV_SCRATCH);
@@ -117,8 +119,7 @@ static int l_step(lua_State *L) {
       return luaL_error(L, "internal error: after_turn returned '%s'", action);
     }
     return 0;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -164,9 +165,9 @@ int l_agent_call(lua_State *L) {
   lua_insert(L, 1);
   lua_pushvalue(L, 2);
   lua_insert(L, 1);
-  lua_call(L, 3, 2); /* rt def messages */
+  lua_call(L, 3, 2);                        /* rt def messages */
   ld_frame *f = ld_frame_new(L, caller, 1); /* rt def messages frame */
-  lua_insert(L, 2); /* rt frame def messages */
+  lua_insert(L, 2);                         /* rt frame def messages */
   lua_setiuservalue(L, 2, LD_UV_MESSAGES);
   lua_setiuservalue(L, 2, LD_UV_DEF);
   lua_pushvalue(L, 2);

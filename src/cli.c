@@ -93,11 +93,16 @@ int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
     o->command = LD_CMD_VERSION;
     return 0;
   }
-  if (strcmp(cmd, "run") == 0) o->command = LD_CMD_RUN;
-  else if (strcmp(cmd, "check") == 0) o->command = LD_CMD_CHECK;
-  else if (strcmp(cmd, "lua") == 0) o->command = LD_CMD_LUA;
-  else if (cmd[0] == '-') return fail(err, errlen, "unknown option '%s' (expected a command first; see llmdo --help)", cmd);
-  else return fail(err, errlen, "unknown command '%s' (expected run, check or lua)", cmd);
+  if (strcmp(cmd, "run") == 0)
+    o->command = LD_CMD_RUN;
+  else if (strcmp(cmd, "check") == 0)
+    o->command = LD_CMD_CHECK;
+  else if (strcmp(cmd, "lua") == 0)
+    o->command = LD_CMD_LUA;
+  else if (cmd[0] == '-')
+    return fail(err, errlen, "unknown option '%s' (expected a command first; see llmdo --help)", cmd);
+  else
+    return fail(err, errlen, "unknown command '%s' (expected run, check or lua)", cmd);
 
   if (o->command == LD_CMD_LUA) {
     if (argc < 3) return fail(err, errlen, "lua: missing SCRIPT");
@@ -116,9 +121,12 @@ int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
     const char *a = argv[i], *val = NULL;
     int missing = 0;
     if (only_positional || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (npos == 0) o->project = a;
-      else if (npos == 1 && o->command == LD_CMD_RUN) o->prompt = a;
-      else return fail(err, errlen, "unexpected argument '%s'", a);
+      if (npos == 0)
+        o->project = a;
+      else if (npos == 1 && o->command == LD_CMD_RUN)
+        o->prompt = a;
+      else
+        return fail(err, errlen, "unexpected argument '%s'", a);
       npos++;
       continue;
     }

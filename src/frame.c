@@ -64,10 +64,14 @@ static void push_name(lua_State *L, int idx) {
 static int l_frame_index(lua_State *L) {
   ld_frame *f = ld_frame_check(L, 1);
   const char *k = luaL_checkstring(L, 2);
-  if (strcmp(k, "depth") == 0) lua_pushinteger(L, f->depth);
-  else if (strcmp(k, "max_depth") == 0) lua_pushinteger(L, f->max_depth);
-  else if (strcmp(k, "worker") == 0) push_name(L, 1);
-  else if (strcmp(k, "closed") == 0) lua_pushboolean(L, f->closed);
+  if (strcmp(k, "depth") == 0)
+    lua_pushinteger(L, f->depth);
+  else if (strcmp(k, "max_depth") == 0)
+    lua_pushinteger(L, f->max_depth);
+  else if (strcmp(k, "worker") == 0)
+    push_name(L, 1);
+  else if (strcmp(k, "closed") == 0)
+    lua_pushboolean(L, f->closed);
   else if (strcmp(k, "project_root") == 0) {
     lua_getiuservalue(L, 1, LD_UV_RUN);
     lua_getfield(L, -1, "project_root");
@@ -135,8 +139,7 @@ static int l_frame_usage(lua_State *L) {
 }
 
 void ld_frame_open(lua_State *L) {
-  static const luaL_Reg meta[] = {
-      {"__index", l_frame_index}, {"__tostring", l_frame_tostring}, {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__index", l_frame_index}, {"__tostring", l_frame_tostring}, {NULL, NULL}};
   static const luaL_Reg methods[] = {{"call_agent", l_agent_call}, {NULL, NULL}};
   luaL_newmetatable(L, LD_FRAME_MT);
   luaL_setfuncs(L, meta, 0);
@@ -146,8 +149,10 @@ void ld_frame_open(lua_State *L) {
   /* core.frame_methods, so runtime.lua can add Lua-written methods */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &methods_key);
   lua_setfield(L, -2, "frame_methods");
-  static const luaL_Reg fns[] = {{"frame_root", l_frame_root},   {"frame_close", l_frame_close},
-                                 {"frame_uv", l_frame_uv},       {"frame_usage", l_frame_usage},
+  static const luaL_Reg fns[] = {{"frame_root", l_frame_root},
+                                 {"frame_close", l_frame_close},
+                                 {"frame_uv", l_frame_uv},
+                                 {"frame_usage", l_frame_usage},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -43,9 +43,9 @@ struct ld_frame {
   int closed;   /* the call ended; methods refuse to run */
   /* worker-call state machine (agent.c) */
   int phase;
-  int ok;           /* outcome, when finished */
-  int scratch_ok;   /* outcome of the task in LD_UV_SCRATCH */
-  ld_task *waiter;  /* the task blocked in call_agent */
+  int ok;          /* outcome, when finished */
+  int scratch_ok;  /* outcome of the task in LD_UV_SCRATCH */
+  ld_task *waiter; /* the task blocked in call_agent */
   ld_defer step;
   long turns;
   /* usage, summed into the root at the end of each call */

@@ -20,7 +20,9 @@
 
 /* --- splitting ----------------------------------------------------------- */
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 /* Is [p, end) a line of three or more dashes, optionally followed by blanks? */
 static int is_boundary(const char *p, const char *end) {
@@ -100,8 +102,7 @@ static int box_gc(lua_State *L) {
 }
 
 static int fail_at(lua_State *L, yaml_box *b, const yaml_mark_t *m, const char *what) {
-  return luaL_error(L, "line %d, column %d: %s", (int)m->line + b->first_line, (int)m->column + 1,
-                    what);
+  return luaL_error(L, "line %d, column %d: %s", (int)m->line + b->first_line, (int)m->column + 1, what);
 }
 
 /* Reads the next event into b->event, deleting the previous one. */
@@ -110,8 +111,10 @@ static void next_event(lua_State *L, yaml_box *b) {
   b->has_event = 0;
   if (!yaml_parser_parse(&b->parser, &b->event)) {
     const char *problem = b->parser.problem ? b->parser.problem : "invalid YAML";
-    if (b->parser.context) lua_pushfstring(L, "%s %s", problem, b->parser.context);
-    else lua_pushstring(L, problem);
+    if (b->parser.context)
+      lua_pushfstring(L, "%s %s", problem, b->parser.context);
+    else
+      lua_pushstring(L, problem);
     fail_at(L, b, &b->parser.problem_mark, lua_tostring(L, -1));
   }
   b->has_event = 1;
@@ -142,13 +145,18 @@ static int push_int(lua_State *L, const char *s, size_t n) {
   const char *p = buf;
   int base = 10;
   if (*p == '-' || *p == '+') p++;
-  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16;
-  else if (p[0] == '0' && p[1] == 'o') base = 8;
-  else if (p[0] == '0' && p[1] != '\0') base = 8; /* YAML 1.1: 017 is octal */
+  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    base = 16;
+  else if (p[0] == '0' && p[1] == 'o')
+    base = 8;
+  else if (p[0] == '0' && p[1] != '\0')
+    base = 8; /* YAML 1.1: 017 is octal */
   const char *digits = base == 10 ? p : (p[1] == 'x' || p[1] == 'X' || p[1] == 'o') ? p + 2 : p + 1;
   if (!*digits) return 0;
   for (const char *q = digits; *q; q++) {
-    int ok = base == 16 ? isxdigit((unsigned char)*q) : base == 8 ? (*q >= '0' && *q <= '7') : isdigit((unsigned char)*q);
+    int ok = base == 16  ? isxdigit((unsigned char)*q)
+             : base == 8 ? (*q >= '0' && *q <= '7')
+                         : isdigit((unsigned char)*q);
     if (!ok) return 0;
   }
   errno = 0;
@@ -280,8 +288,7 @@ static void parse_node(lua_State *L, yaml_box *b, int anchors, int depth) {
         lua_rawset(L, -3);
     }
   }
-  default:
-    fail_at(L, b, &ev->start_mark, "unexpected YAML event");
+  default: fail_at(L, b, &ev->start_mark, "unexpected YAML event");
   }
 }
 

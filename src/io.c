@@ -45,6 +45,7 @@ int l_io_sleep(lua_State *L) {
   ld_sched *s = ld_sched_get(L);
   sleep_op *op = malloc(sizeof *op);
   if (!op) return luaL_error(L, "not enough memory");
+  uv_update_time(ld_sched_loop(s)); /* the cached loop time may be stale */
   uv_timer_init(ld_sched_loop(s), &op->timer);
   op->timer.data = op;
   op->task = t;

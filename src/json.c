@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include <lauxlib.h>
+#include <lua-cjson.h>
 
 #define MAX_DEPTH 128
-#define ARRAY_MT "llmdo.json.array"
+#define ARRAY_MT  "llmdo.json.array"
 
 typedef struct jbuf {
   char *p;
@@ -55,10 +56,14 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
   if (s[0] < 0x80) return *cp = s[0], 1;
   size_t len;
   unsigned c, min;
-  if ((s[0] & 0xE0) == 0xC0) len = 2, c = s[0] & 0x1F, min = 0x80;
-  else if ((s[0] & 0xF0) == 0xE0) len = 3, c = s[0] & 0x0F, min = 0x800;
-  else if ((s[0] & 0xF8) == 0xF0) len = 4, c = s[0] & 0x07, min = 0x10000;
-  else return 0;
+  if ((s[0] & 0xE0) == 0xC0)
+    len = 2, c = s[0] & 0x1F, min = 0x80;
+  else if ((s[0] & 0xF0) == 0xE0)
+    len = 3, c = s[0] & 0x0F, min = 0x800;
+  else if ((s[0] & 0xF8) == 0xF0)
+    len = 4, c = s[0] & 0x07, min = 0x10000;
+  else
+    return 0;
   if (len > n) return 0;
   for (size_t i = 1; i < len; i++) {
     if ((s[i] & 0xC0) != 0x80) return 0;
@@ -82,21 +87,32 @@ static void put_string(lua_State *L, jbuf *b, const char *str, size_t n, int fla
   size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
-    if (c == '"') PUTS(L, b, "\\\""), i++;
-    else if (c == '\\') PUTS(L, b, "\\\\"), i++;
-    else if (c == '\n') PUTS(L, b, "\\n"), i++;
-    else if (c == '\r') PUTS(L, b, "\\r"), i++;
-    else if (c == '\t') PUTS(L, b, "\\t"), i++;
-    else if (c == '\b') PUTS(L, b, "\\b"), i++;
-    else if (c == '\f') PUTS(L, b, "\\f"), i++;
-    else if (c < 0x20 || c == 0x7f) put_u(L, b, c), i++;
-    else if (c < 0x80) put(L, b, (const char *)s + i, 1), i++;
+    if (c == '"')
+      PUTS(L, b, "\\\""), i++;
+    else if (c == '\\')
+      PUTS(L, b, "\\\\"), i++;
+    else if (c == '\n')
+      PUTS(L, b, "\\n"), i++;
+    else if (c == '\r')
+      PUTS(L, b, "\\r"), i++;
+    else if (c == '\t')
+      PUTS(L, b, "\\t"), i++;
+    else if (c == '\b')
+      PUTS(L, b, "\\b"), i++;
+    else if (c == '\f')
+      PUTS(L, b, "\\f"), i++;
+    else if (c < 0x20 || c == 0x7f)
+      put_u(L, b, c), i++;
+    else if (c < 0x80)
+      put(L, b, (const char *)s + i, 1), i++;
     else {
       unsigned cp;
       size_t len = utf8_decode(s + i, n - i, &cp);
       if (!len) {
-        if (flags & LD_JSON_ASCII) put_u(L, b, 0xFFFD);
-        else PUTS(L, b, "\xEF\xBF\xBD");
+        if (flags & LD_JSON_ASCII)
+          put_u(L, b, 0xFFFD);
+        else
+          PUTS(L, b, "\xEF\xBF\xBD");
         i++;
       } else if (flags & LD_JSON_ASCII) {
         if (cp >= 0x10000) {
@@ -199,8 +215,10 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
     if (i) PUTS(L, b, ",");
     put_newline(L, b, flags, depth + 1);
     put_string(L, b, names[i], strlen(names[i]), flags);
-    if (flags & LD_JSON_PRETTY) PUTS(L, b, ": ");
-    else PUTS(L, b, ":");
+    if (flags & LD_JSON_PRETTY)
+      PUTS(L, b, ": ");
+    else
+      PUTS(L, b, ":");
     lua_getfield(L, keys, names[i]); /* original key */
     lua_gettable(L, idx);
     encode(L, b, lua_gettop(L), flags, depth + 1);
@@ -217,8 +235,10 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
   switch (lua_type(L, idx)) {
   case LUA_TNIL: PUTS(L, b, "null"); return;
   case LUA_TBOOLEAN:
-    if (lua_toboolean(L, idx)) PUTS(L, b, "true");
-    else PUTS(L, b, "false");
+    if (lua_toboolean(L, idx))
+      PUTS(L, b, "true");
+    else
+      PUTS(L, b, "false");
     return;
   case LUA_TNUMBER: put_number(L, b, idx); return;
   case LUA_TSTRING: {
@@ -235,9 +255,12 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
     break;
   case LUA_TTABLE: {
     lua_Integer n = forced(L, idx, "object") ? -1 : array_length(L, idx);
-    if (n == 0 && forced(L, idx, "array")) PUTS(L, b, "[]");
-    else if (n == 0) PUTS(L, b, "{}");
-    else if (n < 0) encode_object(L, b, idx, flags, depth);
+    if (n == 0 && forced(L, idx, "array"))
+      PUTS(L, b, "[]");
+    else if (n == 0)
+      PUTS(L, b, "{}");
+    else if (n < 0)
+      encode_object(L, b, idx, flags, depth);
     else {
       PUTS(L, b, "[");
       for (lua_Integer i = 1; i <= n; i++) {
@@ -295,4 +318,51 @@ int l_json_array(lua_State *L) {
   }
   lua_setmetatable(L, 1);
   return 1;
+}
+
+/* Turns integral floats into integers in place: lua-cjson reads every JSON
+** number as a float, and 3.0 where a tool expects 3 surprises everyone. */
+static void fix_numbers(lua_State *L, int idx, int depth) {
+  if (depth > MAX_DEPTH) return;
+  luaL_checkstack(L, 4, "JSON nesting");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Integer i;
+      if (lua_numbertointeger(lua_tonumber(L, -1), &i) && (lua_Number)i == lua_tonumber(L, -1)) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, i);
+        lua_rawset(L, idx);
+      }
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+      fix_numbers(L, lua_gettop(L), depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* core.json_decode(text) -> value; raises on invalid JSON. Upvalue 1 is
+** cjson.decode. [-1, +1, raises] */
+static int l_json_decode(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, 1);
+  if (lua_istable(L, 1))
+    fix_numbers(L, 1, 0);
+  else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+    lua_Integer i;
+    if (lua_numbertointeger(lua_tonumber(L, 1), &i) && (lua_Number)i == lua_tonumber(L, 1))
+      lua_pushinteger(L, i), lua_replace(L, 1);
+  }
+  return 1;
+}
+
+void ld_json_open(lua_State *L) {
+  luaopen_cjson(L); /* core cjson */
+  lua_getfield(L, -1, "decode");
+  lua_pushcclosure(L, l_json_decode, 1);
+  lua_setfield(L, -3, "json_decode");
+  lua_pop(L, 1);
 }

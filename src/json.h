@@ -24,4 +24,7 @@ int l_json_encode(lua_State *L);
 /* core.json_array([t]) -> t marked as a JSON array (also when empty). */
 int l_json_array(lua_State *L);
 
+/* Adds core.json_decode (lua-cjson's decoder, integers kept) to the table on top. */
+void ld_json_open(lua_State *L);
+
 #endif

@@ -38,6 +38,7 @@ int luaopen_llmdo_core(lua_State *L) {
   };
   luaL_newlib(L, fns);
   ld_frame_open(L);
+  ld_json_open(L);
   ld_sched_push_sentinel(L);
   lua_setfield(L, -2, "YIELD");
   lua_pushlightuserdata(L, NULL);

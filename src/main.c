@@ -27,8 +27,10 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   outcome *o = ud;
   o->done = 1;
   o->ok = ok;
-  if (nres == 0) lua_pushnil(L);
-  else lua_pushvalue(L, -nres);
+  if (nres == 0)
+    lua_pushnil(L);
+  else
+    lua_pushvalue(L, -nres);
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
@@ -38,7 +40,7 @@ static void push_options(lua_State *L, const ld_cli *c) {
   lua_newtable(L);
   lua_pushstring(L, names[c->command]);
   lua_setfield(L, -2, "command");
-#define SETSTR(f)                                                                                  \
+#define SETSTR(f)                                                                                            \
   if (c->f) lua_pushstring(L, c->f), lua_setfield(L, -2, #f)
   SETSTR(project);
   SETSTR(prompt);

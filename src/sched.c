@@ -26,8 +26,8 @@ struct ld_task {
   lua_State *co;
   int co_ref;
   int state;
-  int nargs;     /* values to resume with, when READY */
-  int armed;     /* ld_task_wait was called during this resume */
+  int nargs; /* values to resume with, when READY */
+  int armed; /* ld_task_wait was called during this resume */
   unsigned id;
   ld_task *next; /* ready queue */
   ld_op_cancel_fn cancel;
@@ -94,7 +94,7 @@ static void enqueue(ld_task *t) {
 ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud) {
   ld_task *t = malloc(sizeof *t);
   if (!t) luaL_error(from, "not enough memory");
-  lua_State *co = lua_newthread(from);          /* f args... co */
+  lua_State *co = lua_newthread(from);           /* f args... co */
   t->co_ref = luaL_ref(from, LUA_REGISTRYINDEX); /* f args... */
   lua_xmove(from, co, nargs + 1);
   t->s = s;
@@ -126,11 +126,9 @@ void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud) {
 
 ld_task *ld_task_check(lua_State *L, const char *what) {
   ld_sched *s = ld_sched_get(L);
-  if (!s || !s->current)
-    ld_error_raisef(L, "run", "%s can only be used while a run is in progress", what);
+  if (!s || !s->current) ld_error_raisef(L, "run", "%s can only be used while a run is in progress", what);
   if (!lua_isyieldable(L))
-    ld_error_raisef(L, "run", "%s cannot wait here (called across a C boundary such as a metamethod)",
-                    what);
+    ld_error_raisef(L, "run", "%s cannot wait here (called across a C boundary such as a metamethod)", what);
   return s->current;
 }
 
@@ -161,20 +159,28 @@ static void finish(ld_task *t, int ok, int nres) {
   free(t);
 }
 
-/* Closes a dead or stuck coroutine, running its pending to-be-closed
-** variables. An error from a __close replaces nothing: the task's own
-** outcome is already decided, so it is only reported. */
-static void close_thread(ld_sched *s, lua_State *co) {
+/*
+** Closes a dead or stuck coroutine, running its pending to-be-closed
+** variables. 'err' is the index on s->L of the error that killed it (0 if
+** none). An error from a __close changes nothing - the task's outcome is
+** decided - so it is only reported. (Lua 5.4.4's lua_resetthread returns
+** the original error again; that one is not a new failure.)
+*/
+static void close_thread(ld_sched *s, lua_State *co, int err) {
 #if LUA_VERSION_RELEASE_NUM >= 50406
   int status = lua_closethread(co, s->L);
 #else
-  (void)s;
   int status = lua_resetthread(co);
 #endif
-  if (status != LUA_OK) {
-    fprintf(stderr, "warning: error while closing a task: %s\n", lua_tostring(co, -1));
-    lua_settop(co, 0);
+  if (status != LUA_OK && lua_gettop(co) > 0) {
+    lua_xmove(co, s->L, 1);
+    if (!err || !lua_rawequal(s->L, -1, err)) {
+      fprintf(stderr, "warning: error while closing a task: %s\n", ld_error_message(s->L, -1));
+      lua_pop(s->L, 1); /* the message */
+    }
+    lua_pop(s->L, 1);
   }
+  lua_settop(co, 0);
 }
 
 static void resume(ld_sched *s, ld_task *t) {
@@ -197,14 +203,20 @@ static void resume(ld_sched *s, ld_task *t) {
     finish(t, 1, nres);
     return;
   }
+  int err = 0;
   if (status == LUA_YIELD) { /* a bare coroutine.yield at the top of a task */
     lua_pop(co, nres);
     ld_error_push(s->L, "run", "coroutine.yield called outside a coroutine (at the top of a task)");
   } else {
-    lua_xmove(co, s->L, 1); /* the error value */
-    ld_vm_decorate(s->L, co, 0);
+    lua_pushvalue(co, -1);
+    lua_xmove(co, s->L, 1); /* a copy of the error value */
+    err = lua_gettop(s->L);
+    lua_pushvalue(s->L, err); /* keep the undecorated one to recognise it */
+    lua_insert(s->L, err);
+    ld_vm_decorate(s->L, co, 0); /* orig decorated */
   }
-  close_thread(s, co);
+  close_thread(s, co, err);
+  if (err) lua_remove(s->L, err);
   finish(t, 0, 1);
 }
 
@@ -236,8 +248,7 @@ int ld_sched_run(ld_sched *s) {
     if (s->live == 0) return 0;
     int alive = uv_run(s->loop, UV_RUN_ONCE);
     if (!alive && !s->defer_head && !s->ready_head) {
-      fprintf(stderr, "llmdo: internal error: %d task(s) waiting with nothing to wake them\n",
-              s->live);
+      fprintf(stderr, "llmdo: internal error: %d task(s) waiting with nothing to wake them\n", s->live);
       return -1;
     }
   }

@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 
 #define MAX_ERRORS 8
-#define MAX_DEPTH 64
+#define MAX_DEPTH  64
 
 enum { J_NULL, J_BOOL, J_INT, J_NUM, J_STR, J_ARR, J_OBJ, J_EMPTY, J_OTHER };
 
@@ -68,8 +68,8 @@ static int jtype(lua_State *L, int v) {
 }
 
 static const char *jname(int t) {
-  static const char *const names[] = {"null",   "boolean", "integer", "number", "string",
-                                      "array",  "object",  "empty table", "non-JSON value"};
+  static const char *const names[] = {"null",  "boolean", "integer",     "number",        "string",
+                                      "array", "object",  "empty table", "non-JSON value"};
   return names[t];
 }
 
@@ -183,7 +183,10 @@ static int translate_regex(const char *src, char *dst, size_t cap) {
       case 'W': rep = "[^A-Za-z0-9_]"; break;
       case 's': rep = "[[:space:]]"; break;
       case 'S': rep = "[^[:space:]]"; break;
-      default: one[0] = '\\', one[1] = p[1]; rep = one; break;
+      default:
+        one[0] = '\\', one[1] = p[1];
+        rep = one;
+        break;
       }
       p++;
     } else {
@@ -225,20 +228,25 @@ static void resolve_ref(vctx *c, const char *ref) {
   while (*p && lua_istable(L, -1)) {
     size_t j = 0;
     while (*p && *p != '/' && j + 1 < sizeof seg) {
-      if (p[0] == '~' && p[1] == '0') seg[j++] = '~', p += 2;
-      else if (p[0] == '~' && p[1] == '1') seg[j++] = '/', p += 2;
+      if (p[0] == '~' && p[1] == '0')
+        seg[j++] = '~', p += 2;
+      else if (p[0] == '~' && p[1] == '1')
+        seg[j++] = '/', p += 2;
       else if (p[0] == '%' && p[1] && p[2]) {
         char hex[3] = {p[1], p[2], 0};
         seg[j++] = (char)strtol(hex, NULL, 16);
         p += 3;
-      } else seg[j++] = *p++;
+      } else
+        seg[j++] = *p++;
     }
     seg[j] = '\0';
     if (*p == '/') p++;
     char *end;
     long idx = strtol(seg, &end, 10);
-    if (*seg && !*end && lua_rawlen(L, -1) > 0) lua_rawgeti(L, -1, idx + 1);
-    else lua_getfield(L, -1, seg);
+    if (*seg && !*end && lua_rawlen(L, -1) > 0)
+      lua_rawgeti(L, -1, idx + 1);
+    else
+      lua_getfield(L, -1, seg);
     lua_remove(L, -2);
   }
 }
@@ -256,15 +264,22 @@ static int check_type(vctx *c, int s, int v, int t) {
   char want[128] = "";
   size_t n = kt == LUA_TTABLE ? lua_rawlen(L, tidx) : 1;
   for (size_t i = 1; i <= n; i++) {
-    if (kt == LUA_TTABLE) lua_rawgeti(L, tidx, (lua_Integer)i);
-    else lua_pushvalue(L, tidx);
+    if (kt == LUA_TTABLE)
+      lua_rawgeti(L, tidx, (lua_Integer)i);
+    else
+      lua_pushvalue(L, tidx);
     const char *name = lua_tostring(L, -1);
     if (name) {
-      if (strcmp(name, "integer") == 0) ok |= t == J_INT || (t == J_NUM && is_integral(L, v));
-      else if (strcmp(name, "number") == 0) ok |= t == J_INT || t == J_NUM;
-      else if (strcmp(name, "array") == 0) ok |= t == J_ARR || t == J_EMPTY;
-      else if (strcmp(name, "object") == 0) ok |= t == J_OBJ || t == J_EMPTY;
-      else ok |= strcmp(name, jname(t)) == 0;
+      if (strcmp(name, "integer") == 0)
+        ok |= t == J_INT || (t == J_NUM && is_integral(L, v));
+      else if (strcmp(name, "number") == 0)
+        ok |= t == J_INT || t == J_NUM;
+      else if (strcmp(name, "array") == 0)
+        ok |= t == J_ARR || t == J_EMPTY;
+      else if (strcmp(name, "object") == 0)
+        ok |= t == J_OBJ || t == J_EMPTY;
+      else
+        ok |= strcmp(name, jname(t)) == 0;
       size_t w = strlen(want);
       snprintf(want + w, sizeof want - w, "%s%s", w ? " or " : "", name);
     }
@@ -357,7 +372,8 @@ static int check_array(vctx *c, int s, int v) {
       for (lua_Integer j = i + 1; j <= n && ok; j++) {
         lua_rawgeti(L, v, i);
         lua_rawgeti(L, v, j);
-        if (equal(L, -2, -1, 0)) ok = fail(c, "items %lld and %lld are equal", (long long)i - 1, (long long)j - 1);
+        if (equal(L, -2, -1, 0))
+          ok = fail(c, "items %lld and %lld are equal", (long long)i - 1, (long long)j - 1);
         lua_pop(L, 2);
       }
   }
@@ -377,7 +393,34 @@ static int check_array(vctx *c, int s, int v) {
   return ok;
 }
 
-/* Does key k (on top) match a patternProperties entry? Validates if so. */
+/* dependencies: {a = {"b", "c"}} (property lists) or {a = schema}. */
+static int check_dependencies(vctx *c, int deps, int v) {
+  lua_State *L = c->L;
+  int ok = 1;
+  lua_pushnil(L);
+  while (lua_next(L, deps)) { /* name dep */
+    lua_pushvalue(L, -2);
+    int present = lua_rawget(L, v) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (present) {
+      int d = lua_gettop(L);
+      if (lua_istable(L, d) && jtype(L, d) != J_OBJ) { /* a list of names */
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, d); i++) {
+          lua_rawgeti(L, d, i);
+          lua_pushvalue(L, -1);
+          if (lua_rawget(L, v) == LUA_TNIL)
+            ok = fail(c, "'%s' requires '%s'", lua_tostring(L, d - 1), lua_tostring(L, -2));
+          lua_pop(L, 2);
+        }
+      } else if (!validate(c, d, v)) {
+        ok = 0;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
 static int check_object(vctx *c, int s, int v) {
   lua_State *L = c->L;
   int ok = 1;
@@ -385,8 +428,10 @@ static int check_object(vctx *c, int s, int v) {
   int count = 0;
   lua_pushnil(L);
   while (lua_next(L, v)) lua_pop(L, 1), count++;
-  if (number_kw(c, s, "minProperties", &lim) && count < lim) ok = fail(c, "must have at least %g properties", lim);
-  if (number_kw(c, s, "maxProperties", &lim) && count > lim) ok = fail(c, "must have at most %g properties", lim);
+  if (number_kw(c, s, "minProperties", &lim) && count < lim)
+    ok = fail(c, "must have at least %g properties", lim);
+  if (number_kw(c, s, "maxProperties", &lim) && count > lim)
+    ok = fail(c, "must have at most %g properties", lim);
   if (kw(c, s, "required") == LUA_TTABLE) {
     int ridx = lua_gettop(L);
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, ridx); i++) {
@@ -403,6 +448,8 @@ static int check_object(vctx *c, int s, int v) {
       lua_pop(L, 1);
     }
   }
+  lua_pop(L, 1);
+  if (kw(c, s, "dependencies") == LUA_TTABLE && !check_dependencies(c, lua_gettop(L), v)) ok = 0;
   lua_pop(L, 1);
   kw(c, s, "properties");
   kw(c, s, "patternProperties");
@@ -441,8 +488,10 @@ static int check_object(vctx *c, int s, int v) {
       }
     }
     if (!matched && !lua_isnil(L, addl)) {
-      if (lua_isboolean(L, addl) && !lua_toboolean(L, addl)) ok = fail(c, "unknown field");
-      else if (!validate(c, addl, val)) ok = 0;
+      if (lua_isboolean(L, addl) && !lua_toboolean(L, addl))
+        ok = fail(c, "unknown field");
+      else if (!validate(c, addl, val))
+        ok = 0;
     }
     pop_path(c, old);
     lua_pop(L, 1);
@@ -488,7 +537,8 @@ static int check_combinators(vctx *c, int s, int v) {
   int n = count_valid(c, s, "anyOf", v, &total);
   if (total && n == 0) ok = fail(c, "does not match any of the allowed forms (anyOf)");
   n = count_valid(c, s, "oneOf", v, &total);
-  if (total && n != 1) ok = fail(c, n ? "matches more than one form (oneOf)" : "does not match any form (oneOf)");
+  if (total && n != 1)
+    ok = fail(c, n ? "matches more than one form (oneOf)" : "does not match any form (oneOf)");
   if (kw(c, s, "not") != LUA_TNIL) {
     c->quiet++;
     int r = validate(c, lua_gettop(L), v);
@@ -519,11 +569,15 @@ static int validate(vctx *c, int s, int v) {
   }
   luaL_checkstack(L, 20, "JSON Schema nesting");
   int ok = 1, t = jtype(L, v);
-  if (kw(c, s, "$ref") == LUA_TSTRING) {
+  if (kw(c, s, "$ref") == LUA_TSTRING) { /* draft 7: $ref replaces its siblings */
     resolve_ref(c, lua_tostring(L, -1));
-    if (lua_isnil(L, -1)) ok = fail(c, "unsupported $ref '%s'", lua_tostring(L, -2));
-    else ok = validate(c, lua_gettop(L), v);
-    lua_pop(L, 1);
+    if (lua_isnil(L, -1))
+      ok = fail(c, "unsupported $ref '%s'", lua_tostring(L, -2));
+    else
+      ok = validate(c, lua_gettop(L), v);
+    lua_pop(L, 2);
+    c->depth--;
+    return ok;
   }
   lua_pop(L, 1);
   if (t == J_EMPTY) { /* decide from the declared type when it names one of the two */

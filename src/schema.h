@@ -1,15 +1,16 @@
 /*
 ** schema: JSON Schema validation of Lua values.
 **
-** Supported keywords (draft 7 / 2019-09 / 2020-12 semantics where they
-** agree): type, enum, const, properties, required, additionalProperties,
-** patternProperties, propertyNames, minProperties, maxProperties, items
-** (schema or tuple), prefixItems, additionalItems, minItems, maxItems,
-** uniqueItems, contains, minLength, maxLength, pattern, minimum, maximum,
-** exclusiveMinimum, exclusiveMaximum (numbers, as in draft 6 and later),
-** multipleOf, allOf, anyOf, oneOf, not, if/then/else, $ref to "#..."
-** JSON pointers, and boolean schemas. Unknown keywords (format, title,
-** description, ...) are ignored, as the specification says.
+** Draft 7, checked against the official test suite (tests/lua/
+** test_schema_suite.lua): type, enum, const, properties, required,
+** additionalProperties, patternProperties, propertyNames, minProperties,
+** maxProperties, dependencies, items (schema or tuple), additionalItems,
+** prefixItems, minItems, maxItems, uniqueItems, contains, minLength,
+** maxLength, pattern (POSIX ERE with \d \w \s), minimum, maximum,
+** exclusiveMinimum, exclusiveMaximum, multipleOf, allOf, anyOf, oneOf, not,
+** if/then/else, boolean schemas and $ref to "#..." JSON pointers (which
+** replaces its sibling keywords). Remote and $id-based references are not
+** resolved. Unknown keywords (format, title, description, ...) are ignored.
 **
 ** Lua has one table type, so an empty table is both an empty array and an
 ** empty object unless its metatable says __jsontype = "array"/"object".

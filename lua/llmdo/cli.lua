@@ -17,7 +17,7 @@ local function resolve_input(opts, project)
     util.fail("input", "Cannot combine prompt argument and --input-json")
   end
   if opts.input_json ~= nil then
-    local ok, v = pcall(require("cjson").decode, opts.input_json)
+    local ok, v = pcall(core.json_decode, opts.input_json)
     if not ok then util.fail("input", "Invalid JSON in --input-json: " .. tostring(v):gsub("^.-: ", "")) end
     if type(v) ~= "table" or (#v > 0) or opts.input_json:match("^%s*%[") then
       util.fail("input", "--input-json must be a JSON object")

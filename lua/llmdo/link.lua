@@ -155,7 +155,8 @@ function M.load(arg, opts)
   -- Lua files first: the entry checks need their exports.
   local files = {}
   for _, rel in ipairs(manifest.lua) do
-    files[#files + 1] = project.load_lua(cache, project.resolve_listed(root, rel, "Lua", display))
+    local abs = project.resolve_listed(root, rel, "Lua", display)
+    if not cache[abs] then files[#files + 1] = project.load_lua(cache, abs) end
   end
   local lua_toolsets, lua_models, entries = collect_exports(files, display)
   local model_table = {}
@@ -200,6 +201,7 @@ function M.load(arg, opts)
   for _, def in ipairs(order) do
     if def.entry then marked[#marked + 1] = def.name end
   end
+  table.sort(marked)
   if lua_entry and #marked > 0 then
     fail("project", display .. ": Entry conflict: found llmdo.entry '" .. lua_entry.name
       .. "' and entry worker(s) " .. util.list(marked) .. ".")

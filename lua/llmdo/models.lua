@@ -68,12 +68,14 @@ function M.parse(model, worker_name, source, project)
   if provider == "lua" then
     local m = project.models[name]
     if not m then
-      fail("Unknown scripted model 'lua:" .. name .. "'. Exported models: " .. util.list(util.sorted_keys(project.models)))
+      fail("Unknown scripted model 'lua:" .. name .. "'. Exported models: "
+        .. util.list(util.sorted_keys(project.models)))
     end
     return { provider = "lua", name = name, fn = m.fn, string = model }
   end
   if provider == "anthropic" or provider == "openai" or provider == "ollama" then
-    return { provider = provider, name = name, api = provider == "anthropic" and "anthropic" or "openai", string = model }
+    local api = provider == "anthropic" and "anthropic" or "openai"
+    return { provider = provider, name = name, api = api, string = model }
   end
   local custom = project.providers[provider]
   if custom then

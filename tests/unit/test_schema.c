@@ -39,8 +39,9 @@ void suite_schema(void) {
             "p: does not match pattern '^\\d+$'");
   CHECK_STR(check(L, "{anyOf={{type='string'},{type='integer'}}}", "true"),
             "(input): does not match any of the allowed forms (anyOf)");
-  CHECK_STR(check(L, "{properties={n={['$ref']='#/definitions/pos'}}, definitions={pos={minimum=1}}}", "{n=0}"),
-            "n: must be >= 1, got 0");
+  CHECK_STR(
+      check(L, "{properties={n={['$ref']='#/definitions/pos'}}, definitions={pos={minimum=1}}}", "{n=0}"),
+      "n: must be >= 1, got 0");
   CHECK_STR(check(L, "{type='object', properties={a={type='object', properties={b={type='boolean'}}}}}",
                   "{a={b=1}}"),
             "a.b: expected boolean, got integer");

@@ -10,24 +10,23 @@
 
 extern int unit_failures, unit_checks;
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    unit_checks++;                                                                                 \
-    if (!(cond)) {                                                                                 \
-      unit_failures++;                                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                    \
-    }                                                                                              \
+#define CHECK(cond)                                                                                          \
+  do {                                                                                                       \
+    unit_checks++;                                                                                           \
+    if (!(cond)) {                                                                                           \
+      unit_failures++;                                                                                       \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                               \
+    }                                                                                                        \
   } while (0)
 
-#define CHECK_STR(got, want)                                                                       \
-  do {                                                                                             \
-    const char *g_ = (got), *w_ = (want);                                                          \
-    unit_checks++;                                                                                 \
-    if (!g_ || strcmp(g_, w_) != 0) {                                                              \
-      unit_failures++;                                                                             \
-      fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, g_ ? g_ : "(null)",  \
-              w_);                                                                                 \
-    }                                                                                              \
+#define CHECK_STR(got, want)                                                                                 \
+  do {                                                                                                       \
+    const char *g_ = (got), *w_ = (want);                                                                    \
+    unit_checks++;                                                                                           \
+    if (!g_ || strcmp(g_, w_) != 0) {                                                                        \
+      unit_failures++;                                                                                       \
+      fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, g_ ? g_ : "(null)", w_);       \
+    }                                                                                                        \
   } while (0)
 
 void suite_frontmatter(void);

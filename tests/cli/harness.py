@@ -1,0 +1,130 @@
+"""CLI test harness: runs the real llmdo binary on small projects written
+into temporary directories and checks exit status, stdout and stderr.
+
+A test module defines CASES, a list of Case objects, and ends with
+`harness.main(CASES)`. ctest runs each module as one test:
+
+    python3 tests/cli/test_manifest.py path/to/llmdo
+
+In expected texts and arguments, {root} is the case's directory (the
+working directory of the run, unless `cwd` says otherwise).
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+# A worker that answers offline, for cases that need a valid project.
+HELLO_LUA = """
+local llmdo = require "llmdo"
+return { echo = llmdo.model(function(req)
+  local last = req.messages[#req.messages]
+  return { text = "echo: " .. last.parts[1].text }
+end) }
+"""
+
+
+def worker(name="main", model="lua:echo", entry=True, extra="", body="Be helpful."):
+    lines = ["---", f"name: {name}"]
+    if model:
+        lines.append(f"model: {model}")
+    if entry:
+        lines.append("entry: true")
+    if extra:
+        lines.append(textwrap.dedent(extra).strip("\n"))
+    lines += ["---", body, ""]
+    return "\n".join(lines)
+
+
+def project(workers=("main.worker",), lua=("hello.lua",), rest=""):
+    w = ", ".join(f'"{x}"' for x in workers)
+    l = ", ".join(f'"{x}"' for x in lua)
+    return f"return {{ workers = {{ {w} }}, lua = {{ {l} }}, {rest} }}\n"
+
+
+def basic(**over):
+    """The files of a valid one-worker project, with overrides."""
+    files = {"project.lua": project(), "main.worker": worker(), "hello.lua": HELLO_LUA}
+    files.update(over)
+    return {k: v for k, v in files.items() if v is not None}
+
+
+class Case:
+    def __init__(self, name, files, args, exit=0, stdout=None, stderr=None, env=None,
+                 stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_re=None,
+                 timeout=20):
+        self.name, self.files, self.args = name, files, args
+        self.exit, self.stdout, self.stderr = exit, stdout, stderr
+        self.env, self.stdin, self.cwd = env or {}, stdin, cwd
+        self.stdout_has, self.stderr_has, self.stderr_re = stdout_has, stderr_has, stderr_re
+        self.timeout = timeout
+
+
+def run_case(binary, case):
+    with tempfile.TemporaryDirectory(prefix="llmdo-test-") as root:
+        root = os.path.realpath(root)
+        sub = lambda s: s.replace("{root}", root)
+        for path, content in case.files.items():
+            full = os.path.join(root, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(full, mode) as f:
+                f.write(content)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR")}
+        for k, v in case.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = sub(v)
+        cwd = os.path.join(root, case.cwd) if case.cwd else root
+        try:
+            p = subprocess.run([binary] + [sub(a) for a in case.args], cwd=cwd, env=env,
+                               input=case.stdin.encode() if case.stdin is not None else None,
+                               stdin=None if case.stdin is not None else subprocess.DEVNULL,
+                               capture_output=True, timeout=case.timeout)
+        except subprocess.TimeoutExpired:
+            return [f"timed out after {case.timeout}s"]
+        out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        problems = []
+        if p.returncode != case.exit:
+            problems.append(f"exit status {p.returncode}, want {case.exit}")
+        if case.stdout is not None and out != sub(case.stdout):
+            problems.append(f"stdout {out!r}, want {sub(case.stdout)!r}")
+        if case.stderr is not None and err != sub(case.stderr):
+            problems.append(f"stderr {err!r}, want {sub(case.stderr)!r}")
+        for s in case.stdout_has:
+            if sub(s) not in out:
+                problems.append(f"stdout lacks {sub(s)!r}: {out!r}")
+        for s in case.stderr_has:
+            if sub(s) not in err:
+                problems.append(f"stderr lacks {sub(s)!r}: {err!r}")
+        if case.stderr_re and not re.search(sub(case.stderr_re), err):
+            problems.append(f"stderr does not match {case.stderr_re!r}: {err!r}")
+        if "AddressSanitizer" in err or "runtime error:" in err:
+            problems.append(f"sanitizer report: {err}")
+        return problems
+
+
+def main(cases):
+    binary = os.path.abspath(sys.argv[1])
+    only = sys.argv[2] if len(sys.argv) > 2 else None
+    failed = 0
+    names = set()
+    for case in cases:
+        assert case.name not in names, f"duplicate case name {case.name}"
+        names.add(case.name)
+        if only and only not in case.name:
+            continue
+        problems = run_case(binary, case)
+        if problems:
+            failed += 1
+            print(f"FAIL {case.name}")
+            for pr in problems:
+                print(f"    {pr}")
+        else:
+            print(f"ok   {case.name}")
+    print(f"{len(cases) - failed}/{len(cases)} cases passed")
+    sys.exit(1 if failed else 0)

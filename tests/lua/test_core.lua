@@ -1,0 +1,91 @@
+-- Lua-level tests of the runtime's building blocks: tasks and waits, the
+-- coroutine wrappers, strict validation, schemas and JSON.
+local here = arg[0]:match("^(.*)/") or "."
+local T = dofile(here .. "/t.lua")
+local llmdo = require "llmdo"
+local core = require "llmdo.core"
+local V = require "llmdo.validate"
+local schema = require "llmdo.schema"
+
+-- sleeping suspends the task, not the process
+local t0 = core.now()
+llmdo.sleep(30)
+T.ok(core.now() - t0 >= 29, "sleep waited")
+
+-- a host wait inside a user coroutine (an iterator) is passed to the scheduler
+local gen = coroutine.wrap(function()
+  for i = 1, 3 do
+    llmdo.sleep(1)
+    coroutine.yield(i * 10)
+  end
+end)
+T.eq(gen(), 10, "first value")
+T.eq(gen(), 20, "second value")
+T.eq(gen(), 30, "third value")
+
+local co = coroutine.create(function(a)
+  local b = coroutine.yield(a + 1)
+  llmdo.sleep(1)
+  return b * 2
+end)
+local ok, v = coroutine.resume(co, 1)
+T.ok(ok and v == 2, "resume yields the user value")
+ok, v = coroutine.resume(co, 21)
+T.ok(ok and v == 42, "resume after a host wait")
+T.eq(coroutine.status(co), "dead", "coroutine finished")
+
+-- pcall is transparent to host waits
+ok, v = pcall(function()
+  llmdo.sleep(1)
+  return "after"
+end)
+T.ok(ok and v == "after", "pcall across a wait")
+local msg = T.raises(function() llmdo.sleep(-1) end)
+T.ok(msg:find("non%-negative"), "negative sleep refused: " .. msg)
+
+-- strict validation names the key path
+local shape = V.record({ runtime = V.record { max_depth = V.integer { min = 1 } }, list = V.list(V.string) })
+T.eq(shape({ runtime = { max_depht = 1 } }, ""), "runtime.max_depht: unknown key", "unknown key")
+T.eq(shape({ runtime = { max_depth = 0 } }, ""), "runtime.max_depth: expected an integer >= 1, got 0", "minimum")
+T.eq(shape({ list = { "a", 2 } }, ""), "list[2]: expected a string, got an integer", "list item")
+T.eq(shape({ list = "a" }, ""), "list: expected a list, got a string", "list")
+T.eq(shape({ ["odd key"] = 1 }, ""), '["odd key"]: unknown key', "quoted key")
+T.eq(shape({ runtime = { max_depth = 2 }, list = {} }, ""), nil, "valid")
+
+-- schema shorthand
+local js = schema.to_json_schema({
+  a = "number", b = "string?", tags = "string[]", n = { type = "integer", default = 1 },
+})
+T.eq(core.json_encode(js, "s"),
+  '{"additionalProperties":false,"properties":{"a":{"type":"number"},"b":{"type":"string"},'
+  .. '"n":{"default":1,"type":"integer"},"tags":{"items":{"type":"string"},"type":"array"}},'
+  .. '"required":["a","tags"],"type":"object"}', "shorthand")
+T.eq(core.json_encode(schema.to_json_schema(nil), "s"), '{"properties":{},"required":[],"type":"object"}', "no params")
+local _, err = schema.to_json_schema({ a = "strnig" })
+T.ok(err and err:find('params.a: unknown type "strnig"'), "bad type: " .. tostring(err))
+
+local S = llmdo.schema { fields = { input = "string", n = "integer" } }
+local inst = S { input = "x", n = 2 }
+T.eq(schema.schema_of(inst), S, "instance is marked")
+msg = T.raises(S, { input = "x" })
+T.ok(msg:find("n: required field is missing"), msg)
+
+-- JSON round trips keep integers
+local d = core.json_decode('{"n": 3, "f": 2.5, "list": [1, 2.0], "s": "x"}')
+T.eq(math.type(d.n), "integer", "integer kept")
+T.eq(d.f, 2.5, "float kept")
+T.eq(math.type(d.list[2]), "integer", "2.0 becomes 2")
+T.eq(llmdo.json.decode("7"), 7, "top-level number")
+
+-- declared objects
+T.eq(llmdo.kind(llmdo.toolset { tools = {} }), "toolset", "toolset kind")
+T.eq(llmdo.kind(llmdo.model(function() end)), "model", "model kind")
+T.eq(llmdo.kind({}), nil, "plain table")
+msg = T.raises(llmdo.toolset, { factory = function() end, tools = {} })
+T.ok(msg:find("exactly one of 'factory'"), msg)
+msg = T.raises(llmdo.toolset, { tools = { add = { params = {} } } })
+T.ok(msg:find("tools.add.fn: is required"), msg)
+msg = T.raises(llmdo.entry, { name = "x" })
+T.ok(msg:find("llmdo.entry: main: is required"), msg)
+
+return T.done("core")
