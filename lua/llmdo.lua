@@ -141,6 +141,23 @@ end
 -- Suspends the calling task for `ms` milliseconds (other tasks run).
 function M.sleep(ms) return core.sleep(ms) end
 
+-- Embedding: load and link a project, then run its entry from Lua.
+--   local p = llmdo.load_project("examples/greeter")
+--   local result, info = p:run("Hello", { history = previous.messages })
+-- info.messages is the entry's history after the turn (for the next one),
+-- info.usage the run's usage. opts of load_project: model (as --model).
+local Project = {}
+Project.__index = Project
+
+function M.load_project(path, opts)
+  local linked = require("llmdo.link").load(path, opts or {})
+  return setmetatable({ linked = linked, root = linked.root, entry = linked.entry.name }, Project)
+end
+
+function Project:run(data, opts)
+  return require("llmdo.runtime").run_entry(self.linked, data, opts)
+end
+
 -- A file to send to the model with a prompt: llmdo.attachment("deck.pdf").
 function M.attachment(path) return require("llmdo.input").attachment(path) end
 

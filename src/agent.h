@@ -17,6 +17,9 @@
 /* rt:call_agent(name, input) -> result. [-3, +1, yields, raises] */
 int l_agent_call(lua_State *L);
 
+/* Pushes the runtime.lua hook 'name'. [-0, +1, raises if missing] */
+void ld_agent_push_hook(lua_State *L, const char *name);
+
 /* core.set_hooks(t): the Lua functions the state machine calls. */
 int l_agent_set_hooks(lua_State *L);
 

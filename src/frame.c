@@ -43,6 +43,13 @@ void ld_frame_setuv(lua_State *L, int idx, int slot) {
 
 void ld_frame_push(lua_State *L, ld_frame *f) { lua_rawgeti(L, LUA_REGISTRYINDEX, f->self_ref); }
 
+void ld_frame_store(lua_State *L, ld_frame *f, int slot) {
+  ld_frame_push(L, f); /* value frame */
+  lua_insert(L, -2);   /* frame value */
+  lua_setiuservalue(L, -2, slot);
+  lua_pop(L, 1);
+}
+
 /* The name of the frame's worker (root: its entry), or "?". [-0, +1] */
 static void push_name(lua_State *L, int idx) {
   lua_getiuservalue(L, idx, LD_UV_DEF);

@@ -28,7 +28,8 @@ enum {
   LD_UV_PARENT,    /* the parent frame, kept alive by its children */
   LD_UV_RUN,       /* the run: project, options, run-scoped state */
   LD_UV_SCRATCH,   /* the outcome of the last task the call waited for */
-  LD_UV_COUNT = LD_UV_SCRATCH
+  LD_UV_STATE,     /* runtime.lua's per-call state: retries, the current turn's calls */
+  LD_UV_COUNT = LD_UV_STATE
 };
 
 typedef struct ld_frame ld_frame;
@@ -48,6 +49,9 @@ struct ld_frame {
   ld_task *waiter; /* the task blocked in call_agent */
   ld_defer step;
   long turns;
+  int ncalls;   /* tool calls of the current turn */
+  int pending;  /* of those, still running */
+  int next_seq; /* next call to consider in the sequential pass (1-based) */
   /* usage, summed into the root at the end of each call */
   long requests, input_tokens, output_tokens;
 };
@@ -65,6 +69,10 @@ void ld_frame_setuv(lua_State *L, int idx, int slot);
 
 /* Pushes the anchored userdata of an in-flight frame. [-0, +1] */
 void ld_frame_push(lua_State *L, ld_frame *f);
+
+/* Pops the value on top into user value 'slot' of in-flight frame f.
+** Allocates nothing, so it is safe in task callbacks. [-1, +0] */
+void ld_frame_store(lua_State *L, ld_frame *f, int slot);
 
 /* Registers the metatable and the core functions of this area. [-0, +0] */
 void ld_frame_open(lua_State *L);

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "error.h"
+#include "events.h"
 #include "frame.h"
 #include "frontmatter.h"
 #include "glob.h"
@@ -15,6 +16,7 @@
 #include "sched.h"
 #include "schema.h"
 #include "sysutil.h"
+#include "toolplane.h"
 
 int luaopen_llmdo_core(lua_State *L) {
   static const luaL_Reg fns[] = {
@@ -34,6 +36,9 @@ int luaopen_llmdo_core(lua_State *L) {
       {"read_stdin", l_io_read_stdin},
       {"set_hooks", l_agent_set_hooks},
       {"schema_validate", l_schema_validate},
+      {"event", l_events_emit},
+      {"set_verbosity", l_events_set_verbosity},
+      {"call_tool", l_toolplane_call},
       {NULL, NULL},
   };
   luaL_newlib(L, fns);

@@ -49,14 +49,14 @@ void ld_vm_decorate(lua_State *L, lua_State *co, int level) {
   lua_pop(L, 1);
 }
 
-static int msghandler(lua_State *L) {
+int ld_vm_msghandler(lua_State *L) {
   ld_vm_decorate(L, L, 1);
   return 1;
 }
 
 int ld_vm_pcall(lua_State *L, int nargs, int nres) {
   int base = lua_gettop(L) - nargs; /* function index */
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, ld_vm_msghandler);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nres, base);
   lua_remove(L, base);

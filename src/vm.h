@@ -15,6 +15,9 @@ lua_State *ld_vm_new(void);
 void ld_vm_set_debug(lua_State *L, int on);
 int ld_vm_debug(lua_State *L);
 
+/* The message handler itself, for lua_pcallk callers. */
+int ld_vm_msghandler(lua_State *L);
+
 /* lua_pcall through the message handler. [-(nargs+1), +(nres|1)] */
 int ld_vm_pcall(lua_State *L, int nargs, int nres);
 

@@ -101,9 +101,12 @@ function M.script(opts)
 end
 
 function M.main(opts)
-  if opts.command == "check" then return M.check(opts) end
-  if opts.command == "lua" then return M.script(opts) end
-  return M.run(opts)
+  core.set_verbosity(opts.verbose or 0)
+  local command = opts.command == "check" and M.check or opts.command == "lua" and M.script or M.run
+  local ok, res = pcall(command, opts)
+  runtime.close_session()
+  if not ok then error(res, 0) end
+  return res
 end
 
 return M

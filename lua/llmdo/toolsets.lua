@@ -1,0 +1,192 @@
+-- Toolset instances and their lifetimes (seeds 000-002).
+--
+-- scope "call"   (default) the factory runs for every worker call; the
+--                instance is cleaned up when that call ends
+-- scope "run"    one instance per entry invocation (per toolset and
+--                instance name), cleaned up when the run ends
+-- scope "global" one per process, cleaned up when the process ends
+-- Cleanups run exactly once per instance, in reverse order of creation,
+-- whether the call succeeded, failed or was cancelled; a failing cleanup is
+-- a warning and never replaces the call's own result or error.
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+local llmdo = require "llmdo"
+local schema = require "llmdo.schema"
+local builtins = require "llmdo.builtins"
+local link = require "llmdo.link"
+
+local M = {}
+
+local WORKER_PARAMS = {
+  type = "object",
+  properties = {
+    input = { type = "string" },
+    attachments = { type = "array", items = { type = "string" } },
+  },
+  required = core.json_array { "input" },
+  additionalProperties = false,
+}
+
+-- The one tool a worker listed in `toolsets` becomes (seed 003).
+local function worker_tool(w)
+  local desc = w.description
+  if not desc then
+    desc = w.instructions
+    if utf8.len(desc) and utf8.len(desc) > 200 then desc = desc:sub(1, utf8.offset(desc, 201) - 1) .. "..." end
+  end
+  local name = w.name
+  return {
+    name = name, description = desc, kind = "worker", worker = w, retries = 0,
+    parameters = w.schema_in and w.schema_in.json or WORKER_PARAMS,
+    fn = function(args, ctx) return ctx:call_agent(name, args) end,
+  }
+end
+
+local json_cache = setmetatable({}, { __mode = "k" })
+
+local function json_schema(params, where)
+  if params == nil then return schema.to_json_schema(nil) end
+  local cached = json_cache[params]
+  if cached then return cached end
+  local js, err = schema.to_json_schema(params, "params")
+  if not js then util.fail("run", where .. ": " .. err) end
+  json_cache[params] = js
+  return js
+end
+
+local function spec_of(entry)
+  local ns = entry.target
+  if ns.kind == "builtin" then
+    local b = builtins.toolsets[ns.name]
+    local ok, mod = pcall(require, "llmdo.toolsets." .. b.module)
+    if not ok then util.fail("run", "built-in toolset '" .. ns.name .. "' is not available in this build") end
+    return mod.spec, b.config
+  end
+  return ns.spec, nil
+end
+
+-- Runs a factory (or takes the static tools) and checks what it returns.
+local function instantiate(entry, spec, config, ctx, label)
+  local inst
+  if spec.factory then
+    inst = spec.factory(ctx)
+    if type(inst) ~= "table" then
+      util.fail("run", "toolset '" .. label .. "': factory must return a table {tools=, cleanup=}, got "
+        .. util.describe(inst))
+    end
+  else
+    inst = { tools = spec.tools, cleanup = spec.cleanup }
+  end
+  for k in pairs(inst) do
+    if k ~= "tools" and k ~= "cleanup" then
+      util.fail("run", "toolset '" .. label .. "': factory result has unknown key '" .. tostring(k) .. "'")
+    end
+  end
+  if type(inst.tools) ~= "table" then
+    util.fail("run", "toolset '" .. label .. "': factory result needs tools = {...}")
+  end
+  if inst.cleanup ~= nil and type(inst.cleanup) ~= "function" then
+    util.fail("run", "toolset '" .. label .. "': cleanup must be a function")
+  end
+  for name, def in pairs(inst.tools) do
+    local path = "toolset '" .. label .. "': tools." .. tostring(name)
+    if type(name) ~= "string" or not name:match("^[%w_%-]+$") or #name > 64 then
+      util.fail("run", path .. ": tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+    end
+    if type(def) ~= "table" then util.fail("run", path .. ": expected a table") end
+    local err = llmdo._tool_shape(def, path)
+    if err then util.fail("run", err) end
+    if type(def.fn) ~= "function" then util.fail("run", path .. ".fn: is required") end
+  end
+  local declared = link.static_tool_names(entry)
+  if declared and spec.tool_names then
+    local want = {}
+    for _, n in ipairs(declared) do want[n] = true end
+    for name in pairs(inst.tools) do
+      local full = entry.prefix and (entry.prefix .. "_" .. name) or name
+      if not want[full] then
+        util.fail("run", "toolset '" .. label .. "': tool '" .. name .. "' is not in its tool_names")
+      end
+    end
+  end
+  return { tools = inst.tools, cleanup = inst.cleanup, label = label, config = config }
+end
+
+-- An instance for `entry` in this call, honouring the toolset's scope.
+local function acquire(entry, frame, def, run, call_instances)
+  local spec, base_config = spec_of(entry)
+  local config = {}
+  for k, v in pairs(base_config or {}) do config[k] = v end
+  for k, v in pairs(entry.config or {}) do config[k] = v end
+  local label = entry.instance and (entry.name .. " (" .. entry.target.name .. ")") or entry.name
+  local scope = spec.scope or "call"
+  local ctx = { worker = def.name, config = config, project_root = run.project_root, depth = frame.depth,
+    scope = scope }
+  if scope == "call" then
+    local inst = instantiate(entry, spec, config, ctx, label)
+    call_instances[#call_instances + 1] = inst
+    return inst
+  end
+  local key = entry.target.name .. "\0" .. (entry.prefix or "")
+  local owner = scope == "run" and run or run.session
+  local cache = scope == "run" and run.shared or run.session.globals
+  local inst = cache[key]
+  if not inst then
+    inst = instantiate(entry, spec, config, ctx, label)
+    cache[key] = inst
+    owner.instances[#owner.instances + 1] = inst
+  end
+  return inst
+end
+
+-- Builds the tools of one worker call. Returns name -> tool, and the
+-- tools in the order the worker lists its toolsets.
+function M.build(frame, def, run, call_instances)
+  local tools, list, owner = {}, {}, {}
+  local function add(tool, label)
+    if owner[tool.name] then
+      util.fail("run", def.display .. ": toolsets '" .. owner[tool.name] .. "' and '" .. label
+        .. "' both provide tool '" .. tool.name .. "'; give them instance names")
+    end
+    owner[tool.name] = label
+    tools[tool.name] = tool
+    list[#list + 1] = tool
+  end
+  for _, entry in ipairs(def.toolsets) do
+    if entry.target.kind == "worker" then
+      add(worker_tool(entry.target.worker), entry.name)
+    else
+      local inst = acquire(entry, frame, def, run, call_instances)
+      for _, name in ipairs(util.sorted_keys(inst.tools)) do
+        local d = inst.tools[name]
+        local full = entry.prefix and (entry.prefix .. "_" .. name) or name
+        add({
+          name = full, base = name, kind = "lua", toolset = inst.label, config = inst.config,
+          description = d.description or "",
+          parameters = json_schema(d.params, "toolset '" .. inst.label .. "': tools." .. name),
+          fn = d.fn, approval = d.approval, describe = d.describe,
+          retries = d.retries or 1, sequential = d.sequential or false,
+        }, inst.label)
+      end
+    end
+  end
+  return tools, list
+end
+
+-- Runs the cleanups of `instances` once each, newest first.
+function M.cleanup(instances)
+  for i = #instances, 1, -1 do
+    local inst = instances[i]
+    instances[i] = nil
+    if inst.cleanup and not inst.cleaned then
+      inst.cleaned = true
+      local ok, err = pcall(inst.cleanup)
+      if not ok then
+        io.stderr:write("warning: cleanup of toolset '", inst.label, "' failed: ",
+          core.is_error(err) and err.message or tostring(err), "\n")
+      end
+    end
+  end
+end
+
+return M

@@ -1,0 +1,184 @@
+/*
+** events: rendering run events to stderr. See events.h.
+*/
+#include "events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "json.h"
+
+static int verbosity;
+static long seq;
+
+void ld_events_set_verbosity(int v) { verbosity = v; }
+int ld_events_verbosity(void) { return verbosity; }
+
+/* Byte length of the first n UTF-8 characters of s (or all of s). */
+static size_t utf8_prefix(const char *s, size_t len, size_t n) {
+  size_t i = 0, chars = 0;
+  while (i < len && chars < n) {
+    i++;
+    while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80) i++;
+    chars++;
+  }
+  return i;
+}
+
+char *ld_events_truncate(const char *s, size_t len, size_t max, int max_lines) {
+  size_t keep = utf8_prefix(s, len, max);
+  int cut = keep < len;
+  size_t cap = keep + 64;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  memcpy(out, s, keep);
+  size_t n = keep;
+  if (cut) n += (size_t)snprintf(out + n, cap - n, "... [truncated]");
+  out[n] = '\0';
+  if (max_lines > 0) {
+    int lines = 1;
+    for (size_t i = 0; i < n; i++) {
+      if (out[i] != '\n') continue;
+      if (lines == max_lines) {
+        int more = 0;
+        for (size_t j = i; j < n; j++) more += out[j] == '\n';
+        snprintf(out + i + 1, cap - i - 1, "... (%d more lines)", more);
+        break;
+      }
+      lines++;
+    }
+  }
+  return out;
+}
+
+/* Writes "[worker:depth]" for the frame at idx. */
+static void tag(lua_State *L, int frame_idx) {
+  ld_frame *f = ld_frame_check(L, frame_idx);
+  lua_getfield(L, frame_idx, "worker");
+  fprintf(stderr, "[%s:%d]", lua_tostring(L, -1), f->depth);
+  lua_pop(L, 1);
+}
+
+/* Writes text with every line indented by two spaces. */
+static void indented(const char *s) {
+  fputs("  ", stderr);
+  for (; *s; s++) {
+    fputc(*s, stderr);
+    if (*s == '\n' && s[1]) fputs("  ", stderr);
+  }
+  fputc('\n', stderr);
+}
+
+void ld_event_user(lua_State *L, int frame_idx, const char *text) {
+  if (verbosity < 1 || verbosity > 2) return;
+  tag(L, frame_idx);
+  fprintf(stderr, " You: %s\n", text);
+}
+
+void ld_event_text_start(lua_State *L, int frame_idx) {
+  if (verbosity < 1 || verbosity > 2) return;
+  tag(L, frame_idx);
+  fputs(" Generating response...\n", stderr);
+}
+
+void ld_event_response(lua_State *L, int frame_idx, const char *text) {
+  if (verbosity < 1 || verbosity > 2) return;
+  fputc('\n', stderr);
+  tag(L, frame_idx);
+  fputs(" Response:\n", stderr);
+  indented(text);
+}
+
+void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
+  (void)L, (void)frame_idx;
+  if (verbosity != 2) return;
+  fwrite(text, 1, len, stderr);
+  fflush(stderr);
+}
+
+void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx) {
+  if (verbosity < 1 || verbosity > 2) return;
+  args_idx = lua_absindex(L, args_idx);
+  fputc('\n', stderr);
+  tag(L, frame_idx);
+  fprintf(stderr, " Tool call: %s\n", name);
+  ld_json_encode(L, args_idx, LD_JSON_SORTED);
+  size_t len;
+  const char *json = lua_tolstring(L, -1, &len);
+  char *cut = ld_events_truncate(json, len, 400, 0);
+  fprintf(stderr, "  Args: %s\n", cut ? cut : json);
+  free(cut);
+  lua_pop(L, 1);
+}
+
+void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error) {
+  if (verbosity < 1 || verbosity > 2) return;
+  content_idx = lua_absindex(L, content_idx);
+  fputc('\n', stderr);
+  tag(L, frame_idx);
+  fprintf(stderr, " %s: %s\n", is_error ? "Tool error" : "Tool result", name);
+  if (lua_istable(L, content_idx))
+    ld_json_encode(L, content_idx, LD_JSON_SORTED | LD_JSON_PRETTY);
+  else
+    luaL_tolstring(L, content_idx, NULL);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  char *cut = ld_events_truncate(s, len, 500, 10);
+  indented(cut ? cut : s);
+  free(cut);
+  lua_pop(L, 1);
+}
+
+void ld_event_complete(lua_State *L, int frame_idx) {
+  if (verbosity < 1 || verbosity > 2) return;
+  tag(L, frame_idx);
+  fputs(" [OK] Complete\n", stderr);
+}
+
+void ld_event_message(lua_State *L, int frame_idx, int msg_idx) {
+  if (verbosity < 3) return;
+  msg_idx = lua_absindex(L, msg_idx);
+  ld_frame *f = ld_frame_check(L, frame_idx);
+  ld_json_encode(L, msg_idx, LD_JSON_SORTED | LD_JSON_PRETTY | LD_JSON_ASCII); /* msg */
+  lua_getfield(L, frame_idx, "worker");                                        /* msg worker */
+  ld_json_encode(L, -1, LD_JSON_ASCII);                                        /* msg worker wjson */
+  fprintf(stderr, "{\n  \"seq\": %ld,\n  \"worker\": %s,\n  \"depth\": %d,\n  \"message\": ", ++seq,
+          lua_tostring(L, -1), f->depth);
+  for (const char *p = lua_tostring(L, -3); *p; p++) {
+    fputc(*p, stderr);
+    if (*p == '\n') fputs("  ", stderr);
+  }
+  fputs("\n}\n", stderr);
+  lua_pop(L, 3);
+}
+
+/* core.event(kind, frame, ...): the events runtime.lua reports. */
+int l_events_emit(lua_State *L) {
+  const char *kind = luaL_checkstring(L, 1);
+  ld_frame_check(L, 2);
+  if (strcmp(kind, "user") == 0)
+    ld_event_user(L, 2, luaL_checkstring(L, 3));
+  else if (strcmp(kind, "text_start") == 0)
+    ld_event_text_start(L, 2);
+  else if (strcmp(kind, "response") == 0)
+    ld_event_response(L, 2, luaL_checkstring(L, 3));
+  else if (strcmp(kind, "message") == 0)
+    ld_event_message(L, 2, 3);
+  else if (strcmp(kind, "complete") == 0)
+    ld_event_complete(L, 2);
+  else if (strcmp(kind, "delta") == 0) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 3, &len);
+    ld_event_delta(L, 2, s, len);
+  } else
+    return luaL_argerror(L, 1, "unknown event kind");
+  return 0;
+}
+
+int l_events_set_verbosity(lua_State *L) {
+  ld_events_set_verbosity((int)luaL_checkinteger(L, 1));
+  return 0;
+}
