@@ -1,17 +1,50 @@
 /*
-** approval: the gate every tool call passes before its fn runs
-** (features.md §8, DESIGN §6).
+** approval: the decisions of the gate every tool call passes before its fn
+** runs (features.md §8 and §7.4, DESIGN §6). The tool plane owns the
+** control flow (it may wait for the approval function or for a person);
+** these functions decide, in this order:
+**
+**   1. "blocked" from the tool's approval function wins over everything,
+**      --approve-all included;
+**   2. the tool's configuration: approval = "pre_approved" | "required";
+**   3. the tool's approval function: "pre_approved" | "required" |
+**      "blocked", reason;
+**   4. the run's mode: approve_all, reject_all, or prompt (the session
+**      cache first, then a person on the terminal).
+** A tool with no approval configuration needs approval. Worker tools follow
+** worker_calls_require_approval, worker_attachments_require_approval and
+** worker_approval_overrides instead.
+**
+** All take the plane's stack: 1 frame 2 call 3 index 4 name 5 args 6 tool
+** 7 ctx, and leave it as they found it, plus what they say they push.
 */
 #ifndef LD_APPROVAL_H
 #define LD_APPROVAL_H
 
 #include <lua.h>
 
-/*
-** Called by the tool plane with its stack (1 frame 2 call 3 index 4 name
-** 5 args 6 tool). Either continues with k(L, LUA_OK, ctx) - now, or after
-** waiting for a person - or returns a "permission" outcome.
-*/
-int ld_approval_gate(lua_State *L, lua_KContext ctx, lua_KFunction k);
+enum {
+  LD_APPROVED, /* run the tool */
+  LD_REQUIRED, /* ask the run's mode: ld_approval_mode */
+  LD_CALL_FN,  /* call tool.approval(args, ctx), then ld_approval_after_fn */
+  LD_DENIED,   /* a permission error was pushed */
+  LD_PROMPT    /* ask a person: the prompt text was pushed */
+};
+
+/* The tool's configuration and the worker-call rules. [-0, +(0|1)] */
+int ld_approval_first(lua_State *L);
+
+/* The approval function's results are the nres values on top (popped).
+** [-nres, +(0|1)] */
+int ld_approval_after_fn(lua_State *L, int nres);
+
+/* A call that needs approval, under the run's mode. [-0, +(0|1)] */
+int ld_approval_mode(lua_State *L);
+
+/* The person's answer (choice, note) is on top (popped). [-2, +(0|1)] */
+int ld_approval_answer(lua_State *L);
+
+/* Pushes a permission error "Approval denied for <tool>: <note>". [-0, +1] */
+void ld_approval_denied(lua_State *L, const char *note);
 
 #endif

@@ -13,6 +13,7 @@
 #include "glob.h"
 #include "io.h"
 #include "json.h"
+#include "prompt.h"
 #include "sched.h"
 #include "schema.h"
 #include "sysutil.h"
@@ -39,6 +40,8 @@ int luaopen_llmdo_core(lua_State *L) {
       {"event", l_events_emit},
       {"set_verbosity", l_events_set_verbosity},
       {"call_tool", l_toolplane_call},
+      {"approve_agent", l_toolplane_gate_agent},
+      {"has_terminal", l_prompt_available},
       {NULL, NULL},
   };
   luaL_newlib(L, fns);

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "error.h"
 #include "json.h"
+#include "prompt.h"
 #include "sched.h"
 #include "vm.h"
 
@@ -172,6 +173,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   lua_close(L); /* finalizers may still close loop handles */
   ld_sched_free(s);
+  ld_prompt_close();
   uv_walk(&loop, close_walk, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

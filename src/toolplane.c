@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "approval.h"
+#include "prompt.h"
 #include "error.h"
 #include "events.h"
 #include "frame.h"
@@ -23,7 +24,10 @@
 #include "schema.h"
 #include "vm.h"
 
-enum { K_APPROVED, K_FN };
+enum { K_GATE_FN, K_GATE_PROMPT, K_FN };
+
+/* Slot 3 (index) of a gate-only invocation: ctx:call_agent's approval. */
+#define GATE_ONLY (-1)
 
 /* Pushes a new outcome of 'kind' for the call in slot 2. [-0, +1] */
 static void new_outcome(lua_State *L, const char *kind) {
@@ -109,20 +113,67 @@ static int l_content(lua_State *L) {
 }
 
 /* After fn: turns its result or error into the outcome. */
-static int plane_k(lua_State *L, int status, lua_KContext ctx) {
-  if (ctx == K_APPROVED) {
-    /* the gate said yes (possibly after a prompt): run fn */
-    lua_settop(L, 6);
-    ld_agent_push_hook(L, "tool_ctx");
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 6);
-    lua_pushvalue(L, 2);
-    lua_call(L, 3, 1);                      /* 7 ctx */
-    lua_pushcfunction(L, ld_vm_msghandler); /* 8 */
-    lua_getfield(L, 6, "fn");
+static int plane_k(lua_State *L, int status, lua_KContext ctx);
+
+/* The gate said yes: run fn(args, ctx) in this task, protected. */
+static int run_fn(lua_State *L) {
+  lua_settop(L, 7);
+  if (lua_tointeger(L, 3) == GATE_ONLY) return 0;
+  lua_pushcfunction(L, ld_vm_msghandler); /* 8 */
+  lua_getfield(L, 6, "fn");
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 7);
+  return plane_k(L, lua_pcallk(L, 2, 1, 8, K_FN, plane_k), K_FN);
+}
+
+/* Acts on a gate decision (approval.h); may wait for the approval
+** function or for a person, continuing in plane_k. */
+static int gate(lua_State *L, int decision) {
+  switch (decision) {
+  case LD_APPROVED: return run_fn(L);
+  case LD_REQUIRED: return gate(L, ld_approval_mode(L));
+  case LD_CALL_FN:
+    lua_getfield(L, 6, "approval");
     lua_pushvalue(L, 5);
     lua_pushvalue(L, 7);
-    return plane_k(L, lua_pcallk(L, 2, 1, 8, K_FN, plane_k), K_FN);
+    return plane_k(L, lua_pcallk(L, 2, 2, 0, K_GATE_FN, plane_k), K_GATE_FN);
+  case LD_PROMPT: { /* the prompt text is on top; it stays there while we wait */
+    ld_task *t = ld_task_check(L, "an approval prompt");
+    return ld_prompt_ask(L, t, lua_tostring(L, -1), K_GATE_PROMPT, plane_k);
+  }
+  default: /* LD_DENIED: the error is on top */
+    if (lua_tointeger(L, 3) == GATE_ONLY) return lua_error(L);
+    lua_copy(L, -1, 8); /* the error sits above slot 7 */
+    lua_settop(L, 8);
+    if (strcmp(ld_error_kind(L, 8), "permission") == 0) {
+      lua_pop(L, 1);
+      outcome_msg(L, "permission", ld_error_message(L, 8));
+      lua_remove(L, -2);
+      lua_pushvalue(L, 8);
+      lua_setfield(L, -2, "error");
+    } else {
+      lua_pop(L, 1);
+      new_outcome(L, "error");
+      lua_pushvalue(L, 8);
+      lua_setfield(L, -2, "error");
+    }
+    return reported(L);
+  }
+}
+
+static int plane_k(lua_State *L, int status, lua_KContext ctx) {
+  if (ctx == K_GATE_FN) {
+    if (status != LUA_OK && status != LUA_YIELD) {
+      const char *msg = ld_error_message(L, -1);
+      ld_error_push(L, "tool",
+                    lua_pushfstring(L, "Tool '%s': approval function failed: %s", lua_tostring(L, 4), msg));
+      return gate(L, LD_DENIED);
+    }
+    return gate(L, ld_approval_after_fn(L, 2));
+  }
+  if (ctx == K_GATE_PROMPT) { /* text choice note */
+    lua_remove(L, -3);
+    return gate(L, ld_approval_answer(L));
   }
   const char *tool = lua_tostring(L, 4);
   if (status == LUA_OK || status == LUA_YIELD) {
@@ -202,7 +253,43 @@ int l_toolplane_body(lua_State *L) {
     return reported(L);
   }
   lua_settop(L, 6);
-  return ld_approval_gate(L, K_APPROVED, plane_k);
+  ld_agent_push_hook(L, "tool_ctx");
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 6);
+  lua_pushvalue(L, 2);
+  lua_call(L, 3, 1); /* 7 ctx */
+  return gate(L, ld_approval_first(L));
+}
+
+/* core.approve_agent(frame, name, input): the gate for ctx:call_agent, as if
+** the worker were called as a tool. Returns nothing or raises the denial. */
+int l_toolplane_gate_agent(lua_State *L) {
+  ld_frame_check(L, 1);
+  luaL_checkstring(L, 2);
+  lua_settop(L, 3);
+  ld_task_check(L, "call_agent");
+  lua_createtable(L, 0, 1); /* frame name input call */
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "name");
+  lua_replace(L, 2);
+  if (lua_istable(L, 3)) {
+    lua_pushvalue(L, 3); /* 4: reused below as args */
+  } else {
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "input");
+  }
+  lua_getfield(L, 2, "name"); /* frame call input args name */
+  lua_insert(L, 4);           /* frame call input name args */
+  lua_pushinteger(L, GATE_ONLY);
+  lua_replace(L, 3); /* frame call index name args */
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "worker");
+  lua_setfield(L, -2, "kind");
+  lua_pushvalue(L, 4);
+  lua_setfield(L, -2, "name"); /* 6 tool */
+  lua_pushnil(L);              /* 7 ctx */
+  return gate(L, ld_approval_first(L));
 }
 
 /* --- ctx:call_tool ------------------------------------------------------------ */

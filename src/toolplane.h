@@ -27,4 +27,8 @@ int l_toolplane_body(lua_State *L);
 ** unknown tools, invalid arguments, denials and tool errors. [-3, +1, yields] */
 int l_toolplane_call(lua_State *L);
 
+/* core.approve_agent(frame, name, input): the worker-call gate for
+** ctx:call_agent. [-3, +0, yields, raises on denial] */
+int l_toolplane_gate_agent(lua_State *L);
+
 #endif

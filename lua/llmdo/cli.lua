@@ -36,13 +36,25 @@ local function resolve_input(opts, project)
     .. "or standard input)")
 end
 
+-- The run's approval mode: the flags override runtime.approval_mode.
+-- Prompting needs a terminal; without one nothing runs (features §8).
+local function approval_mode(opts, project)
+  local mode = opts.approve_all and "approve_all" or opts.reject_all and "reject_all"
+    or project.runtime.approval_mode
+  if mode == "prompt" and (opts.headless or not core.has_terminal()) then
+    util.fail("usage", "Headless mode cannot prompt for approvals; use --approve-all or --reject-all")
+  end
+  return mode
+end
+
 function M.run(opts)
   local project = link.load(opts.project, { model = opts.model })
+  local mode = approval_mode(opts, project)
   local data = resolve_input(opts, project)
   -- CLI input that lacks what the entry needs is a usage error (exit 2);
   -- normalise it here, before anything runs.
   require("llmdo.input").normalize(project.entry.schema_in, data, "input")
-  return runtime.run_entry(project, data, { max_depth = opts.max_depth })
+  return runtime.run_entry(project, data, { max_depth = opts.max_depth, approval_mode = mode })
 end
 
 -- `llmdo check`: the linked project, one block per worker.

@@ -178,7 +178,11 @@ function Ctx.__index(self, k)
   if m ~= nil then return m end
   return rawget(self, "_frame")[k]
 end
-function Ctx:call_agent(name, data) return self._frame:call_agent(name, data) end
+-- A tool calling a worker passes the same gate as a model calling it.
+function Ctx:call_agent(name, data)
+  core.approve_agent(self._frame, name, data)
+  return self._frame:call_agent(name, data)
+end
 function Ctx:call_tool(name, args) return core.call_tool(self._frame, name, args) end
 
 local function tool_ctx(frame, tool, call)
@@ -208,8 +212,9 @@ function M.close_session()
 end
 
 -- Runs the project's entry with `data` and returns its result.
--- opts: max_depth (overrides runtime.max_depth), kind (error kind for input),
--- history (messages of earlier turns).
+-- opts: max_depth (overrides runtime.max_depth), approval_mode (overrides
+-- runtime.approval_mode), kind (error kind for input), history (messages of
+-- earlier turns).
 function M.run_entry(project, data, opts)
   opts = opts or {}
   local entry = project.entry
@@ -219,6 +224,10 @@ function M.run_entry(project, data, opts)
     project_root = project.root,
     max_depth = opts.max_depth or rtc.max_depth,
     return_permission_errors = rtc.return_permission_errors,
+    approval_mode = opts.approval_mode or rtc.approval_mode,
+    worker_calls_require_approval = rtc.worker_calls_require_approval,
+    worker_attachments_require_approval = rtc.worker_attachments_require_approval,
+    worker_approval_overrides = rtc.worker_approval_overrides,
     session = M.session,
     instances = {},   -- run-scoped toolset instances, in creation order
     shared = {},      -- run-scoped instances by key

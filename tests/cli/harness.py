@@ -39,6 +39,10 @@ def worker(name="main", model="lua:echo", entry=True, extra="", body="Be helpful
 
 
 def project(workers=("main.worker",), lua=("hello.lua",), rest=""):
+    """A project.lua; unless `rest` sets runtime, approvals are approve_all
+    (the tests run without a terminal, where prompt mode refuses to start)."""
+    if "runtime" not in rest:
+        rest = (rest + ", " if rest else "") + 'runtime = { approval_mode = "approve_all" }'
     w = ", ".join(f'"{x}"' for x in workers)
     l = ", ".join(f'"{x}"' for x in lua)
     return f"return {{ workers = {{ {w} }}, lua = {{ {l} }}, {rest} }}\n"
@@ -81,7 +85,9 @@ def run_case(binary, case):
                 env[k] = sub(v)
         cwd = os.path.join(root, case.cwd) if case.cwd else root
         try:
+            # a new session: no controlling terminal, whatever runs the tests
             p = subprocess.run([binary] + [sub(a) for a in case.args], cwd=cwd, env=env,
+                               start_new_session=True,
                                input=case.stdin.encode() if case.stdin is not None else None,
                                stdin=None if case.stdin is not None else subprocess.DEVNULL,
                                capture_output=True, timeout=case.timeout)

@@ -117,7 +117,7 @@ CASES = [
          stderr=err("project.lua: No entry found. Mark one worker with entry: true or define one llmdo.entry "
                     "in a Lua file.")),
     Case("a single .worker file is its own project and entry",
-         {"solo.worker": worker(name="solo", model="test", entry=False)}, ["run", "solo.worker", "hi"],
+         {"solo.worker": worker(name="solo", model="test", entry=False)}, ["run", "solo.worker", "hi", "--approve-all"],
          stdout="success (no tool calls)\n"),
     Case("missing .worker project", {}, ["run", "gone.worker", "hi"], exit=2,
          stderr=err("Worker file not found: gone.worker (resolved: {root}/gone.worker)")),

@@ -309,7 +309,7 @@ CASES = [
          stderr_has=["Error: Tool 'A' failed: max_depth exceeded (depth=2, max_depth=2, caller='A', attempted='A')\n",
                      "cleanup instance 2 (count 1)\ncleanup instance 1 (count 1)\n"]),
     Case("runtime.max_depth bounds recursion",
-         {**RECURSIVE, "project.lua": project(workers=("a.worker",), lua=("t.lua",), rest="runtime = { max_depth = 1 }")},
+         {**RECURSIVE, "project.lua": project(workers=("a.worker",), lua=("t.lua",), rest="runtime = { max_depth = 1, approval_mode = 'approve_all' }")},
          ["run", ".", "go"], exit=1,
          stderr_has=["max_depth exceeded (depth=1, max_depth=1, caller='A', attempted='A')"]),
     Case("tool results go back to the model", scripted(), ["run", ".", 'add:{"a":2,"b":3};say'], stdout="5\n",

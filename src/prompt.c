@@ -1,0 +1,229 @@
+/*
+** prompt: the approval queue on the terminal. See prompt.h.
+**
+** One terminal per process, so the state is a single static struct. Each
+** request is malloc'd and owned by the queue: freed when answered or when
+** its task is cancelled (ld_op_cancel hook), never both.
+*/
+#include "prompt.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <uv.h>
+
+#include "error.h"
+
+typedef struct request {
+  struct request *next;
+  ld_task *task;
+  char *text;
+  int stage; /* 0: waiting for a/s/d, 1: waiting for the note */
+} request;
+
+static struct {
+  int fd;
+  int open, reading, closed_by_user;
+  uv_tty_t tty;
+  request *head, *tail;
+  int batch_index, batch_total;
+  int showing;      /* the head request's prompt is on the terminal */
+  uv_timer_t later; /* shows the head after every request of this turn queued */
+  char line[2048];
+  size_t n;
+} P = {.fd = -1};
+
+int ld_prompt_available(void) {
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  close(fd);
+  return 1;
+}
+
+int l_prompt_available(lua_State *L) {
+  lua_pushboolean(L, ld_prompt_available());
+  return 1;
+}
+
+static void say(const char *s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(P.fd, s, n);
+    if (w <= 0) return;
+    s += w, n -= (size_t)w;
+  }
+}
+
+static void show(request *r) {
+  char head[96];
+  P.batch_index++;
+  snprintf(head, sizeof head, "\n--- approval %d of %d ---\n", P.batch_index, P.batch_total);
+  say(head);
+  say(r->text);
+  say("\n[a] approve once  [s] approve for this session  [d] deny\n> ");
+}
+
+/* Shows the head request from a timer: by then every tool call started in
+** the same scheduler turn has queued, so the batch size is right. */
+static void show_later_cb(uv_timer_t *t) {
+  (void)t;
+  if (P.head && !P.showing) {
+    P.showing = 1;
+    show(P.head);
+  }
+}
+
+static void show_later(void) { uv_timer_start(&P.later, show_later_cb, 0, 0); }
+
+/* Hands the answer to r's task, drops r, shows the next request. */
+static void answer(request *r, const char *choice, const char *note) {
+  lua_State *co = ld_task_thread(r->task);
+  lua_pushstring(co, choice);
+  if (note && *note)
+    lua_pushstring(co, note);
+  else
+    lua_pushnil(co);
+  ld_task_wake(r->task, 2);
+  P.head = r->next;
+  if (!P.head) P.tail = NULL;
+  free(r->text);
+  free(r);
+  P.n = 0;
+  P.showing = 0;
+  if (P.head) {
+    show_later();
+  } else {
+    P.batch_index = P.batch_total = 0;
+    if (P.reading) uv_read_stop((uv_stream_t *)&P.tty);
+    P.reading = 0;
+  }
+}
+
+static void handle_line(char *line) {
+  request *r = P.head;
+  if (!r || !P.showing) return; /* typed ahead of any question */
+  size_t n = strlen(line);
+  while (n > 0 && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
+  char *p = line;
+  while (isspace((unsigned char)*p)) p++;
+  if (r->stage == 1) {
+    answer(r, "d", p);
+    return;
+  }
+  int c = tolower((unsigned char)*p);
+  if (c == 'a' || c == 's') {
+    answer(r, c == 'a' ? "a" : "s", NULL);
+  } else if (c == 'd') {
+    r->stage = 1;
+    say("note (optional, Enter to skip): ");
+  } else {
+    say("please answer a, s or d\n> ");
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h, (void)suggested;
+  *buf = uv_buf_init(P.line + P.n, (unsigned)(sizeof P.line - 1 - P.n));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  (void)s, (void)buf;
+  if (nread < 0) { /* the terminal went away: nobody can answer */
+    P.closed_by_user = 1;
+    while (P.head) answer(P.head, "d", "no answer (the terminal was closed)");
+    return;
+  }
+  P.n += (size_t)nread;
+  P.line[P.n] = '\0';
+  char *nl;
+  while ((nl = memchr(P.line, '\n', P.n)) != NULL) {
+    *nl = '\0';
+    size_t used = (size_t)(nl - P.line) + 1;
+    char line[sizeof P.line];
+    memcpy(line, P.line, used);
+    memmove(P.line, P.line + used, P.n - used);
+    P.n -= used;
+    P.line[P.n] = '\0';
+    handle_line(line);
+  }
+  if (P.n == sizeof P.line - 1) P.n = 0; /* an absurdly long line: drop it */
+}
+
+/* Opens the terminal once; 0 on success. */
+static int open_tty(uv_loop_t *loop) {
+  if (P.open) return 0;
+  P.fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (P.fd < 0) return -1;
+  if (uv_tty_init(loop, &P.tty, P.fd, 1) != 0) {
+    close(P.fd);
+    P.fd = -1;
+    return -1;
+  }
+  uv_timer_init(loop, &P.later);
+  P.open = 1;
+  return 0;
+}
+
+static void cancel(void *op) {
+  request *r = op, **pp = &P.head, *prev = NULL;
+  while (*pp && *pp != r) prev = *pp, pp = &(*pp)->next;
+  if (!*pp) return;
+  int was_active = r == P.head;
+  *pp = r->next;
+  if (P.tail == r) P.tail = prev;
+  free(r->text);
+  free(r);
+  if (was_active) {
+    P.n = 0;
+    if (P.showing) say("\n(cancelled)\n");
+    P.showing = 0;
+    if (P.head) show_later();
+  }
+  if (!P.head) {
+    P.batch_index = P.batch_total = 0;
+    if (P.reading) uv_read_stop((uv_stream_t *)&P.tty);
+    P.reading = 0;
+  }
+}
+
+int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, lua_KFunction k) {
+  if (P.closed_by_user)
+    return ld_error_raisef(L, "permission", "cannot ask for approval: the terminal was closed");
+  if (open_tty(ld_sched_loop(ld_sched_get(L))) != 0)
+    return ld_error_raisef(L, "permission", "cannot ask for approval: no terminal (/dev/tty)");
+  request *r = calloc(1, sizeof *r);
+  char *copy = r ? strdup(text) : NULL;
+  if (!copy) {
+    free(r);
+    return luaL_error(L, "not enough memory");
+  }
+  r->task = t;
+  r->text = copy;
+  if (P.tail)
+    P.tail->next = r;
+  else
+    P.head = r;
+  P.tail = r;
+  P.batch_total++;
+  if (!P.reading) {
+    uv_read_start((uv_stream_t *)&P.tty, on_alloc, on_read);
+    P.reading = 1;
+  }
+  if (P.head == r) show_later();
+  return ld_task_wait(L, t, cancel, r, ctx, k);
+}
+
+void ld_prompt_close(void) {
+  if (!P.open) return;
+  int libuv_fd = -1;
+  uv_fileno((uv_handle_t *)&P.tty, &libuv_fd);
+  if (!uv_is_closing((uv_handle_t *)&P.tty)) uv_close((uv_handle_t *)&P.tty, NULL);
+  if (!uv_is_closing((uv_handle_t *)&P.later)) uv_close((uv_handle_t *)&P.later, NULL);
+  if (libuv_fd != P.fd) close(P.fd);
+  P.open = 0;
+}
