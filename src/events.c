@@ -132,6 +132,21 @@ void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int con
   lua_pop(L, 1);
 }
 
+void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int input_idx) {
+  if (verbosity < 1 || verbosity > 2) return;
+  input_idx = lua_absindex(L, input_idx);
+  fputc('\n', stderr);
+  tag(L, frame_idx);
+  fprintf(stderr, " Server tool: %s\n", name);
+  ld_json_encode(L, input_idx, LD_JSON_SORTED);
+  size_t len;
+  const char *json = lua_tolstring(L, -1, &len);
+  char *cut = ld_events_truncate(json, len, 400, 0);
+  fprintf(stderr, "  Args: %s\n", cut ? cut : json);
+  free(cut);
+  lua_pop(L, 1);
+}
+
 void ld_event_complete(lua_State *L, int frame_idx) {
   if (verbosity < 1 || verbosity > 2) return;
   tag(L, frame_idx);

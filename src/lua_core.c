@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "frontmatter.h"
 #include "glob.h"
+#include "http.h"
 #include "io.h"
 #include "json.h"
 #include "prompt.h"
@@ -33,6 +34,7 @@ int luaopen_llmdo_core(lua_State *L) {
       {"cwd", l_sys_cwd},
       {"isatty", l_sys_isatty},
       {"now", l_sys_now},
+      {"base64", l_sys_base64},
       {"sleep", l_io_sleep},
       {"read_stdin", l_io_read_stdin},
       {"set_hooks", l_agent_set_hooks},
@@ -47,6 +49,7 @@ int luaopen_llmdo_core(lua_State *L) {
   luaL_newlib(L, fns);
   ld_frame_open(L);
   ld_json_open(L);
+  ld_http_open(L);
   ld_sched_push_sentinel(L);
   lua_setfield(L, -2, "YIELD");
   lua_pushlightuserdata(L, NULL);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "http.h"
 #include "json.h"
 #include "prompt.h"
 #include "sched.h"
@@ -154,6 +155,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "Error: cannot initialise the event loop\n");
     return LD_EXIT_RUN;
   }
+  if (ld_http_init(&loop) != 0) {
+    fprintf(stderr, "Error: cannot initialise libcurl\n");
+    return LD_EXIT_RUN;
+  }
   lua_State *L = ld_vm_new();
   if (!L) return LD_EXIT_RUN;
   ld_vm_set_debug(L, cli.debug);
@@ -174,6 +179,7 @@ int main(int argc, char **argv) {
   lua_close(L); /* finalizers may still close loop handles */
   ld_sched_free(s);
   ld_prompt_close();
+  ld_http_shutdown();
   uv_walk(&loop, close_walk, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -51,3 +51,23 @@ int l_sys_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e6);
   return 1;
 }
+
+/* core.base64(bytes) -> text (RFC 4648, padded). [-1, +1] */
+int l_sys_base64(lua_State *L) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, (n + 2) / 3 * 4);
+  size_t j = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v =
+        (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
+    out[j++] = tab[v >> 18 & 63];
+    out[j++] = tab[v >> 12 & 63];
+    out[j++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+    out[j++] = i + 2 < n ? tab[v & 63] : '=';
+  }
+  luaL_pushresultsize(&b, j);
+  return 1;
+}

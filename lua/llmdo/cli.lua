@@ -54,7 +54,20 @@ function M.run(opts)
   -- CLI input that lacks what the entry needs is a usage error (exit 2);
   -- normalise it here, before anything runs.
   require("llmdo.input").normalize(project.entry.schema_in, data, "input")
-  return runtime.run_entry(project, data, { max_depth = opts.max_depth, approval_mode = mode })
+  for _, def in ipairs(project.worker_list) do -- keys are checked before any request
+    local missing = require("llmdo.models").missing_key(def)
+    if missing then util.fail("usage", missing) end
+  end
+  local verbose = opts.verbose or 0
+  local result, info = runtime.run_entry(project, data, {
+    max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or opts.chat,
+  })
+  if verbose >= 1 and verbose <= 2 then
+    local u = info.usage
+    io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens\n", u.requests,
+      u.input_tokens, u.output_tokens))
+  end
+  return result
 end
 
 -- `llmdo check`: the linked project, one block per worker.

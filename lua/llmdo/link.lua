@@ -15,11 +15,11 @@ local function single_worker_manifest(path)
     workers = { path },
     lua = {},
     entry = { allow_cli_input = true },
-    runtime = {
-      approval_mode = "prompt", max_depth = 5, return_permission_errors = false,
-      worker_calls_require_approval = false, worker_attachments_require_approval = false,
-      worker_approval_overrides = {},
-    },
+    runtime = (function()
+      local rt = util.shallow_copy(project.runtime_defaults)
+      rt.worker_approval_overrides = {}
+      return rt
+    end)(),
     providers = {},
   }
 end
@@ -191,6 +191,7 @@ function M.load(arg, opts)
     local model, source = models.select(def, opts)
     def.model_spec = models.parse(model, def.name, source, model_ctx)
     def.model = model
+    models.check_server_tools(def)
     if def.schema_in_ref then def.schema_in = resolve_schema(def, cache, files) end
     workers[def.name] = def
     order[#order + 1] = def

@@ -125,14 +125,134 @@ backends.test = function(spec, req)
   return M.canonical_response(require("llmdo.testmodel").respond(req), spec.string)
 end
 
+-- Where a provider lives and how to authenticate: url, headers, key variable.
+-- ANTHROPIC_BASE_URL is the root (/v1/messages is appended); OPENAI_BASE_URL
+-- and OLLAMA_BASE_URL include /v1, as in the official SDKs.
+function M.endpoint(spec)
+  local base, key_var, required
+  if spec.provider == "anthropic" then
+    base, key_var, required = os.getenv("ANTHROPIC_BASE_URL") or "https://api.anthropic.com", "ANTHROPIC_API_KEY", true
+  elseif spec.provider == "openai" then
+    base, key_var, required = os.getenv("OPENAI_BASE_URL") or "https://api.openai.com/v1", "OPENAI_API_KEY", true
+  elseif spec.provider == "ollama" then
+    base, key_var, required = os.getenv("OLLAMA_BASE_URL") or "http://localhost:11434/v1", "OLLAMA_API_KEY", false
+  else
+    base, key_var, required = spec.base_url, spec.api_key_env, spec.api_key_env ~= nil
+  end
+  if base == "" then base = nil end
+  base = (base or ""):gsub("/+$", "")
+  local key = key_var and os.getenv(key_var)
+  if key == "" then key = nil end
+  local headers = { "content-type: application/json" }
+  local url
+  if spec.api == "anthropic" then
+    url = base .. "/v1/messages"
+    headers[#headers + 1] = "anthropic-version: 2023-06-01"
+    if key then headers[#headers + 1] = "x-api-key: " .. key end
+  else
+    url = base .. "/chat/completions"
+    if key then headers[#headers + 1] = "authorization: Bearer " .. key end
+  end
+  return url, headers, key_var, required and not key
+end
+
+-- A worker whose provider needs a key that is not set: the message, or nil.
+function M.missing_key(def)
+  local spec = def.model_spec
+  if not spec.api then return nil end
+  local _, _, var, missing = M.endpoint(spec)
+  if missing then
+    return var .. " is not set (worker '" .. def.name .. "' uses " .. spec.string .. ")"
+  end
+end
+
+-- The server-side tools a provider offers (features §11).
+local server_support = {
+  anthropic = { web_search = true, web_fetch = true, code_execution = true },
+  openai = {},
+}
+
+-- Refuses server_side_tools the worker's provider does not have.
+function M.check_server_tools(def)
+  local spec = def.model_spec
+  if not spec.api then return end
+  for _, t in ipairs(def.server_side_tools) do
+    if not server_support[spec.api][t.tool_type] then
+      util.fail("project", def.display .. ": server_side_tools: " .. t.tool_type .. " is not available with "
+        .. spec.string .. " (" .. (spec.api == "anthropic" and "Anthropic offers web_search, web_fetch and "
+        .. "code_execution" or "OpenAI-compatible chat completions have no server-side tools") .. ")")
+    end
+  end
+end
+
+local function http_error(spec, status, text, p)
+  util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. p.error_message(text),
+    { status = status })
+end
+
+backends.http = function(spec, req, ctx)
+  local p = require("llmdo.providers." .. spec.api)
+  local url, headers = M.endpoint(spec)
+  local body = core.json_encode(p.encode(req, spec, { stream = ctx.stream }))
+  local h <close> = core.http_request {
+    url = url, headers = headers, body = body, stream = ctx.stream,
+    max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms, idle_timeout = ctx.idle_timeout,
+  }
+  local result
+  if ctx.stream then
+    local st = p.stream()
+    while true do
+      local ev = h:next()
+      if ev == nil then break end
+      if ev == "reset" then -- the stream broke and the request is being retried
+        st = p.stream()
+        if ctx.on_reset then ctx.on_reset() end
+      else
+        local ok, err = pcall(st.event, st, ev, ctx.on_delta)
+        if not ok then
+          if core.is_error(err) and err.in_stream then
+            util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
+          end
+          error(err, 0)
+        end
+      end
+    end
+    local status, text, err = h:wait()
+    if not status then util.fail("model", "Model request to " .. spec.string .. " failed: " .. err) end
+    if status < 200 or status >= 300 then http_error(spec, status, text, p) end
+    result = st.finish()
+  else
+    local status, text, err = h:wait()
+    if not status then util.fail("model", "Model request to " .. spec.string .. " failed: " .. err) end
+    if status < 200 or status >= 300 then http_error(spec, status, text, p) end
+    local ok, decoded = pcall(core.json_decode, text)
+    if not ok then
+      util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string
+        .. ": the response is not JSON: " .. require("llmdo.providers.wire").excerpt(text))
+    end
+    local derr
+    result, derr = p.decode(decoded)
+    if not result then
+      util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. derr)
+    end
+  end
+  for _, c in ipairs(result.tool_calls) do
+    if type(c.name) ~= "string" or c.name == "" then
+      util.fail("model", "Model API error from " .. spec.string .. ": a tool call without a name")
+    end
+  end
+  return result
+end
+
 -- One model request: the canonical request in, the canonical response out.
 -- Runs inside the worker call's model-turn task, so backends may wait.
-function M.request(spec, req)
-  local backend = backends[spec.provider] or backends[spec.api]
+-- ctx: stream, on_delta, on_reset, max_retries, connect_timeout_ms, idle_timeout.
+function M.request(spec, req, ctx)
+  local backend = backends[spec.provider] or (spec.api and backends.http)
   if not backend then
     util.fail("model", "provider '" .. spec.provider .. "' (" .. spec.string .. ") is not available in this build")
   end
-  return backend(spec, req)
+  return backend(spec, req, ctx or {})
 end
 
 return M

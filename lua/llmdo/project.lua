@@ -20,6 +20,9 @@ local runtime_shape = V.record {
     calls_require_approval = V.boolean,
     attachments_require_approval = V.boolean,
   }),
+  max_retries = V.integer { min = 0, max = 100 },
+  connect_timeout = V.number { min = 0.001 },
+  idle_timeout = V.number { min = 1 },
 }
 
 local provider_shape = V.record({
@@ -39,12 +42,15 @@ local manifest_shape = V.record {
 
 M.builtin_providers = { anthropic = true, openai = true, ollama = true, test = true, lua = true }
 
-local runtime_defaults = {
+M.runtime_defaults = {
   approval_mode = "prompt",
   max_depth = 5,
   return_permission_errors = false,
   worker_calls_require_approval = false,
   worker_attachments_require_approval = false,
+  max_retries = 4,
+  connect_timeout = 10,
+  idle_timeout = 600,
 }
 
 -- Where the project is: PROJECT may be a project.lua, a directory holding
@@ -121,7 +127,7 @@ function M.load_manifest(file)
         .. "]: provider names may use letters, digits, '_', '.' and '-'")
     end
   end
-  local rt = util.shallow_copy(runtime_defaults)
+  local rt = util.shallow_copy(M.runtime_defaults)
   for k, v in pairs(m.runtime or {}) do rt[k] = v end
   rt.worker_approval_overrides = rt.worker_approval_overrides or {}
   local entry = { allow_cli_input = true }

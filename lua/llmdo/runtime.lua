@@ -76,6 +76,7 @@ local function build_request(frame)
     model = def.model,
     instructions = def.instructions,
     tools = tools,
+    server_tools = def.server_side_tools,
     messages = util.deep_copy(uv(frame, UV_MESSAGES)),
   }
 end
@@ -83,24 +84,54 @@ end
 -- Runs in the call's model-turn task: may wait on the network.
 local function model_turn(frame)
   local def = uv(frame, UV_DEF)
-  return models.request(def.model_spec, build_request(frame))
+  local run = uv(frame, UV_RUN)
+  local state = uv(frame, UV_STATE)
+  state.streamed = false
+  return models.request(def.model_spec, build_request(frame), {
+    stream = run.stream,
+    max_retries = run.max_retries,
+    connect_timeout_ms = run.connect_timeout_ms,
+    idle_timeout = run.idle_timeout,
+    on_delta = function(text)
+      if not state.streamed then
+        state.streamed = true
+        core.event("text_start", frame)
+      end
+      core.event("delta", frame, text)
+    end,
+    on_reset = function()
+      if state.streamed then core.event("delta", frame, "\n[stream interrupted; retrying]\n") end
+      state.streamed = false
+    end,
+  })
 end
 
 -- After a model turn: records the assistant message. Returns the next
 -- action: "final", text or "tools", number of calls.
 local function after_turn(frame, response)
-  local parts = {}
+  local state = uv(frame, UV_STATE)
   if response.text then
-    parts[#parts + 1] = { type = "text", text = response.text }
-    core.event("text_start", frame)
+    if not state.streamed then core.event("text_start", frame) end
     core.event("response", frame, response.text)
   end
+  -- HTTP backends give the parts in order (with server-tool blocks);
+  -- scripted models give text and tool calls
+  local parts = response.parts
+  if not parts then
+    parts = {}
+    if response.text then parts[1] = { type = "text", text = response.text } end
+    for _, call in ipairs(response.tool_calls) do
+      parts[#parts + 1] = { type = "tool_call", id = call.id, name = call.name, args = call.args }
+    end
+  end
   local calls = {}
-  for i, call in ipairs(response.tool_calls) do
-    local id = call.id
-    if not id or id == "" then id = string.format("call_%d_%d", frame.depth, i) end
-    calls[i] = { id = id, name = call.name, args = call.args }
-    parts[#parts + 1] = { type = "tool_call", id = id, name = call.name, args = call.args }
+  for _, p in ipairs(parts) do
+    if p.type == "tool_call" then
+      if not p.id or p.id == "" then p.id = string.format("call_%d_%d", frame.depth, #calls + 1) end
+      calls[#calls + 1] = { id = p.id, name = p.name, args = p.args }
+    elseif p.type == "provider" and p.block.type == "server_tool_use" then
+      core.event("server_tool", frame, p.block.name or "?", p.block.input or {})
+    end
   end
   append(frame, { role = "assistant", parts = parts })
   if #calls == 0 then
@@ -213,8 +244,8 @@ end
 
 -- Runs the project's entry with `data` and returns its result.
 -- opts: max_depth (overrides runtime.max_depth), approval_mode (overrides
--- runtime.approval_mode), kind (error kind for input), history (messages of
--- earlier turns).
+-- runtime.approval_mode), stream (stream model responses: events are
+-- shown), kind (error kind for input), history (messages of earlier turns).
 function M.run_entry(project, data, opts)
   opts = opts or {}
   local entry = project.entry
@@ -225,6 +256,10 @@ function M.run_entry(project, data, opts)
     max_depth = opts.max_depth or rtc.max_depth,
     return_permission_errors = rtc.return_permission_errors,
     approval_mode = opts.approval_mode or rtc.approval_mode,
+    stream = opts.stream or false,
+    max_retries = rtc.max_retries,
+    connect_timeout_ms = math.floor(rtc.connect_timeout * 1000),
+    idle_timeout = math.ceil(rtc.idle_timeout),
     worker_calls_require_approval = rtc.worker_calls_require_approval,
     worker_attachments_require_approval = rtc.worker_attachments_require_approval,
     worker_approval_overrides = rtc.worker_approval_overrides,

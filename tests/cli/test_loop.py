@@ -195,6 +195,7 @@ GOLDEN_V = """[main:0] You: add:{"a":1,"b":2};say
   3
 [main:1] [OK] Complete
 cleanup calc
+usage: 2 requests, 0 input / 0 output tokens
 """
 
 GOLDEN_VVV = """{

@@ -9,6 +9,7 @@ int main(void) {
   suite_json();
   suite_cli();
   suite_schema();
+  suite_sse();
   printf("unit: %d checks, %d failed\n", unit_checks, unit_failures);
   return unit_failures ? 1 : 0;
 }

@@ -34,5 +34,6 @@ void suite_glob(void);
 void suite_json(void);
 void suite_cli(void);
 void suite_schema(void);
+void suite_sse(void);
 
 #endif

@@ -1,0 +1,34 @@
+-- Helpers shared by the provider wire mappings.
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+
+local M = {}
+
+-- A file's bytes, base64-encoded (attachments are read when sent).
+function M.read_base64(path)
+  local bytes, err = util.read_file(path)
+  if not bytes then util.fail("run", "Attachment not readable: " .. path .. " (" .. tostring(err) .. ")") end
+  return core.base64(bytes)
+end
+
+-- At most 300 characters of a response body, on one line, for messages.
+function M.excerpt(text)
+  text = tostring(text or ""):gsub("%s+", " "):match("^%s*(.-)%s*$")
+  if #text > 300 then text = text:sub(1, 300) .. "..." end
+  if text == "" then return "(empty response)" end
+  return text
+end
+
+-- The values of a table with integer keys, in key order, without holes.
+function M.dense(t)
+  local keys = {}
+  for k in pairs(t) do
+    if math.type(k) == "integer" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  local out = {}
+  for i, k in ipairs(keys) do out[i] = t[k] end
+  return out
+end
+
+return M

@@ -1,0 +1,558 @@
+/*
+** http: libcurl multi-socket on libuv. See http.h.
+**
+** Ownership: a transfer (xfer) is malloc'd and pointed to by its Lua
+** handle (a userdata holding the pointer). Closing the handle - h:close(),
+** <close>, or garbage collection - detaches the transfer from curl and
+** frees it once its backoff timer has closed. curl callbacks never touch
+** Lua; they fill buffers and wake the waiting task, which then reads the
+** buffers itself in a continuation.
+*/
+#include "http.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+
+#include "error.h"
+#include "sched.h"
+#include "sse.h"
+
+#define HTTP_MT   "llmdo.Http"
+#define MAX_BODY  (64u << 20) /* a response body */
+#define MAX_EVENT (16u << 20) /* one SSE line or event */
+#define QUEUE_MAX (4u << 20)  /* undelivered events before the transfer pauses */
+
+typedef struct sock_ctx {
+  uv_poll_t poll;
+  curl_socket_t fd;
+} sock_ctx;
+
+static struct {
+  CURLM *multi;
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  int ready;
+} H;
+
+typedef struct event_node {
+  struct event_node *next;
+  char *event, *data;
+  size_t data_len;
+} event_node;
+
+enum { XS_RUNNING, XS_BACKOFF, XS_DONE };
+
+typedef struct xfer {
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len;
+  int stream, max_retries, attempt, state, in_multi;
+  long status;
+  double retry_after; /* seconds, -1 when absent */
+  char *resp;
+  size_t resp_n, resp_cap;
+  int too_big;
+  ld_sse sse;
+  int sse_error;
+  event_node *qhead, *qtail;
+  size_t qbytes;
+  int paused;
+  int delivered; /* events handed to Lua during this attempt */
+  int reset_pending;
+  char *error;     /* why the transfer failed for good */
+  ld_task *waiter; /* the task in h:next() or h:wait() */
+  uv_timer_t backoff;
+  char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+/* --- retry policy ------------------------------------------------------------ */
+
+double ld_http_backoff_ms(int attempt, double retry_after, double jitter01) {
+  if (retry_after >= 0 && retry_after <= 60) return retry_after * 1000.0;
+  double s = 0.5 * pow(2.0, attempt);
+  if (s > 8.0) s = 8.0;
+  return s * (1.0 - 0.25 * jitter01) * 1000.0;
+}
+
+double ld_http_parse_retry_after(const char *v, long now) {
+  while (*v == ' ' || *v == '\t') v++;
+  char *end;
+  double secs = strtod(v, &end);
+  if (end != v) {
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
+    if (*end == '\0') return secs >= 0 ? secs : -1;
+  }
+  time_t t = curl_getdate(v, NULL);
+  if (t == -1) return -1;
+  return t > now ? (double)(t - now) : 0;
+}
+
+static int retryable_status(long s) {
+  return s == 429 || s == 500 || s == 502 || s == 503 || s == 504 || s == 529;
+}
+
+/* --- buffers and events --------------------------------------------------------- */
+
+static void clear_queue(xfer *x) {
+  while (x->qhead) {
+    event_node *e = x->qhead;
+    x->qhead = e->next;
+    free(e->event);
+    free(e->data);
+    free(e);
+  }
+  x->qtail = NULL;
+  x->qbytes = 0;
+}
+
+static void wake(xfer *x) {
+  if (!x->waiter) return;
+  ld_task *t = x->waiter;
+  x->waiter = NULL;
+  ld_task_wake(t, 0);
+}
+
+static void on_sse_event(void *ud, const char *ev, size_t el, const char *data, size_t dl) {
+  xfer *x = ud;
+  event_node *e = calloc(1, sizeof *e);
+  if (e) e->event = strndup(ev, el);
+  if (e && e->event) e->data = malloc(dl + 1);
+  if (!e || !e->event || !e->data) {
+    if (e) free(e->event), free(e);
+    x->sse_error = 1;
+    return;
+  }
+  memcpy(e->data, data, dl);
+  e->data[dl] = '\0';
+  e->data_len = dl;
+  if (x->qtail)
+    x->qtail->next = e;
+  else
+    x->qhead = e;
+  x->qtail = e;
+  x->qbytes += dl + el;
+  wake(x);
+}
+
+static int success(const xfer *x) { return x->status >= 200 && x->status < 300; }
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
+  xfer *x = ud;
+  size_t n = size * nmemb;
+  if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+  if (x->stream && success(x)) {
+    if (x->qbytes > QUEUE_MAX) { /* the reader is behind: hold the bytes */
+      x->paused = 1;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    if (ld_sse_feed(&x->sse, p, n, on_sse_event, x) != 0 || x->sse_error) {
+      x->sse_error = 1;
+      return 0;
+    }
+    return n;
+  }
+  if (x->resp_n + n > MAX_BODY) {
+    x->too_big = 1;
+    return 0;
+  }
+  if (x->resp_n + n + 1 > x->resp_cap) {
+    size_t cap = x->resp_cap ? x->resp_cap : 16384;
+    while (cap < x->resp_n + n + 1) cap *= 2;
+    char *q = realloc(x->resp, cap);
+    if (!q) return 0;
+    x->resp = q;
+    x->resp_cap = cap;
+  }
+  memcpy(x->resp + x->resp_n, p, n);
+  x->resp_n += n;
+  x->resp[x->resp_n] = '\0';
+  return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  xfer *x = ud;
+  size_t n = size * nmemb;
+  if (n > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 100, say) */
+    x->retry_after = -1;
+    x->status = 0;
+  } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+    char v[128];
+    size_t m = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
+    memcpy(v, p + 12, m);
+    v[m] = '\0';
+    x->retry_after = ld_http_parse_retry_after(v, (long)time(NULL));
+  }
+  return n;
+}
+
+/* --- the multi handle on the loop ------------------------------------------------- */
+
+static void restart(xfer *x);
+
+static void on_backoff(uv_timer_t *t) { restart(t->data); }
+
+static void set_error(xfer *x, const char *msg) {
+  free(x->error);
+  x->error = strdup(msg);
+}
+
+/* A transfer finished one attempt: retry, or settle and wake the reader. */
+static void attempt_done(xfer *x, CURLcode result) {
+  curl_multi_remove_handle(H.multi, x->easy);
+  x->in_multi = 0;
+  if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+  if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
+  int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
+  if ((failed || retryable_status(x->status)) && x->attempt < x->max_retries) {
+    double jitter = (double)rand() / RAND_MAX;
+    double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter);
+    if (x->delivered) x->reset_pending = 1; /* the reader saw part of a stream */
+    clear_queue(x);
+    x->state = XS_BACKOFF;
+    uv_timer_start(&x->backoff, on_backoff, (uint64_t)ms, 0);
+    if (x->reset_pending) wake(x);
+    return;
+  }
+  x->state = XS_DONE;
+  if (x->too_big)
+    set_error(x, "the response exceeds 64 MiB");
+  else if (x->sse_error)
+    set_error(x, "an event in the stream exceeds 16 MiB");
+  else if (failed) {
+    char msg[CURL_ERROR_SIZE + 128];
+    snprintf(msg, sizeof msg, "%s%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result),
+             x->attempt ? " (after retries)" : "");
+    set_error(x, msg);
+  }
+  wake(x);
+}
+
+static void check_multi_info(void) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(H.multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    xfer *x = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x) attempt_done(x, m->data.result);
+  }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  sock_ctx *c = p->data;
+  int flags = 0, running;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(H.multi, c->fd, flags, &running);
+  check_multi_info();
+}
+
+static void free_sock(uv_handle_t *h) { free(h->data); }
+
+static int on_socket(CURL *e, curl_socket_t s, int action, void *userp, void *socketp) {
+  (void)e, (void)userp;
+  sock_ctx *c = socketp;
+  if (action == CURL_POLL_REMOVE) {
+    if (c) {
+      uv_poll_stop(&c->poll);
+      curl_multi_assign(H.multi, s, NULL);
+      uv_close((uv_handle_t *)&c->poll, free_sock);
+    }
+    return 0;
+  }
+  if (!c) {
+    c = malloc(sizeof *c);
+    if (!c) return -1;
+    c->fd = s;
+    if (uv_poll_init_socket(H.loop, &c->poll, s) != 0) {
+      free(c);
+      return -1;
+    }
+    c->poll.data = c;
+    curl_multi_assign(H.multi, s, c);
+  }
+  int ev = 0;
+  if (action & CURL_POLL_IN) ev |= UV_READABLE;
+  if (action & CURL_POLL_OUT) ev |= UV_WRITABLE;
+  uv_poll_start(&c->poll, ev, on_poll);
+  return 0;
+}
+
+static void on_timeout(uv_timer_t *t) {
+  (void)t;
+  int running;
+  curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi_info();
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+  (void)m, (void)userp;
+  if (timeout_ms < 0)
+    uv_timer_stop(&H.timer);
+  else
+    uv_timer_start(&H.timer, on_timeout, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+int ld_http_init(uv_loop_t *loop) {
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
+  H.multi = curl_multi_init();
+  if (!H.multi) return -1;
+  H.loop = loop;
+  uv_timer_init(loop, &H.timer);
+  curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  H.ready = 1;
+  return 0;
+}
+
+void ld_http_shutdown(void) {
+  if (!H.ready) return;
+  curl_multi_cleanup(H.multi);
+  uv_close((uv_handle_t *)&H.timer, NULL);
+  curl_global_cleanup();
+  H.ready = 0;
+}
+
+/* --- transfers -------------------------------------------------------------------- */
+
+static void restart(xfer *x) {
+  x->attempt++;
+  x->status = 0;
+  x->retry_after = -1;
+  x->resp_n = 0;
+  x->delivered = 0;
+  x->too_big = x->sse_error = 0;
+  x->errbuf[0] = '\0';
+  ld_sse_reset(&x->sse);
+  x->state = XS_RUNNING;
+  if (curl_multi_add_handle(H.multi, x->easy) != CURLM_OK) {
+    x->state = XS_DONE;
+    set_error(x, "cannot start the transfer");
+    wake(x);
+    return;
+  }
+  x->in_multi = 1;
+}
+
+static void free_xfer(uv_handle_t *h) {
+  xfer *x = h->data;
+  clear_queue(x);
+  ld_sse_free(&x->sse);
+  free(x->resp);
+  free(x->body);
+  free(x->error);
+  free(x);
+}
+
+/* Detaches a transfer from curl and the loop and frees it. */
+static void close_xfer(xfer *x) {
+  if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
+  x->in_multi = 0;
+  if (x->easy) curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->headers);
+  x->easy = NULL;
+  x->headers = NULL;
+  uv_timer_stop(&x->backoff);
+  uv_close((uv_handle_t *)&x->backoff, free_xfer);
+}
+
+static xfer **check_box(lua_State *L) { return luaL_checkudata(L, 1, HTTP_MT); }
+
+static xfer *check_open(lua_State *L) {
+  xfer *x = *check_box(L);
+  if (!x) luaL_error(L, "HTTP handle is closed");
+  return x;
+}
+
+static int l_http_close(lua_State *L) {
+  xfer **box = check_box(L);
+  if (*box) {
+    xfer *x = *box;
+    *box = NULL;
+    close_xfer(x);
+  }
+  return 0;
+}
+
+/* The task waiting on a transfer was cancelled: stop the transfer. */
+static void cancel_wait(void *op) {
+  xfer *x = op;
+  x->waiter = NULL;
+  if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
+  x->in_multi = 0;
+  uv_timer_stop(&x->backoff);
+  x->state = XS_DONE;
+  set_error(x, "cancelled");
+}
+
+static void resume_if_paused(xfer *x) {
+  if (x->paused && x->qbytes < QUEUE_MAX / 2 && x->in_multi) {
+    x->paused = 0;
+    curl_easy_pause(x->easy, CURLPAUSE_CONT);
+  }
+}
+
+/* h:next() -> {event=, data=} | "reset" | nil. [-1, +1, yields] */
+static int next_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status, (void)ctx;
+  xfer *x = check_open(L);
+  if (x->reset_pending) {
+    x->reset_pending = 0;
+    lua_pushliteral(L, "reset");
+    return 1;
+  }
+  if (x->qhead) {
+    event_node *e = x->qhead;
+    x->qhead = e->next;
+    if (!x->qhead) x->qtail = NULL;
+    x->qbytes -= e->data_len + strlen(e->event);
+    x->delivered++;
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, e->event);
+    lua_setfield(L, -2, "event");
+    lua_pushlstring(L, e->data, e->data_len);
+    lua_setfield(L, -2, "data");
+    free(e->event);
+    free(e->data);
+    free(e);
+    resume_if_paused(x);
+    return 1;
+  }
+  if (x->state == XS_DONE) {
+    lua_pushnil(L);
+    return 1;
+  }
+  ld_task *t = ld_task_check(L, "http next");
+  x->waiter = t;
+  return ld_task_wait(L, t, cancel_wait, x, 0, next_k);
+}
+
+static int l_http_next(lua_State *L) {
+  lua_settop(L, 1);
+  return next_k(L, LUA_OK, 0);
+}
+
+/* h:wait() -> status, body | nil, nil, err. [-1, +3, yields] */
+static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status, (void)ctx;
+  xfer *x = check_open(L);
+  if (x->state != XS_DONE) {
+    ld_task *t = ld_task_check(L, "http wait");
+    x->waiter = t;
+    return ld_task_wait(L, t, cancel_wait, x, 0, wait_k);
+  }
+  if (x->error) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushstring(L, x->error);
+    return 3;
+  }
+  lua_pushinteger(L, x->status);
+  lua_pushlstring(L, x->resp ? x->resp : "", x->resp_n);
+  return 2;
+}
+
+static int l_http_wait(lua_State *L) {
+  lua_settop(L, 1);
+  return wait_k(L, LUA_OK, 0);
+}
+
+static int opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
+  lua_getfield(L, t, k);
+  lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : def;
+  lua_pop(L, 1);
+  return (int)v;
+}
+
+/* core.http_request{...} -> handle. Validates everything before allocating. */
+static int l_http_request(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  if (!H.ready) return luaL_error(L, "HTTP is not initialised");
+  lua_getfield(L, 1, "url"); /* 2 */
+  const char *url = luaL_checkstring(L, 2);
+  lua_getfield(L, 1, "body"); /* 3 */
+  size_t body_len = 0;
+  const char *body = lua_tolstring(L, 3, &body_len);
+  lua_getfield(L, 1, "headers"); /* 4 */
+  lua_getfield(L, 1, "stream");  /* 5 */
+  int stream = lua_toboolean(L, 5);
+  int max_retries = opt_int(L, 1, "max_retries", 4);
+  int connect_ms = opt_int(L, 1, "connect_timeout_ms", 10000);
+  int idle_s = opt_int(L, 1, "idle_timeout", 600);
+
+  xfer **box = lua_newuserdatauv(L, sizeof *box, 0); /* 6 */
+  *box = NULL;
+  luaL_setmetatable(L, HTTP_MT);
+  xfer *x = calloc(1, sizeof *x);
+  if (!x) return luaL_error(L, "not enough memory");
+  *box = x; /* from here on the handle owns x, even if we raise */
+  uv_timer_init(H.loop, &x->backoff);
+  x->backoff.data = x;
+  x->retry_after = -1;
+  x->stream = stream;
+  x->max_retries = max_retries < 0 ? 0 : max_retries;
+  ld_sse_init(&x->sse, MAX_EVENT);
+  x->easy = curl_easy_init();
+  if (body) {
+    x->body = malloc(body_len + 1);
+    if (x->body) memcpy(x->body, body, body_len), x->body_len = body_len;
+  }
+  if (!x->easy || (body && !x->body)) return luaL_error(L, "not enough memory");
+  if (lua_istable(L, 4)) {
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 4); i++) {
+      lua_rawgeti(L, 4, i);
+      struct curl_slist *h = curl_slist_append(x->headers, luaL_checkstring(L, -1));
+      lua_pop(L, 1);
+      if (!h) return luaL_error(L, "not enough memory");
+      x->headers = h;
+    }
+  }
+  CURL *e = x->easy;
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  if (x->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+  /* the idle timeout: abort when under 1 byte/s for idle_s seconds */
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)idle_s);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "llmdo/" LLMDO_VERSION);
+  x->attempt = -1;
+  restart(x);
+  return 1;
+}
+
+void ld_http_open(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", l_http_close}, {"__close", l_http_close}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"next", l_http_next}, {"wait", l_http_wait}, {"close", l_http_close}, {NULL, NULL}};
+  luaL_newmetatable(L, HTTP_MT);
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_http_request);
+  lua_setfield(L, -2, "http_request");
+}

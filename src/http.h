@@ -1,0 +1,43 @@
+/*
+** http: HTTP transfers as task operations - libcurl's multi-socket
+** interface driven by the libuv loop (as curl's docs/examples/multi-uv.c).
+**
+** One multi handle serves the process, so connections are reused across
+** requests. curl callbacks only move bytes into bounded buffers and frame
+** SSE events; tasks are woken, never resumed, from them. Each transfer
+** retries by itself - 429, 500, 502, 503, 504, 529 and connection
+** failures, with exponential backoff and jitter, honouring retry-after -
+** up to its max_retries. A stream that breaks after it delivered events is
+** restarted too, and the reader is told ("reset") so it can start over.
+**
+** Lua:
+**   h = core.http_request{ url=, headers={ "k: v", ... }, body=, stream=,
+**                          max_retries=, connect_timeout=, idle_timeout= }
+**   ev = h:next()          -- stream: {event=, data=}, "reset", or nil at the end
+**   status, body, err = h:wait()   -- the final status and (non-stream or
+**                                     non-2xx) body; nil, nil, err on failure
+**   h:close()              -- cancel (also on garbage collection)
+*/
+#ifndef LD_HTTP_H
+#define LD_HTTP_H
+
+#include <lua.h>
+#include <uv.h>
+
+/* Process-wide set-up and tear-down (curl_global_init, the multi handle). */
+int ld_http_init(uv_loop_t *loop);
+void ld_http_shutdown(void);
+
+/* Registers core.http_request and the handle's metatable on the table on top. */
+void ld_http_open(lua_State *L);
+
+/* The backoff before retry 'attempt' (0-based): min(0.5 * 2^attempt, 8) s,
+** times a jitter in (0.75, 1]. retry_after (seconds, < 0 if absent) wins
+** when it is at most 60 s. In milliseconds. Exposed for unit tests. */
+double ld_http_backoff_ms(int attempt, double retry_after, double jitter01);
+
+/* Parses a retry-after value: seconds (may be fractional) or an HTTP date.
+** Returns seconds from now, or -1. */
+double ld_http_parse_retry_after(const char *v, long now);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+** sse: Server-Sent Events framing (the WHATWG event-stream format).
+**
+** Bytes go in as they arrive from the network, in chunks of any size;
+** complete events come out through a callback. Lines end with \n, \r\n or
+** \r (also split across chunks); "data:" lines accumulate, joined by \n;
+** "event:" names the event; lines starting with ':' are comments; an empty
+** line dispatches. ld_sse_finish flushes an event the stream left without
+** its final blank line (real recordings do).
+*/
+#ifndef LD_SSE_H
+#define LD_SSE_H
+
+#include <stddef.h>
+
+typedef void (*ld_sse_emit)(void *ud, const char *event, size_t event_len, const char *data, size_t data_len);
+
+typedef struct ld_sse {
+  char *line; /* the line being assembled */
+  size_t line_n, line_cap;
+  char *data; /* data of the event being assembled */
+  size_t data_n, data_cap;
+  char event[64];
+  int has_data;
+  int after_cr; /* the last byte was \r: a following \n belongs to it */
+  size_t max;   /* limit on one line or one event's data */
+} ld_sse;
+
+void ld_sse_init(ld_sse *p, size_t max);
+void ld_sse_free(ld_sse *p);
+void ld_sse_reset(ld_sse *p);
+
+/* Feeds bytes; returns 0, or -1 when a line or event exceeds the limit. */
+int ld_sse_feed(ld_sse *p, const char *bytes, size_t n, ld_sse_emit emit, void *ud);
+
+/* End of stream: dispatches a pending line and event. */
+int ld_sse_finish(ld_sse *p, ld_sse_emit emit, void *ud);
+
+#endif
