@@ -184,6 +184,8 @@ int l_events_emit(lua_State *L) {
     ld_event_message(L, 2, 3);
   else if (strcmp(kind, "complete") == 0)
     ld_event_complete(L, 2);
+  else if (strcmp(kind, "server_tool") == 0)
+    ld_event_server_tool(L, 2, luaL_checkstring(L, 3), 4);
   else if (strcmp(kind, "delta") == 0) {
     size_t len;
     const char *s = luaL_checklstring(L, 3, &len);

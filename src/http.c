@@ -70,6 +70,10 @@ typedef struct xfer {
   char *error;     /* why the transfer failed for good */
   ld_task *waiter; /* the task in h:next() or h:wait() */
   uv_timer_t backoff;
+  uv_timer_t idle; /* no byte received for idle_ms: the attempt failed */
+  uint64_t idle_ms;
+  int timed_out;
+  int closing; /* timers still to close before the struct is freed */
   char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
@@ -144,9 +148,15 @@ static void on_sse_event(void *ud, const char *ev, size_t el, const char *data, 
 
 static int success(const xfer *x) { return x->status >= 200 && x->status < 300; }
 
+static void on_idle(uv_timer_t *t);
+
+/* Bytes arrived: the idle clock starts over. */
+static void touch(xfer *x) { uv_timer_start(&x->idle, on_idle, x->idle_ms, 0); }
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
+  touch(x);
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (x->stream && success(x)) {
     if (x->qbytes > QUEUE_MAX) { /* the reader is behind: hold the bytes */
@@ -180,6 +190,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
+  touch(x);
   if (n > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 100, say) */
     x->retry_after = -1;
     x->status = 0;
@@ -206,7 +217,8 @@ static void set_error(xfer *x, const char *msg) {
 
 /* A transfer finished one attempt: retry, or settle and wake the reader. */
 static void attempt_done(xfer *x, CURLcode result) {
-  curl_multi_remove_handle(H.multi, x->easy);
+  uv_timer_stop(&x->idle);
+  if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
@@ -228,8 +240,11 @@ static void attempt_done(xfer *x, CURLcode result) {
     set_error(x, "an event in the stream exceeds 16 MiB");
   else if (failed) {
     char msg[CURL_ERROR_SIZE + 128];
-    snprintf(msg, sizeof msg, "%s%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result),
-             x->attempt ? " (after retries)" : "");
+    if (x->timed_out)
+      snprintf(msg, sizeof msg, "timeout: no data for %llu s", (unsigned long long)(x->idle_ms / 1000));
+    else
+      snprintf(msg, sizeof msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
+    if (x->attempt) strncat(msg, " (after retries)", sizeof msg - strlen(msg) - 1);
     set_error(x, msg);
   }
   wake(x);
@@ -244,6 +259,14 @@ static void check_multi_info(void) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     if (x) attempt_done(x, m->data.result);
   }
+}
+
+/* The idle timeout fired: this attempt failed like a broken connection. */
+static void on_idle(uv_timer_t *t) {
+  xfer *x = t->data;
+  if (!x->in_multi) return;
+  x->timed_out = 1;
+  attempt_done(x, CURLE_OPERATION_TIMEDOUT);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
@@ -331,7 +354,7 @@ static void restart(xfer *x) {
   x->retry_after = -1;
   x->resp_n = 0;
   x->delivered = 0;
-  x->too_big = x->sse_error = 0;
+  x->too_big = x->sse_error = x->timed_out = 0;
   x->errbuf[0] = '\0';
   ld_sse_reset(&x->sse);
   x->state = XS_RUNNING;
@@ -342,10 +365,12 @@ static void restart(xfer *x) {
     return;
   }
   x->in_multi = 1;
+  touch(x);
 }
 
 static void free_xfer(uv_handle_t *h) {
   xfer *x = h->data;
+  if (--x->closing > 0) return; /* the other timer is still closing */
   clear_queue(x);
   ld_sse_free(&x->sse);
   free(x->resp);
@@ -363,7 +388,10 @@ static void close_xfer(xfer *x) {
   x->easy = NULL;
   x->headers = NULL;
   uv_timer_stop(&x->backoff);
+  uv_timer_stop(&x->idle);
+  x->closing = 2;
   uv_close((uv_handle_t *)&x->backoff, free_xfer);
+  uv_close((uv_handle_t *)&x->idle, free_xfer);
 }
 
 static xfer **check_box(lua_State *L) { return luaL_checkudata(L, 1, HTTP_MT); }
@@ -391,6 +419,7 @@ static void cancel_wait(void *op) {
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   uv_timer_stop(&x->backoff);
+  uv_timer_stop(&x->idle);
   x->state = XS_DONE;
   set_error(x, "cancelled");
 }
@@ -498,7 +527,9 @@ static int l_http_request(lua_State *L) {
   if (!x) return luaL_error(L, "not enough memory");
   *box = x; /* from here on the handle owns x, even if we raise */
   uv_timer_init(H.loop, &x->backoff);
-  x->backoff.data = x;
+  uv_timer_init(H.loop, &x->idle);
+  x->backoff.data = x->idle.data = x;
+  x->idle_ms = (uint64_t)(idle_s > 0 ? idle_s : 600) * 1000;
   x->retry_after = -1;
   x->stream = stream;
   x->max_retries = max_retries < 0 ? 0 : max_retries;
@@ -535,12 +566,58 @@ static int l_http_request(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-  /* the idle timeout: abort when under 1 byte/s for idle_s seconds */
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)idle_s);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "llmdo/" LLMDO_VERSION);
   x->attempt = -1;
   restart(x);
+  return 1;
+}
+
+/* --- core.sse_parse: the framer on a whole text (fixture replay, tests) --------- */
+
+typedef struct parse_box {
+  ld_sse sse;
+  lua_State *L;
+  int list;
+} parse_box;
+
+static int parse_box_gc(lua_State *L) {
+  parse_box *b = lua_touserdata(L, 1);
+  ld_sse_free(&b->sse);
+  return 0;
+}
+
+static void parse_emit(void *ud, const char *ev, size_t el, const char *data, size_t dl) {
+  parse_box *b = ud;
+  lua_State *L = b->L;
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, ev, el);
+  lua_setfield(L, -2, "event");
+  lua_pushlstring(L, data, dl);
+  lua_setfield(L, -2, "data");
+  lua_rawseti(L, b->list, (lua_Integer)lua_rawlen(L, b->list) + 1);
+}
+
+/* core.sse_parse(text [, chunk]) -> { {event=, data=}, ... }, fed chunk bytes at a time. */
+static int l_sse_parse(lua_State *L) {
+  size_t n;
+  const char *text = luaL_checklstring(L, 1, &n);
+  size_t chunk = (size_t)luaL_optinteger(L, 2, (lua_Integer)(n ? n : 1));
+  luaL_argcheck(L, chunk > 0, 2, "chunk size must be positive");
+  lua_settop(L, 2);
+  lua_newtable(L); /* 3: the events */
+  parse_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  ld_sse_init(&b->sse, MAX_EVENT);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, parse_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  b->L = L;
+  b->list = 3;
+  for (size_t i = 0; i < n; i += chunk)
+    if (ld_sse_feed(&b->sse, text + i, n - i < chunk ? n - i : chunk, parse_emit, b) != 0)
+      return luaL_error(L, "an SSE line or event is too large");
+  ld_sse_finish(&b->sse, parse_emit, b);
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -555,4 +632,6 @@ void ld_http_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_http_request);
   lua_setfield(L, -2, "http_request");
+  lua_pushcfunction(L, l_sse_parse);
+  lua_setfield(L, -2, "sse_parse");
 }

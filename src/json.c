@@ -305,6 +305,15 @@ int l_json_encode(lua_State *L) {
   return 1;
 }
 
+void ld_json_mark_array(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (luaL_newmetatable(L, ARRAY_MT)) {
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__jsontype");
+  }
+  lua_setmetatable(L, idx);
+}
+
 int l_json_array(lua_State *L) {
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
@@ -312,19 +321,85 @@ int l_json_array(lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  if (luaL_newmetatable(L, ARRAY_MT)) {
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  lua_setmetatable(L, 1);
+  ld_json_mark_array(L, 1);
   return 1;
 }
 
-/* Turns integral floats into integers in place: lua-cjson reads every JSON
-** number as a float, and 3.0 where a tool expects 3 surprises everyone. */
-static void fix_numbers(lua_State *L, int idx, int depth) {
+/*
+** lua-cjson reads every number as a float and "[]" as an empty table that
+** would go back out as "{}". Before decoding, empty arrays (outside strings)
+** are rewritten to hold one sentinel string; after, fix() empties them again
+** and marks them as arrays, and turns integral floats into integers - so
+** provider blocks survive a round trip and 3 stays 3.
+*/
+#define EMPTY_SENTINEL       "\\u0000[]"
+#define EMPTY_SENTINEL_VALUE "\0[]"
+
+/* Pushes text with "[ ]" replaced by the sentinel array, or the text itself. [-0, +1] */
+static void mark_empty_arrays(lua_State *L, const char *s, size_t n) {
+  int in_str = 0, esc = 0, found = 0;
+  for (size_t i = 0; i < n && !found; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (esc)
+        esc = 0;
+      else if (c == '\\')
+        esc = 1;
+      else if (c == '"')
+        in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else if (c == '[') {
+      size_t j = i + 1;
+      while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
+      found = j < n && s[j] == ']';
+    }
+  }
+  if (!found) {
+    lua_pushlstring(L, s, n);
+    return;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  in_str = esc = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (esc)
+        esc = 0;
+      else if (c == '\\')
+        esc = 1;
+      else if (c == '"')
+        in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else if (c == '[') {
+      size_t j = i + 1;
+      while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
+      if (j < n && s[j] == ']') {
+        luaL_addstring(&b, "[\"" EMPTY_SENTINEL "\"]");
+        i = j;
+        continue;
+      }
+    }
+    luaL_addchar(&b, c);
+  }
+  luaL_pushresult(&b);
+}
+
+static int is_sentinel_array(lua_State *L, int idx) {
+  if (lua_rawlen(L, idx) != 1) return 0;
+  size_t n;
+  lua_rawgeti(L, idx, 1);
+  const char *v = lua_tolstring(L, -1, &n);
+  int r = v && n == sizeof EMPTY_SENTINEL_VALUE - 1 && memcmp(v, EMPTY_SENTINEL_VALUE, n) == 0;
+  lua_pop(L, 1);
+  return r;
+}
+
+static void fix(lua_State *L, int idx, int depth) {
   if (depth > MAX_DEPTH) return;
-  luaL_checkstack(L, 4, "JSON nesting");
+  luaL_checkstack(L, 6, "JSON nesting");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
@@ -335,7 +410,14 @@ static void fix_numbers(lua_State *L, int idx, int depth) {
         lua_rawset(L, idx);
       }
     } else if (lua_type(L, -1) == LUA_TTABLE) {
-      fix_numbers(L, lua_gettop(L), depth + 1);
+      int t = lua_gettop(L);
+      if (is_sentinel_array(L, t)) {
+        lua_pushnil(L);
+        lua_rawseti(L, t, 1);
+        ld_json_mark_array(L, t);
+      } else {
+        fix(L, t, depth + 1);
+      }
     }
     lua_pop(L, 1);
   }
@@ -344,17 +426,26 @@ static void fix_numbers(lua_State *L, int idx, int depth) {
 /* core.json_decode(text) -> value; raises on invalid JSON. Upvalue 1 is
 ** cjson.decode. [-1, +1, raises] */
 static int l_json_decode(lua_State *L) {
-  luaL_checkstring(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
   lua_settop(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
+  mark_empty_arrays(L, s, n);
   lua_call(L, 1, 1);
-  if (lua_istable(L, 1))
-    fix_numbers(L, 1, 0);
-  else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+  if (lua_istable(L, -1)) {
+    if (is_sentinel_array(L, lua_gettop(L))) {
+      lua_pushnil(L);
+      lua_rawseti(L, -2, 1);
+      ld_json_mark_array(L, lua_gettop(L));
+    } else {
+      fix(L, lua_gettop(L), 0);
+    }
+  } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
     lua_Integer i;
-    if (lua_numbertointeger(lua_tonumber(L, 1), &i) && (lua_Number)i == lua_tonumber(L, 1))
-      lua_pushinteger(L, i), lua_replace(L, 1);
+    if (lua_numbertointeger(lua_tonumber(L, -1), &i) && (lua_Number)i == lua_tonumber(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushinteger(L, i);
+    }
   }
   return 1;
 }

@@ -21,6 +21,9 @@ void ld_json_encode(lua_State *L, int idx, int flags);
 /* core.json_encode(v [, opts]): opts has 's' sorted, 'p' pretty, 'a' ASCII. */
 int l_json_encode(lua_State *L);
 
+/* Marks the table at idx as a JSON array. [-0, +0] */
+void ld_json_mark_array(lua_State *L, int idx);
+
 /* core.json_array([t]) -> t marked as a JSON array (also when empty). */
 int l_json_array(lua_State *L);
 

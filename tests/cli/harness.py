@@ -9,6 +9,7 @@ A test module defines CASES, a list of Case objects, and ends with
 In expected texts and arguments, {root} is the case's directory (the
 working directory of the run, unless `cwd` says otherwise).
 """
+import json
 import os
 import re
 import subprocess
@@ -55,15 +56,32 @@ def basic(**over):
     return {k: v for k, v in files.items() if v is not None}
 
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mock_provider import MockProvider  # noqa: E402
+
+# Keys the mock accepts; no output may ever contain them.
+SECRETS = {"ANTHROPIC_API_KEY": "sk-ant-test-SECRET-9f8e7d", "OPENAI_API_KEY": "sk-openai-test-SECRET-1a2b3c"}
+_mock = None
+
+
+def mock_provider():
+    global _mock
+    if _mock is None:
+        _mock = MockProvider()
+    return _mock
+
+
 class Case:
     def __init__(self, name, files, args, exit=0, stdout=None, stderr=None, env=None,
                  stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_re=None,
-                 timeout=20):
+                 timeout=20, mock=None, mock_default=None, check=None, stdout_re=None):
         self.name, self.files, self.args = name, files, args
         self.exit, self.stdout, self.stderr = exit, stdout, stderr
         self.env, self.stdin, self.cwd = env or {}, stdin, cwd
         self.stdout_has, self.stderr_has, self.stderr_re = stdout_has, stderr_has, stderr_re
         self.timeout = timeout
+        # mock: the scripted provider responses (None: no provider); check(requests) -> problems
+        self.mock, self.mock_default, self.check, self.stdout_re = mock, mock_default, check, stdout_re
 
 
 def run_case(binary, case):
@@ -78,11 +96,19 @@ def run_case(binary, case):
                 f.write(content)
         env = {k: v for k, v in os.environ.items()
                if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR")}
+        mock = None
+        if case.mock is not None:
+            mock = mock_provider()
+            mock.reset(case.mock, case.mock_default)
+            env.update(SECRETS)
+            env["ANTHROPIC_BASE_URL"] = mock.url
+            env["OPENAI_BASE_URL"] = mock.url + "/v1"
+            env["OLLAMA_BASE_URL"] = mock.url + "/v1"
         for k, v in case.env.items():
             if v is None:
                 env.pop(k, None)
             else:
-                env[k] = sub(v)
+                env[k] = sub(v).replace("{mock}", (mock.url + "/v1") if mock else "")
         cwd = os.path.join(root, case.cwd) if case.cwd else root
         try:
             # a new session: no controlling terminal, whatever runs the tests
@@ -109,8 +135,15 @@ def run_case(binary, case):
                 problems.append(f"stderr lacks {sub(s)!r}: {err!r}")
         if case.stderr_re and not re.search(sub(case.stderr_re), err):
             problems.append(f"stderr does not match {case.stderr_re!r}: {err!r}")
+        if case.stdout_re and not re.search(sub(case.stdout_re), out):
+            problems.append(f"stdout does not match {case.stdout_re!r}: {out!r}")
         if "AddressSanitizer" in err or "runtime error:" in err:
             problems.append(f"sanitizer report: {err}")
+        for secret in SECRETS.values():
+            if secret in out or secret in err:
+                problems.append("an API key appeared in the output")
+        if case.check and mock is not None:
+            problems += case.check(mock.requests) or []
         return problems
 
 

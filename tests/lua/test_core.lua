@@ -76,6 +76,9 @@ T.eq(math.type(d.n), "integer", "integer kept")
 T.eq(d.f, 2.5, "float kept")
 T.eq(math.type(d.list[2]), "integer", "2.0 becomes 2")
 T.eq(llmdo.json.decode("7"), 7, "top-level number")
+-- empty arrays survive a round trip (provider blocks are sent back as received)
+T.eq(core.json_encode(core.json_decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}}'), "s"),
+  '{"a":[],"b":[],"c":"[]","d":[[]],"e":{}}', "empty arrays")
 
 -- declared objects
 T.eq(llmdo.kind(llmdo.toolset { tools = {} }), "toolset", "toolset kind")

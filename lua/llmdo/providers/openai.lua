@@ -42,7 +42,7 @@ function O.encode(req, spec, opts)
         elseif p.type == "tool_call" then
           calls[#calls + 1] = { id = p.id, type = "function",
             ["function"] = { name = p.name, arguments = core.json_encode(setmetatable(
-              util.shallow_copy(p.args or {}), { __jsontype = "object" })) } }
+              util.shallow_copy(p.args or {}), { __jsontype = "object" }), "s") } }
         end
       end
       local msg = { role = "assistant" }
