@@ -110,13 +110,40 @@ static void on_tool_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   }
 }
 
-/* Spawns a task running hook(frame). [-0, +0, raises] */
-static void spawn_hook(lua_State *L, ld_frame *f, const char *hook, int next_phase) {
+/* Spawns a task running hook(frame) in group g. [-0, +0, raises] */
+static void spawn_hook(lua_State *L, ld_frame *f, const char *hook, int next_phase, ld_group *g) {
   ld_agent_push_hook(L, hook);
   ld_frame_push(L, f);
   f->phase = next_phase;
-  ld_sched_spawn(f->sched, L, 1, on_task_done, f);
+  ld_sched_spawn(f->sched, L, 1, on_task_done, f, g);
 }
+
+/* Raises if starting 'n' more requests (or tool calls) would break a budget
+** of this call, of a call it is nested in, or of the run. [-0, +0, raises] */
+static void check_budget(lua_State *L, ld_frame *f, int tools, long n) {
+  for (ld_frame *g = f; g && g->depth > 0; g = g->parent) {
+    long max = tools ? g->max_tool_calls : g->max_requests;
+    long used = tools ? g->sub_tool_calls : g->sub_requests;
+    if (max > 0 && used + n > max) {
+      ld_frame_push(L, g);
+      lua_getfield(L, -1, "worker");
+      ld_error_raisef(L, "budget", "Budget exceeded: %s = %d for the call of worker '%s'%s",
+                      tools ? "max_tool_calls" : "max_requests", (int)max, lua_tostring(L, -1),
+                      g == f ? "" : " (nested calls count towards it)");
+    }
+  }
+  if (!tools && f->root->max_total_requests > 0 && f->root->requests + n > f->root->max_total_requests)
+    ld_error_raisef(L, "budget", "Budget exceeded: max_total_requests = %d for this run",
+                    (int)f->root->max_total_requests);
+  for (ld_frame *g = f; g && g->depth > 0; g = g->parent) {
+    if (tools)
+      g->sub_tool_calls += n;
+    else
+      g->sub_requests += n;
+  }
+}
+
+static int raise_cancelled(lua_State *L) { return ld_error_raisef(L, "cancelled", "cancelled"); }
 
 /* Sets the call's outcome from the value on top; tool calls still in
 ** flight are waited for (DRAIN) before the cleanups run. [-1, +0] */
@@ -154,15 +181,16 @@ static void start_tool(lua_State *L, ld_frame *f, int frame, int i) {
   push_call(L, frame, i);
   lua_pushinteger(L, i);
   f->pending++;
-  ld_sched_spawn(f->sched, L, 3, on_tool_done, f);
+  ld_sched_spawn(f->sched, L, 3, on_tool_done, f, &f->group);
 }
 
 /* One step of the state machine. [-1, +0, raises] (light userdata: frame) */
 static int l_step(lua_State *L) {
   ld_frame *f = lua_touserdata(L, 1);
   ld_frame_push(L, f); /* 2: the frame */
+  if (f->cancelled && f->phase < FINISH) return raise_cancelled(L);
   switch (f->phase) {
-  case START: spawn_hook(L, f, "build_toolsets", WAIT_BUILD); return 0;
+  case START: spawn_hook(L, f, "build_toolsets", WAIT_BUILD, &f->group); return 0;
   case BUILT:
     if (!f->scratch_ok) {
       lua_getiuservalue(L, 2, LD_UV_SCRATCH);
@@ -171,14 +199,17 @@ static int l_step(lua_State *L) {
     }
     f->phase = TURN;
     return 0;
-  case TURN: spawn_hook(L, f, "model_turn", WAIT_MODEL); return 0;
+  case TURN:
+    check_budget(L, f, 0, 1);
+    f->requests++, f->root->requests++;
+    spawn_hook(L, f, "model_turn", WAIT_MODEL, &f->group);
+    return 0;
   case MODEL_DONE: {
     lua_getiuservalue(L, 2, LD_UV_SCRATCH); /* 3: response or error */
     if (!f->scratch_ok) {
       set_result(L, f, 0);
       return 0;
     }
-    f->requests++, f->root->requests++;
     if (lua_istable(L, 3) && lua_getfield(L, 3, "usage") == LUA_TTABLE) {
       lua_getfield(L, -1, "input_tokens");
       lua_getfield(L, -2, "output_tokens");
@@ -203,6 +234,7 @@ static int l_step(lua_State *L) {
     return 0;
   }
   case TOOLS:
+    check_budget(L, f, 1, f->ncalls);
     f->turns++;
     f->pending = 0;
     f->next_seq = 1;
@@ -233,7 +265,7 @@ static int l_step(lua_State *L) {
     lua_call(L, 1, 0);
     f->phase = TURN;
     return 0;
-  case FINISH: spawn_hook(L, f, "cleanup_call", WAIT_CLEANUP); return 0;
+  case FINISH: spawn_hook(L, f, "cleanup_call", WAIT_CLEANUP, &f->shield); return 0;
   case CLEANED:
     ld_agent_push_hook(L, "finish_call");
     lua_pushvalue(L, 2);
@@ -295,6 +327,16 @@ static void run_step(void *ud) {
 
 static void schedule(ld_frame *f) { ld_sched_defer(f->sched, &f->step, run_step, f); }
 
+/* The caller of a worker call was cancelled: wind the call down. It still
+** runs its cleanups and then wakes the caller with the "cancelled" error. */
+static void cancel_call(void *op, ld_task *t) {
+  (void)t;
+  ld_frame *f = op;
+  f->cancelled = 1;
+  ld_group_cancel(&f->group);
+  schedule(f);
+}
+
 /* Continuation of call_agent: (ok, value) were pushed by finish(). */
 static int call_agent_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status, (void)ctx;
@@ -320,7 +362,12 @@ int l_agent_call(lua_State *L) {
   lua_insert(L, 1);
   lua_call(L, 3, 3);                        /* rt def messages state */
   ld_frame *f = ld_frame_new(L, caller, 1); /* rt def messages state frame */
-  lua_insert(L, 2);                         /* rt frame def messages state */
+  lua_getfield(L, -2, "max_requests");
+  lua_getfield(L, -3, "max_tool_calls");
+  f->max_requests = (long)lua_tointeger(L, -2);
+  f->max_tool_calls = (long)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  lua_insert(L, 2); /* rt frame def messages state */
   lua_setiuservalue(L, 2, LD_UV_STATE);
   lua_setiuservalue(L, 2, LD_UV_MESSAGES);
   lua_setiuservalue(L, 2, LD_UV_DEF);
@@ -329,5 +376,5 @@ int l_agent_call(lua_State *L) {
   f->waiter = t;
   f->phase = START;
   schedule(f);
-  return ld_task_wait(L, t, NULL, NULL, 0, call_agent_k);
+  return ld_task_wait(L, t, cancel_call, f, 0, call_agent_k);
 }

@@ -17,6 +17,7 @@ ld_frame *ld_frame_new(lua_State *L, ld_frame *parent, int parent_idx) {
   ld_frame *f = lua_newuserdatauv(L, sizeof *f, LD_UV_COUNT);
   memset(f, 0, sizeof *f);
   f->self_ref = LUA_NOREF;
+  f->shield.shield = 1;
   f->parent = parent;
   f->root = parent ? parent->root : f;
   f->depth = parent ? parent->depth + 1 : 0;
@@ -116,7 +117,9 @@ int l_frame_root(lua_State *L) {
   ld_frame *f = ld_frame_new(L, NULL, 0);
   lua_getfield(L, 1, "max_depth");
   if (lua_isinteger(L, -1)) f->max_depth = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, 1, "max_total_requests");
+  if (lua_isinteger(L, -1)) f->max_total_requests = (long)lua_tointeger(L, -1);
+  lua_pop(L, 2);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, LD_UV_RUN);
   lua_pushvalue(L, 2);

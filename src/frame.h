@@ -49,9 +49,15 @@ struct ld_frame {
   ld_task *waiter; /* the task blocked in call_agent */
   ld_defer step;
   long turns;
-  int ncalls;   /* tool calls of the current turn */
-  int pending;  /* of those, still running */
-  int next_seq; /* next call to consider in the sequential pass (1-based) */
+  int ncalls;      /* tool calls of the current turn */
+  int pending;     /* of those, still running */
+  int next_seq;    /* next call to consider in the sequential pass (1-based) */
+  int cancelled;   /* the caller was cancelled: start nothing new */
+  ld_group group;  /* the call's tasks: build, model turn, tool calls */
+  ld_group shield; /* its cleanup task, which cancellation spares */
+  /* budgets (0: none); sub_* count this call and its nested calls */
+  long max_requests, max_tool_calls, max_total_requests;
+  long sub_requests, sub_tool_calls;
   /* usage, summed into the root at the end of each call */
   long requests, input_tokens, output_tokens;
 };

@@ -413,8 +413,9 @@ static int l_http_close(lua_State *L) {
 }
 
 /* The task waiting on a transfer was cancelled: stop the transfer. */
-static void cancel_wait(void *op) {
+static void cancel_wait(void *op, ld_task *t) {
   xfer *x = op;
+  ld_task_abort(t);
   x->waiter = NULL;
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;

@@ -32,10 +32,11 @@ static void sleep_fired(uv_timer_t *timer) {
   uv_close((uv_handle_t *)&op->timer, sleep_closed);
 }
 
-static void sleep_cancel(void *ud) {
+static void sleep_cancel(void *ud, ld_task *t) {
   sleep_op *op = ud;
   uv_timer_stop(&op->timer);
   uv_close((uv_handle_t *)&op->timer, sleep_closed);
+  ld_task_abort(t);
 }
 
 int l_io_sleep(lua_State *L) {
@@ -165,8 +166,9 @@ static void fs_read(uv_fs_t *req) {
   stdin_free(op);
 }
 
-static void stdin_cancel(void *ud) {
+static void stdin_cancel(void *ud, ld_task *t) {
   stdin_op *op = ud;
+  ld_task_abort(t);
   op->task = NULL; /* completion callbacks now only free */
   if (op->is_pipe) {
     uv_read_stop((uv_stream_t *)&op->u.pipe);

@@ -13,6 +13,7 @@
 #include "glob.h"
 #include "http.h"
 #include "io.h"
+#include "join.h"
 #include "json.h"
 #include "prompt.h"
 #include "sched.h"
@@ -43,6 +44,8 @@ int luaopen_llmdo_core(lua_State *L) {
       {"set_verbosity", l_events_set_verbosity},
       {"call_tool", l_toolplane_call},
       {"approve_agent", l_toolplane_gate_agent},
+      {"parallel", l_join_parallel},
+      {"map", l_join_map},
       {"has_terminal", l_prompt_available},
       {NULL, NULL},
   };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <uv.h>
@@ -23,6 +24,20 @@ typedef struct outcome {
   int done, ok;
   int ref; /* the result or error value */
 } outcome;
+
+/* Ctrl-C: the first cancels the whole tree (cleanups still run); the
+** second leaves at once. */
+static int interrupted;
+static ld_sched *the_sched;
+
+static void on_sigint(uv_signal_t *h, int signum) {
+  (void)h, (void)signum;
+  if (interrupted++) {
+    fputs("\nAborted by user\n", stderr);
+    _exit(LD_EXIT_INTERRUPT);
+  }
+  ld_sched_cancel_all(the_sched);
+}
 
 static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   (void)t;
@@ -109,15 +124,18 @@ static int pmain(lua_State *L) {
   lua_call(L, 1, 1);
   lua_getfield(L, -1, "main"); /* ... cli main */
   push_options(L, c);
-  ld_sched_spawn(s, L, 1, on_main_done, o);
+  ld_sched_spawn(s, L, 1, on_main_done, o, NULL);
   lua_pop(L, 1);
   int status = LD_EXIT_RUN;
   if (ld_sched_run(s) == 0 && o->done) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
     int top = lua_gettop(L);
-    if (o->ok) {
+    if (o->ok && !interrupted) {
       print_result(L, top);
       status = LD_EXIT_OK;
+    } else if (interrupted) {
+      fputs("\nAborted by user\n", stderr);
+      status = LD_EXIT_INTERRUPT;
     } else {
       status = ld_error_status(L, top);
       print_error(L, top);
@@ -164,6 +182,11 @@ int main(int argc, char **argv) {
   ld_vm_set_debug(L, cli.debug);
   ld_sched *s = ld_sched_new(L, &loop);
   int status = LD_EXIT_RUN;
+  uv_signal_t sigint;
+  the_sched = s;
+  uv_signal_init(&loop, &sigint);
+  uv_signal_start(&sigint, on_sigint, SIGINT);
+  uv_unref((uv_handle_t *)&sigint); /* waiting for Ctrl-C alone keeps nothing alive */
   if (s) {
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &cli);

@@ -169,7 +169,8 @@ static int open_tty(uv_loop_t *loop) {
   return 0;
 }
 
-static void cancel(void *op) {
+static void cancel(void *op, ld_task *t) {
+  ld_task_abort(t);
   request *r = op, **pp = &P.head, *prev = NULL;
   while (*pp && *pp != r) prev = *pp, pp = &(*pp)->next;
   if (!*pp) return;

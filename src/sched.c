@@ -7,7 +7,8 @@
 **   RUNNING  being resumed right now (ld_sched_current)
 **   WAITING  yielded by ld_task_wait; an operation will wake it
 ** A finished task is released at once: done() is called, the coroutine is
-** unanchored and the struct freed.
+** unanchored and the struct freed. Every live task is on the scheduler's
+** list (for ld_sched_cancel_all) and at most on one group's list.
 */
 #include "sched.h"
 
@@ -26,12 +27,20 @@ struct ld_task {
   lua_State *co;
   int co_ref;
   int state;
-  int nargs; /* values to resume with, when READY */
-  int armed; /* ld_task_wait was called during this resume */
+  int nargs;     /* values to resume with, when READY */
+  int armed;     /* ld_task_wait was called during this resume */
+  int cancelled; /* level-triggered: every wait raises */
+  int aborted;   /* the current wait was stopped by cancellation */
   unsigned id;
-  ld_task *next; /* ready queue */
-  ld_op_cancel_fn cancel;
+  ld_task *next;          /* ready queue */
+  ld_task *lnext, *lprev; /* all live tasks */
+  ld_group *group;        /* NULL, or the group it belongs to */
+  ld_task *gnext, *gprev; /* that group's list */
+  ld_op_cancel_fn cancel; /* the pending operation's cancel hook */
   void *op;
+  lua_KFunction k; /* the waiting primitive's continuation */
+  lua_KContext kctx;
+  int wait_base; /* stack top when it waited */
   ld_task_done_fn done;
   void *ud;
 };
@@ -41,8 +50,10 @@ struct ld_sched {
   uv_loop_t *loop;
   ld_task *current;
   ld_task *ready_head, *ready_tail;
+  ld_task *live_head;
   ld_defer *defer_head, *defer_tail;
   int live; /* tasks not yet finished */
+  int cancelling;
   unsigned next_id;
 };
 
@@ -74,6 +85,8 @@ lua_State *ld_sched_state(ld_sched *s) { return s->L; }
 ld_task *ld_sched_current(ld_sched *s) { return s->current; }
 lua_State *ld_task_thread(ld_task *t) { return t->co; }
 unsigned ld_task_id(ld_task *t) { return t->id; }
+int ld_task_cancelled(ld_task *t) { return t->cancelled; }
+int ld_sched_cancelling(ld_sched *s) { return s->cancelling; }
 
 int ld_sched_push_sentinel(lua_State *L) {
   lua_pushlightuserdata(L, (void *)&yield_sentinel);
@@ -91,8 +104,9 @@ static void enqueue(ld_task *t) {
   s->ready_tail = t;
 }
 
-ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud) {
-  ld_task *t = malloc(sizeof *t);
+ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud,
+                        ld_group *g) {
+  ld_task *t = calloc(1, sizeof *t);
   if (!t) luaL_error(from, "not enough memory");
   lua_State *co = lua_newthread(from);           /* f args... co */
   t->co_ref = luaL_ref(from, LUA_REGISTRYINDEX); /* f args... */
@@ -100,12 +114,20 @@ ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn
   t->s = s;
   t->co = co;
   t->nargs = nargs;
-  t->armed = 0;
   t->id = ++s->next_id;
-  t->cancel = NULL;
-  t->op = NULL;
   t->done = done;
   t->ud = ud;
+  t->lnext = s->live_head;
+  if (s->live_head) s->live_head->lprev = t;
+  s->live_head = t;
+  if (g) {
+    t->group = g;
+    t->gnext = g->head;
+    if (g->head) g->head->gprev = t;
+    g->head = t;
+    g->count++;
+  }
+  t->cancelled = (g && g->cancelled) || (s->cancelling && !(g && g->shield));
   s->live++;
   enqueue(t);
   return t;
@@ -129,16 +151,41 @@ ld_task *ld_task_check(lua_State *L, const char *what) {
   if (!s || !s->current) ld_error_raisef(L, "run", "%s can only be used while a run is in progress", what);
   if (!lua_isyieldable(L))
     ld_error_raisef(L, "run", "%s cannot wait here (called across a C boundary such as a metamethod)", what);
+  if (s->current->cancelled) ld_error_raisef(L, "cancelled", "cancelled");
   return s->current;
+}
+
+static int raise_cancelled(lua_State *L) { return ld_error_raisef(L, "cancelled", "cancelled"); }
+
+/* The continuation of every wait: a cancelled wait raises; otherwise the
+** primitive's own continuation (or its caller) gets the results. */
+static int wait_k(lua_State *L, int status, lua_KContext unused) {
+  (void)unused;
+  ld_task *t = ld_sched_get(L)->current;
+  if (t->aborted) {
+    t->aborted = 0;
+    return raise_cancelled(L);
+  }
+  lua_KFunction k = t->k;
+  t->k = NULL;
+  if (k) return k(L, status, t->kctx);
+  return lua_gettop(L) - t->wait_base;
 }
 
 int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
                  lua_KFunction k) {
+  if (t->cancelled) {
+    if (cancel) cancel(op, NULL); /* give the operation back */
+    return raise_cancelled(L);
+  }
   t->armed = 1;
   t->cancel = cancel;
   t->op = op;
+  t->k = k;
+  t->kctx = ctx;
+  t->wait_base = lua_gettop(L);
   lua_pushlightuserdata(L, (void *)&yield_sentinel);
-  return lua_yieldk(L, 1, ctx, k);
+  return lua_yieldk(L, 1, 0, wait_k);
 }
 
 void ld_task_wake(ld_task *t, int nargs) {
@@ -148,10 +195,56 @@ void ld_task_wake(ld_task *t, int nargs) {
   enqueue(t);
 }
 
+void ld_task_abort(ld_task *t) {
+  if (!t) return;
+  t->aborted = 1;
+  ld_task_wake(t, 0);
+}
+
+void ld_task_cancel(ld_task *t) {
+  if (t->cancelled) return;
+  t->cancelled = 1;
+  if (t->state == WAITING && t->cancel) {
+    ld_op_cancel_fn hook = t->cancel;
+    void *op = t->op;
+    t->cancel = NULL;
+    hook(op, t);
+  }
+}
+
+void ld_group_cancel(ld_group *g) {
+  g->cancelled = 1;
+  for (ld_task *t = g->head, *next; t; t = next) {
+    next = t->gnext;
+    ld_task_cancel(t);
+  }
+}
+
+void ld_sched_cancel_all(ld_sched *s) {
+  s->cancelling = 1;
+  for (ld_task *t = s->live_head, *next; t; t = next) {
+    next = t->lnext;
+    if (!(t->group && t->group->shield)) ld_task_cancel(t);
+  }
+}
+
 /* Ends task t with nres values (or an error) on top of s->L. */
 static void finish(ld_task *t, int ok, int nres) {
   ld_sched *s = t->s;
   int base = lua_gettop(s->L) - nres;
+  if (t->lprev)
+    t->lprev->lnext = t->lnext;
+  else
+    s->live_head = t->lnext;
+  if (t->lnext) t->lnext->lprev = t->lprev;
+  if (t->group) {
+    if (t->gprev)
+      t->gprev->gnext = t->gnext;
+    else
+      t->group->head = t->gnext;
+    if (t->gnext) t->gnext->gprev = t->gprev;
+    t->group->count--;
+  }
   if (t->done) t->done(t, s->L, ok, nres, t->ud);
   lua_settop(s->L, base);
   luaL_unref(s->L, LUA_REGISTRYINDEX, t->co_ref);
@@ -170,6 +263,7 @@ static void close_thread(ld_sched *s, lua_State *co, int err) {
 #if LUA_VERSION_RELEASE_NUM >= 50406
   int status = lua_closethread(co, s->L);
 #else
+  (void)s;
   int status = lua_resetthread(co);
 #endif
   if (status != LUA_OK && lua_gettop(co) > 0) {

@@ -21,13 +21,16 @@
 typedef struct ld_sched ld_sched;
 typedef struct ld_task ld_task;
 typedef struct ld_defer ld_defer;
+typedef struct ld_group ld_group;
 
 /* Called once when a task ends. ok: 1 if its function returned (nres results
 ** on top of L, the main thread), 0 if it raised (the error value on top of L,
 ** nres == 1). The values are popped after the callback returns. */
 typedef void (*ld_task_done_fn)(ld_task *t, lua_State *L, int ok, int nres, void *ud);
-/* Abandons a pending operation: it must never wake the task afterwards. */
-typedef void (*ld_op_cancel_fn)(void *op);
+/* Asks a pending operation to stop because its task was cancelled. The
+** operation must still wake the task: at once with ld_task_abort (the wait
+** then raises "cancelled"), or later when its own sub-work has wound down. */
+typedef void (*ld_op_cancel_fn)(void *op, ld_task *t);
 typedef void (*ld_defer_fn)(void *ud);
 
 /* An intrusive node for ld_sched_defer; embed it in the object it serves. */
@@ -36,6 +39,16 @@ struct ld_defer {
   ld_defer_fn fn;
   void *ud;
   int queued;
+};
+
+/* A set of tasks cancelled together (a call's tasks, parallel branches).
+** Embed it in its owner, zeroed; it must outlive its tasks. A shielded
+** group's tasks are not cancelled by ld_sched_cancel_all (cleanups). */
+struct ld_group {
+  ld_task *head;
+  int count;
+  int cancelled;
+  int shield;
 };
 
 ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop);
@@ -47,8 +60,24 @@ lua_State *ld_sched_state(ld_sched *s);
 
 /* Starts a task running the function under nargs arguments on top of
 ** 'from'; they are moved to the new coroutine. The task first runs on the
-** next turn of the loop. [-(nargs+1), +0, may raise (memory)] */
-ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud);
+** next turn of the loop. 'g' may be NULL. A task started in a cancelled
+** group, or while everything is being cancelled, starts cancelled.
+** [-(nargs+1), +0, may raise (memory)] */
+ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud, ld_group *g);
+
+/* Cancellation is level-triggered, as in Trio: a cancelled task's current
+** wait is stopped and raises an error of kind "cancelled", and so does every
+** later wait it attempts. Code that catches it still cannot wait again. */
+void ld_task_cancel(ld_task *t);
+void ld_group_cancel(ld_group *g);
+/* Ctrl-C: every task not in a shielded group, now and from now on. */
+void ld_sched_cancel_all(ld_sched *s);
+int ld_sched_cancelling(ld_sched *s);
+
+/* For cancel hooks of operations that stop at once: wakes the task so that
+** its wait raises "cancelled". */
+void ld_task_abort(ld_task *t);
+int ld_task_cancelled(ld_task *t);
 
 /* Queues fn(ud) to run from the scheduler loop; no-op if d is queued. */
 void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud);
@@ -61,12 +90,15 @@ int ld_sched_run(ld_sched *s);
 ld_task *ld_sched_current(ld_sched *s);
 
 /* The task running the caller; raises when called outside one (at load
-** time, or from a non-yieldable C boundary). [-0, +0, may raise] */
+** time, or from a non-yieldable C boundary), and "cancelled" when it is
+** cancelled, so primitives start nothing for a cancelled task.
+** [-0, +0, may raise] */
 ld_task *ld_task_check(lua_State *L, const char *what);
 
 /* Suspends the task until ld_task_wake. Must be the tail of a C function:
 ** return ld_task_wait(L, t, ...). When resumed, k (or, if NULL, the
-** function's caller) receives the values the operation pushed. */
+** function's caller) receives the values the operation pushed. Raises
+** "cancelled" instead of waiting if the task is cancelled. */
 int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
                  lua_KFunction k);
 

@@ -208,7 +208,8 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
     lua_setfield(L, -2, "error");
     return reported(L);
   }
-  if (strcmp(kind, "tool") != 0) { /* name the tool, keep any traceback */
+  if (strcmp(kind, "tool") != 0 && strcmp(kind, "cancelled") != 0 && strcmp(kind, "budget") != 0) {
+    /* name the tool, keep any traceback */
     const char *msg = ld_error_message(L, 9);
     ld_error_push(L, "tool", lua_pushfstring(L, "Tool '%s' failed: %s", tool, msg));
     if (ld_error_is(L, 9))
@@ -304,6 +305,12 @@ static void on_direct_done(ld_task *t, lua_State *L, int ok, int nres, void *ud)
   ld_task_wake(waiter, 2);
 }
 
+/* The caller was cancelled: cancel the tool call; it still reports back. */
+static void cancel_direct(void *op, ld_task *t) {
+  (void)t;
+  ld_task_cancel(op);
+}
+
 /* Continuation: (ok, outcome-or-error) pushed by on_direct_done. */
 static int call_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status, (void)ctx;
@@ -344,6 +351,6 @@ int l_toolplane_call(lua_State *L) {
   lua_pushvalue(L, 3);
   lua_setfield(L, -2, "args");
   lua_pushinteger(L, 0);
-  ld_sched_spawn(ld_sched_get(L), L, 3, on_direct_done, t);
-  return ld_task_wait(L, t, NULL, NULL, 0, call_k);
+  ld_task *plane = ld_sched_spawn(ld_sched_get(L), L, 3, on_direct_done, t, NULL);
+  return ld_task_wait(L, t, cancel_direct, plane, 0, call_k);
 }

@@ -192,6 +192,13 @@ function M.load(arg, opts)
     def.model_spec = models.parse(model, def.name, source, model_ctx)
     def.model = model
     models.check_server_tools(def)
+    for _, budget in ipairs { "max_requests", "max_tool_calls" } do -- a worker may only lower a budget
+      local limit = manifest.runtime[budget]
+      if def[budget] and limit and def[budget] > limit then
+        fail("project", def.display .. ": " .. budget .. ": " .. def[budget] .. " is above runtime." .. budget
+          .. " (" .. limit .. "); a worker can only lower its budgets")
+      end
+    end
     if def.schema_in_ref then def.schema_in = resolve_schema(def, cache, files) end
     workers[def.name] = def
     order[#order + 1] = def

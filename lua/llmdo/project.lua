@@ -21,6 +21,9 @@ local runtime_shape = V.record {
     attachments_require_approval = V.boolean,
   }),
   max_retries = V.integer { min = 0, max = 100 },
+  max_requests = V.integer { min = 1 },
+  max_tool_calls = V.integer { min = 1 },
+  max_total_requests = V.integer { min = 1 },
   connect_timeout = V.number { min = 0.001 },
   idle_timeout = V.number { min = 1 },
 }
@@ -49,6 +52,7 @@ M.runtime_defaults = {
   worker_calls_require_approval = false,
   worker_attachments_require_approval = false,
   max_retries = 4,
+  max_requests = 50,
   connect_timeout = 10,
   idle_timeout = 600,
 }

@@ -39,7 +39,12 @@ local function prepare_call(rt, name, data)
   end
   local _, parts = input.normalize(def.schema_in, data, "run")
   local messages = {}
-  local state = { retries = {}, instances = {} }
+  local rtc = run.project.runtime
+  local state = {
+    retries = {}, instances = {},
+    max_requests = def.max_requests or rtc.max_requests,
+    max_tool_calls = def.max_tool_calls or rtc.max_tool_calls,
+  }
   if rt.depth == 0 and not run.history_taken then
     run.history_taken = true
     state.takes_history = true
@@ -220,8 +225,13 @@ local function tool_ctx(frame, tool, call)
   return setmetatable({ _frame = frame, config = tool.config or {}, tool = tool.name, call_id = call.id }, Ctx)
 end
 
+function Ctx.parallel(_, ...) return core.parallel(...) end
+function Ctx.map(_, list, fn, limit) return core.map(list, fn, limit) end
+
 -- rt:call_tool from entry code goes through the same plane (and finds no tools).
 core.frame_methods.call_tool = function(rt, name, args) return core.call_tool(rt, name, args) end
+core.frame_methods.parallel = function(_, ...) return core.parallel(...) end
+core.frame_methods.map = function(_, list, fn, limit) return core.map(list, fn, limit) end
 
 core.set_hooks {
   prepare_call = prepare_call,
@@ -254,6 +264,7 @@ function M.run_entry(project, data, opts)
     project = project,
     project_root = project.root,
     max_depth = opts.max_depth or rtc.max_depth,
+    max_total_requests = rtc.max_total_requests,
     return_permission_errors = rtc.return_permission_errors,
     approval_mode = opts.approval_mode or rtc.approval_mode,
     stream = opts.stream or false,

@@ -9,7 +9,7 @@ local NAME_PATTERN = "^[%w_%-]+$" -- tool names: ^[a-zA-Z0-9_-]{1,64}$ at every 
 
 M.fields = {
   "name", "description", "entry", "model", "compatible_models", "schema_in_ref", "toolsets",
-  "server_side_tools",
+  "server_side_tools", "max_requests", "max_tool_calls",
 }
 local known = {}
 for _, f in ipairs(M.fields) do known[f] = true end
@@ -87,6 +87,13 @@ function M.parse(abs)
   if fm.model ~= nil and type(fm.model) ~= "string" then fail("Invalid model: expected string") end
   if fm.entry ~= nil and type(fm.entry) ~= "boolean" then fail("Invalid entry: expected boolean") end
 
+  for _, budget in ipairs { "max_requests", "max_tool_calls" } do
+    local v = fm[budget]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+      fail("Invalid " .. budget .. ": expected an integer >= 1")
+    end
+  end
+
   local compatible = fm.compatible_models
   if compatible ~= nil then
     if not is_list(compatible) then fail("Invalid compatible_models: expected YAML list") end
@@ -137,6 +144,8 @@ function M.parse(abs)
     model = fm.model,
     compatible_models = compatible,
     schema_in_ref = ref,
+    max_requests = fm.max_requests,
+    max_tool_calls = fm.max_tool_calls,
     toolsets = toolsets,
     server_side_tools = server_tools,
     instructions = body,

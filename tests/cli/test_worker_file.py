@@ -11,7 +11,8 @@ def w(text):
 def err(msg):
     return f"Error: main.worker: {msg}\n"
 
-FIELDS = "name, description, entry, model, compatible_models, schema_in_ref, toolsets, server_side_tools"
+FIELDS = ("name, description, entry, model, compatible_models, schema_in_ref, toolsets, server_side_tools, "
+          "max_requests, max_tool_calls")
 
 CASES = [
     Case("instructions are the stripped body",
