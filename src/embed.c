@@ -17,9 +17,9 @@ const ld_embedded *ld_embed_find(const char *name) {
 }
 
 /*
-** Loads the chunk of module 'm', from LLMDO_SOURCE_DIR when set (development)
-** or from the copy in the binary. The chunk name is the source path, so
-** tracebacks read "lua/llmdo/link.lua:12:" either way.
+** Loads the chunk of module 'm', from LLMDO_SOURCE_DIR when set (development,
+** as source) or from the bytecode compiled into the binary. The chunk name is
+** the source path, so tracebacks read "lua/llmdo/link.lua:12:" either way.
 ** [-0, +1, may raise]
 */
 static void load_module(lua_State *L, const ld_embedded *m) {
@@ -31,7 +31,7 @@ static void load_module(lua_State *L, const ld_embedded *m) {
     lua_remove(L, -2); /* chunk or message */
   } else {
     lua_pushfstring(L, "@%s", m->path); /* chunk name */
-    status = luaL_loadbufferx(L, m->src, m->len, lua_tostring(L, -1), "t");
+    status = luaL_loadbufferx(L, m->src, m->len, lua_tostring(L, -1), "b");
     lua_remove(L, -2);
   }
   if (status != LUA_OK) lua_error(L);

@@ -322,16 +322,23 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
   if (timeout_ms < 0)
     uv_timer_stop(&H.timer);
   else
-    uv_timer_start(&H.timer, on_timeout, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+    uv_timer_start(&H.timer, on_timeout, (uint64_t)timeout_ms, 0); /* 0: on the next turn of the loop */
   return 0;
 }
 
 int ld_http_init(uv_loop_t *loop) {
+  H.loop = loop;
+  return 0;
+}
+
+/* libcurl (and the TLS library under it) starts on the first request, so
+** runs that never make one - scripted models, check - skip that cost. */
+static int ensure_multi(void) {
+  if (H.ready) return 0;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
   H.multi = curl_multi_init();
   if (!H.multi) return -1;
-  H.loop = loop;
-  uv_timer_init(loop, &H.timer);
+  uv_timer_init(H.loop, &H.timer);
   curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, on_timer);
   H.ready = 1;
@@ -508,7 +515,7 @@ static int opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
 static int l_http_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  if (!H.ready) return luaL_error(L, "HTTP is not initialised");
+  if (ensure_multi() != 0) return luaL_error(L, "cannot initialise libcurl");
   lua_getfield(L, 1, "url"); /* 2 */
   const char *url = luaL_checkstring(L, 2);
   lua_getfield(L, 1, "body"); /* 3 */

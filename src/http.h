@@ -24,7 +24,7 @@
 #include <lua.h>
 #include <uv.h>
 
-/* Process-wide set-up and tear-down (curl_global_init, the multi handle). */
+/* Process-wide set-up and tear-down (libcurl itself starts with the first request). */
 int ld_http_init(uv_loop_t *loop);
 void ld_http_shutdown(void);
 

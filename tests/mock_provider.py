@@ -18,8 +18,9 @@ Any response may add "delay_ms" (before the status line) and "chunk_delay_ms"
 "default" response (a text turn "ok" unless set). Requests are recorded:
 {"path", "headers" (lower-case names), "body" (parsed JSON), "client" (port)}.
 
-Run standalone: python3 mock_provider.py [--latency-ms N] prints its URL and
-answers every request with the text "ok".
+Run standalone: python3 mock_provider.py [--latency-ms N] [--rounds N] prints
+its URL and answers every conversation with N rounds of a "noop" tool call,
+then the text "done".
 """
 import json
 import socket
@@ -37,6 +38,12 @@ def _chunks(s, n):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's
+        # algorithm and the client's delayed ACK add 40 ms to every response
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, *args):
         pass
 
@@ -50,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         mock.record({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                      "client": self.client_address[1]})
-        resp = mock.next_response()
+        resp = mock.next_response(body)
         if resp.get("delay_ms"):
             time.sleep(resp["delay_ms"] / 1000)
         kind = "anthropic" if self.path.startswith("/v1/messages") else "openai"
@@ -220,6 +227,27 @@ class _Handler(BaseHTTPRequestHandler):
         return ev
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 4096  # the benchmark opens 1000 connections at once
+    daemon_threads = True
+
+
+def tool_rounds(n, latency_ms=0):
+    """A default response: n rounds of one tool call ("noop"), then "done"."""
+    def respond(body):
+        results = 0
+        for m in (body or {}).get("messages", []):
+            c = m.get("content")
+            if m.get("role") == "tool":
+                results += 1
+            elif isinstance(c, list):
+                results += sum(1 for b in c if isinstance(b, dict) and b.get("type") == "tool_result")
+        r = {"text": "done"} if results >= n else {"tool_calls": [{"name": "noop", "args": {}, "id": f"t{results}"}]}
+        r["delay_ms"] = latency_ms
+        return r
+    return respond
+
+
 def _sse(data, name=None):
     text = data if isinstance(data, str) else json.dumps(data)
     return ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
@@ -231,7 +259,7 @@ class MockProvider:
         self.script = []
         self.requests = []
         self.default = default or {"text": "ok"}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.mock = self
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -247,9 +275,12 @@ class MockProvider:
             self.requests = []
             self.default = default or {"text": "ok"}
 
-    def next_response(self):
+    def next_response(self, body=None):
         with self.lock:
-            return self.script.pop(0) if self.script else dict(self.default)
+            if self.script:
+                return self.script.pop(0)
+            default = self.default
+        return default(body) if callable(default) else dict(default)
 
     def record(self, req):
         with self.lock:
@@ -264,8 +295,9 @@ if __name__ == "__main__":
     import argparse
     ap = argparse.ArgumentParser(description="serve scripted model responses on 127.0.0.1")
     ap.add_argument("--latency-ms", type=int, default=0, help="delay before every response")
+    ap.add_argument("--rounds", type=int, default=0, help="tool rounds (a 'noop' call) before the answer")
     a = ap.parse_args()
-    m = MockProvider({"text": "ok", "delay_ms": a.latency_ms})
+    m = MockProvider(tool_rounds(a.rounds, a.latency_ms))
     print(m.url, flush=True)
     try:
         while True:
