@@ -60,6 +60,7 @@ local tool_shape = V.record {
   fn = V.func,
   retries = V.integer { min = 0 },
   sequential = V.boolean,
+  hidden = V.boolean, -- callable (and gated) but not offered to the model
 }
 M._tool_shape = tool_shape
 
@@ -73,13 +74,15 @@ local toolset_shape = V.record({
     if v.fn == nil then return p .. ".fn: is required" end
   end),
   tool_names = V.either("a list of names or a function", V.func, V.list(V.string)),
+  validate_config = V.func, -- function(config) -> nil | "what is wrong", checked at link time
   cleanup = V.func,
   description = V.string,
 })
 
 -- llmdo.toolset{ scope=, factory= } or llmdo.toolset{ tools= }.
 -- The factory runs per scope instance (per worker call by default) and
--- returns { tools = {...}, cleanup = function() end }.
+-- returns { tools = {...}, cleanup = function() end }. validate_config
+-- checks a named instance's configuration when the project is linked.
 function M.toolset(def)
   if type(def) ~= "table" then declare_error("toolset", "expected a table argument") end
   local err = toolset_shape(def, "")

@@ -101,9 +101,9 @@ int l_error_new(lua_State *L) {
     }
     lua_pushstring(L, kind);
     lua_setfield(L, -2, "kind");
-    lua_pushstring(L, msg);
-    lua_setfield(L, -2, "message");
   }
+  lua_pushvalue(L, 2); /* the whole string, even with a NUL inside */
+  lua_setfield(L, -2, "message");
   return 1;
 }
 

@@ -68,6 +68,7 @@ typedef struct stdin_op {
   size_t n, cap, limit;
   int failed; /* errno-style code, or 0 */
   int too_big;
+  int handed; /* the continuation owns it now */
   char chunk[65536];
 } stdin_op;
 
@@ -76,20 +77,47 @@ static void stdin_free(stdin_op *op) {
   free(op);
 }
 
-/* Pushes (text) or raises later via (nil, message) onto the task. */
+/* The read ended: hand the buffer over. The op now belongs to the task's
+** continuation, which turns it into (text, nil) or (nil, message). */
 static void stdin_complete(stdin_op *op) {
-  lua_State *co = ld_task_thread(op->task);
+  ld_task *t = op->task;
+  op->task = NULL;
+  op->handed = 1;
+  ld_task_wake(t, 0);
+}
+
+static int stdin_box_gc(lua_State *L) {
+  stdin_op **box = lua_touserdata(L, 1);
+  if (*box) stdin_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* Continuation: (text, nil) or (nil, message). A box owns the op until the
+** values are made, so a memory error while pushing leaks nothing. */
+static int stdin_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  stdin_op *op = (stdin_op *)ctx;
+  stdin_op **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = op;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, stdin_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   if (op->too_big) {
-    lua_pushnil(co);
-    lua_pushfstring(co, "standard input exceeds %d MiB", (int)(op->limit >> 20));
+    lua_pushnil(L);
+    lua_pushfstring(L, "standard input exceeds %d MiB", (int)(op->limit >> 20));
   } else if (op->failed) {
-    lua_pushnil(co);
-    lua_pushfstring(co, "cannot read standard input: %s", uv_strerror(op->failed));
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot read standard input: %s", uv_strerror(op->failed));
   } else {
-    lua_pushlstring(co, op->buf ? op->buf : "", op->n);
-    lua_pushnil(co);
+    lua_pushlstring(L, op->buf ? op->buf : "", op->n);
+    lua_pushnil(L);
   }
-  ld_task_wake(op->task, 2);
+  stdin_free(op);
+  *box = NULL;
+  lua_remove(L, -3);
+  return 2;
 }
 
 static int stdin_append(stdin_op *op, const char *p, size_t n) {
@@ -115,8 +143,10 @@ static int stdin_append(stdin_op *op, const char *p, size_t n) {
 
 static void pipe_closed(uv_handle_t *h) {
   stdin_op *op = h->data;
-  if (op->task) stdin_complete(op);
-  stdin_free(op);
+  if (op->task)
+    stdin_complete(op);
+  else
+    stdin_free(op);
 }
 
 static void pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -143,7 +173,6 @@ static void fs_next(stdin_op *op) {
   if (uv_fs_read(loop, &op->u.fs, 0, &b, 1, -1, fs_read) != 0) {
     op->failed = UV_EIO;
     stdin_complete(op);
-    stdin_free(op);
   }
 }
 
@@ -163,7 +192,6 @@ static void fs_read(uv_fs_t *req) {
   if (r < 0) op->failed = (int)r;
   uv_fs_req_cleanup(req);
   stdin_complete(op);
-  stdin_free(op);
 }
 
 static void stdin_cancel(void *ud, ld_task *t) {
@@ -211,5 +239,5 @@ int l_io_read_stdin(lua_State *L) {
     }
   }
   lua_settop(L, 0);
-  return ld_task_wait(L, t, stdin_cancel, op, 0, NULL);
+  return ld_task_wait(L, t, stdin_cancel, op, (lua_KContext)op, stdin_k);
 }

@@ -10,11 +10,13 @@
 #include "events.h"
 #include "frame.h"
 #include "frontmatter.h"
+#include "fs.h"
 #include "glob.h"
 #include "http.h"
 #include "io.h"
 #include "join.h"
 #include "json.h"
+#include "proc.h"
 #include "prompt.h"
 #include "sched.h"
 #include "schema.h"
@@ -45,6 +47,11 @@ int luaopen_llmdo_core(lua_State *L) {
       {"call_tool", l_toolplane_call},
       {"approve_agent", l_toolplane_gate_agent},
       {"parallel", l_join_parallel},
+      {"fs_read", l_fs_read},
+      {"fs_write", l_fs_write},
+      {"fs_list", l_fs_list},
+      {"spawn", l_proc_spawn},
+      {"environ", l_proc_environ},
       {"map", l_join_map},
       {"has_terminal", l_prompt_available},
       {NULL, NULL},

@@ -252,6 +252,15 @@ function M.load(arg, opts)
       end
       e.target = target
       e.prefix = e.instance and e.name or nil
+      local spec = target.kind == "lua" and target.spec
+        or target.kind == "builtin" and require("llmdo.toolsets." .. builtins.toolsets[target.name].module).spec
+      if spec and spec.validate_config and e.config then
+        local ok, problem = pcall(spec.validate_config, e.config)
+        if not ok or problem then
+          fail("project", def.display .. ": toolset '" .. e.name .. "' (" .. target.name .. "): "
+            .. tostring(problem))
+        end
+      end
     end
     M.check_tool_conflicts(def)
   end
@@ -273,8 +282,14 @@ function M.load(arg, opts)
       .. "llmdo.entry in a Lua file.")
   end
 
+  local secret_vars = {}
+  for _, p in pairs(manifest.providers) do
+    if p.api_key_env then secret_vars[#secret_vars + 1] = p.api_key_env end
+  end
   return {
     root = root,
+    cwd = require("llmdo.core").cwd(),
+    secret_vars = secret_vars,
     file = loc.file,
     display = display,
     runtime = manifest.runtime,

@@ -103,9 +103,9 @@ local function instantiate(entry, spec, config, ctx, label)
   if declared and spec.tool_names then
     local want = {}
     for _, n in ipairs(declared) do want[n] = true end
-    for name in pairs(inst.tools) do
+    for name, def in pairs(inst.tools) do
       local full = entry.prefix and (entry.prefix .. "_" .. name) or name
-      if not want[full] then
+      if not want[full] and not def.hidden then
         util.fail("run", "toolset '" .. label .. "': tool '" .. name .. "' is not in its tool_names")
       end
     end
@@ -122,7 +122,7 @@ local function acquire(entry, frame, def, run, call_instances)
   local label = entry.instance and (entry.name .. " (" .. entry.target.name .. ")") or entry.name
   local scope = spec.scope or "call"
   local ctx = { worker = def.name, config = config, project_root = run.project_root, depth = frame.depth,
-    scope = scope }
+    scope = scope, cwd = run.project.cwd, secret_vars = run.project.secret_vars }
   if scope == "call" then
     local inst = instantiate(entry, spec, config, ctx, label)
     call_instances[#call_instances + 1] = inst
@@ -151,7 +151,7 @@ function M.build(frame, def, run, call_instances)
     end
     owner[tool.name] = label
     tools[tool.name] = tool
-    list[#list + 1] = tool
+    if not tool.hidden then list[#list + 1] = tool end
   end
   for _, entry in ipairs(def.toolsets) do
     if entry.target.kind == "worker" then
@@ -166,7 +166,7 @@ function M.build(frame, def, run, call_instances)
           description = d.description or "",
           parameters = json_schema(d.params, "toolset '" .. inst.label .. "': tools." .. name),
           fn = d.fn, approval = d.approval, describe = d.describe,
-          retries = d.retries or 1, sequential = d.sequential or false,
+          retries = d.retries or 1, sequential = d.sequential or false, hidden = d.hidden,
         }, inst.label)
       end
     end

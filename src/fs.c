@@ -1,0 +1,431 @@
+/*
+** fs: confined file access. See fs.h.
+**
+** An operation (fs_op) is malloc'd by the Lua-facing function after all its
+** arguments are checked, runs its system calls on the thread pool (no Lua
+** there), and is freed in the after-work callback, which hands the results
+** to the waiting task - or, if the task was cancelled meanwhile, drops them.
+*/
+#define _GNU_SOURCE
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <uv.h>
+
+#include "error.h"
+#include "sched.h"
+
+/* --- paths ------------------------------------------------------------------- */
+
+int ld_fs_normalize(const char *path, size_t len, char *out, size_t outlen) {
+  if (len >= PATH_MAX || memchr(path, '\0', len) || (len > 0 && path[0] == '/')) return -1;
+  size_t n = 0, depth = 0;
+  size_t starts[PATH_MAX / 2];
+  size_t i = 0;
+  while (i < len) {
+    size_t j = i;
+    while (j < len && path[j] != '/') j++;
+    size_t clen = j - i;
+    const char *c = path + i;
+    i = j + 1;
+    if (clen == 0 || (clen == 1 && c[0] == '.')) continue;
+    if (clen == 2 && c[0] == '.' && c[1] == '.') {
+      if (depth == 0) return -1; /* climbs above the base */
+      n = starts[--depth];
+      continue;
+    }
+    if (clen > NAME_MAX) return -1;
+    size_t at = n ? n + 1 : 0;
+    if (at + clen + 1 > outlen) return -1;
+    if (n) out[n] = '/';
+    starts[depth++] = n;
+    memcpy(out + at, c, clen);
+    n = at + clen;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+static int have_openat2 = 1;
+
+/* The fallback: one component at a time, never following a symlink. */
+static int open_walk(int base, const char *rel, int flags, int mode) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", rel);
+  int dir = dup(base);
+  if (dir < 0) return -1;
+  char *p = buf;
+  for (;;) {
+    char *slash = strchr(p, '/');
+    if (!slash) break;
+    *slash = '\0';
+    struct stat st;
+    if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      close(dir);
+      errno = EXDEV;
+      return -1;
+    }
+    int next = openat(dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dir);
+    if (next < 0) {
+      errno = e;
+      return -1;
+    }
+    dir = next;
+    p = slash + 1;
+  }
+  int fd = openat(dir, *p ? p : ".", flags | O_NOFOLLOW | O_CLOEXEC, mode);
+  int e = errno;
+  if (fd < 0 && e == ELOOP) e = EXDEV; /* the last component is a symlink */
+  close(dir);
+  errno = e;
+  return fd;
+}
+
+int ld_fs_open_beneath(int base, const char *rel, int flags, int mode) {
+  if (*rel == '\0') rel = ".";
+  if (have_openat2) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) ? (unsigned long long)mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, base, rel, &how, sizeof how);
+    if (fd >= 0 || errno != ENOSYS) return fd;
+    have_openat2 = 0;
+  }
+  return open_walk(base, rel, flags, mode);
+}
+
+/* --- operations ------------------------------------------------------------------ */
+
+enum { OP_READ, OP_WRITE, OP_LIST };
+
+typedef struct fs_op {
+  uv_work_t req;
+  ld_task *task;
+  int kind;
+  char *base, *rel;
+  char *data; /* read: the bytes; write: what to write */
+  size_t len, max;
+  char **names; /* list */
+  size_t nnames, cap;
+  const char *err_kind;
+  char errmsg[256];
+} fs_op;
+
+static void fail(fs_op *op, int e) {
+  op->err_kind = e == EXDEV || e == ELOOP ? "escape"
+                 : e == ENOENT            ? "not_found"
+                 : e == EISDIR            ? "not_file"
+                 : e == ENOTDIR           ? "not_dir"
+                 : e == EFBIG             ? "too_large"
+                                          : "io";
+  snprintf(op->errmsg, sizeof op->errmsg, "%s", strerror(e));
+}
+
+static int open_base(fs_op *op) {
+  int b = open(op->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (b < 0) {
+    op->err_kind = "io";
+    snprintf(op->errmsg, sizeof op->errmsg, "the base directory %s: %s", op->base, strerror(errno));
+  }
+  return b;
+}
+
+static void do_read(fs_op *op, int base) {
+  int fd = ld_fs_open_beneath(base, op->rel, O_RDONLY, 0);
+  if (fd < 0) return fail(op, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(op, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+  }
+  if ((size_t)st.st_size > op->max) {
+    close(fd);
+    return fail(op, EFBIG);
+  }
+  op->data = malloc((size_t)st.st_size + 1);
+  if (!op->data) {
+    close(fd);
+    return fail(op, ENOMEM);
+  }
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, op->data + n, (size_t)st.st_size + 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      return fail(op, e);
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+    if (n > op->max) { /* it grew while we read */
+      close(fd);
+      return fail(op, EFBIG);
+    }
+    if (n == (size_t)st.st_size + 1) break;
+  }
+  close(fd);
+  op->len = n;
+}
+
+static void do_write(fs_op *op, int base) {
+  char *slash = strrchr(op->rel, '/');
+  int dir = dup(base);
+  if (dir < 0) return fail(op, errno);
+  const char *name = op->rel;
+  if (slash) { /* walk (and make) the parent directories, each beneath the last */
+    *slash = '\0';
+    name = slash + 1;
+    for (char *p = op->rel, *next; p; p = next) {
+      next = strchr(p, '/');
+      if (next) *next++ = '\0';
+      int fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
+      if (fd < 0 && errno == ENOENT) {
+        if (mkdirat(dir, p, 0777) != 0 && errno != EEXIST) {
+          int e = errno;
+          close(dir);
+          return fail(op, e);
+        }
+        fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
+      }
+      int e = errno;
+      close(dir);
+      if (fd < 0) return fail(op, e);
+      dir = fd;
+    }
+  }
+  int fd = ld_fs_open_beneath(dir, name, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  int e = errno;
+  close(dir);
+  if (fd < 0) return fail(op, e);
+  size_t n = 0;
+  while (n < op->len) {
+    ssize_t w = write(fd, op->data + n, op->len - n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      e = errno;
+      close(fd);
+      return fail(op, e);
+    }
+    n += (size_t)w;
+  }
+  if (close(fd) != 0) fail(op, errno);
+}
+
+static int add_name(fs_op *op, const char *prefix, const char *name) {
+  if (op->nnames == op->max) return -1;
+  if (op->nnames == op->cap) {
+    size_t cap = op->cap ? op->cap * 2 : 64;
+    char **q = realloc(op->names, cap * sizeof *q);
+    if (!q) return -1;
+    op->names = q;
+    op->cap = cap;
+  }
+  size_t len = strlen(prefix) + strlen(name) + 2;
+  char *s = malloc(len);
+  if (!s) return -1;
+  snprintf(s, len, "%s%s%s", prefix, *prefix ? "/" : "", name);
+  op->names[op->nnames++] = s;
+  return 0;
+}
+
+/* Files beneath the open directory fd (consumed), recursively; symlinks are
+** not followed (they could lead out). */
+static int walk(fs_op *op, int fd, const char *prefix, int depth) {
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  struct dirent *e;
+  int r = 0;
+  while (r == 0 && (e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+    }
+    if (type == DT_REG) {
+      r = add_name(op, prefix, e->d_name);
+    } else if (type == DT_DIR && depth < 64) {
+      int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) continue;
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name);
+      r = walk(op, sub, path, depth + 1);
+    }
+  }
+  closedir(d);
+  return r;
+}
+
+static void do_list(fs_op *op, int base) {
+  int fd = ld_fs_open_beneath(base, op->rel, O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return fail(op, errno);
+  if (walk(op, fd, "", 0) != 0 && op->nnames == op->max) {
+    op->err_kind = "too_large";
+    snprintf(op->errmsg, sizeof op->errmsg, "more than %zu files", op->max);
+  }
+}
+
+static void work(uv_work_t *req) {
+  fs_op *op = req->data;
+  int base = open_base(op);
+  if (base < 0) return;
+  if (op->kind == OP_READ)
+    do_read(op, base);
+  else if (op->kind == OP_WRITE)
+    do_write(op, base);
+  else
+    do_list(op, base);
+  close(base);
+}
+
+static void free_op(fs_op *op) {
+  for (size_t i = 0; i < op->nnames; i++) free(op->names[i]);
+  free(op->names);
+  free(op->data);
+  free(op->base);
+  free(op->rel);
+  free(op);
+}
+
+/* Thread-pool completion: wake the task; its continuation reads the op. */
+static void after_work(uv_work_t *req, int status) {
+  fs_op *op = req->data;
+  ld_task *t = op->task;
+  if (!t) { /* cancelled while it ran */
+    free_op(op);
+    return;
+  }
+  if (status == UV_ECANCELED) {
+    op->err_kind = "io";
+    snprintf(op->errmsg, sizeof op->errmsg, "cancelled");
+  }
+  ld_task_wake(t, 0);
+}
+
+/* A userdata that frees the op when collected: the results are pushed
+** after it exists, so a memory error while pushing leaks nothing. */
+static int op_box_gc(lua_State *L) {
+  fs_op **box = lua_touserdata(L, 1);
+  if (*box) free_op(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* Continuation: the results, as Lua values. */
+static int fs_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  fs_op *op = (fs_op *)ctx;
+  fs_op **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = op;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, op_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  int base = lua_gettop(L);
+  if (op->err_kind) {
+    lua_pushnil(L);
+    lua_pushstring(L, op->err_kind);
+    lua_pushstring(L, op->errmsg);
+  } else if (op->kind == OP_READ) {
+    lua_pushlstring(L, op->data, op->len);
+  } else if (op->kind == OP_WRITE) {
+    lua_pushboolean(L, 1);
+  } else {
+    lua_createtable(L, (int)op->nnames, 0);
+    for (size_t i = 0; i < op->nnames; i++) {
+      lua_pushstring(L, op->names[i]);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+  }
+  int n = lua_gettop(L) - base;
+  free_op(op);
+  *box = NULL;
+  lua_remove(L, base);
+  return n;
+}
+
+static void cancel(void *ud, ld_task *t) {
+  fs_op *op = ud;
+  op->task = NULL; /* after_work frees it; the results are dropped */
+  ld_task_abort(t);
+}
+
+/* Queues op on the thread pool and waits. Returns early with (nil, "escape")
+** for a path that fails lexical normalisation. */
+static int start(lua_State *L, int kind, const char *what) {
+  const char *base = luaL_checkstring(L, 1);
+  size_t plen;
+  const char *path = luaL_checklstring(L, 2, &plen);
+  size_t dlen = 0;
+  const char *data = kind == OP_WRITE ? luaL_checklstring(L, 3, &dlen) : NULL;
+  lua_Integer max = luaL_checkinteger(L, kind == OP_WRITE ? 4 : 3);
+  ld_task *t = ld_task_check(L, what);
+  char rel[PATH_MAX];
+  if (ld_fs_normalize(path, plen, rel, sizeof rel) != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "escape");
+    lua_pushliteral(L, "outside the base directory");
+    return 3;
+  }
+  if (kind == OP_WRITE && (size_t)max < dlen) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "too_large");
+    lua_pushfstring(L, "%d bytes, more than the limit", (int)dlen);
+    return 3;
+  }
+  if (kind == OP_WRITE && rel[0] == '\0') {
+    lua_pushnil(L);
+    lua_pushliteral(L, "not_file");
+    lua_pushliteral(L, "the base directory itself");
+    return 3;
+  }
+  fs_op *op = calloc(1, sizeof *op);
+  if (!op) return luaL_error(L, "not enough memory");
+  op->kind = kind;
+  op->max = (size_t)max;
+  op->base = strdup(base);
+  op->rel = strdup(rel);
+  if (data) {
+    op->data = malloc(dlen ? dlen : 1);
+    if (op->data) memcpy(op->data, data, dlen);
+    op->len = dlen;
+  }
+  if (!op->base || !op->rel || (data && !op->data)) {
+    free_op(op);
+    return luaL_error(L, "not enough memory");
+  }
+  op->task = t;
+  op->req.data = op;
+  int r = uv_queue_work(ld_sched_loop(ld_sched_get(L)), &op->req, work, after_work);
+  if (r != 0) {
+    free_op(op);
+    return luaL_error(L, "cannot queue file work: %s", uv_strerror(r));
+  }
+  lua_settop(L, 0);
+  return ld_task_wait(L, t, cancel, op, (lua_KContext)op, fs_k);
+}
+
+int l_fs_read(lua_State *L) { return start(L, OP_READ, "fs_read"); }
+int l_fs_write(lua_State *L) { return start(L, OP_WRITE, "fs_write"); }
+int l_fs_list(lua_State *L) { return start(L, OP_LIST, "fs_list"); }

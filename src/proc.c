@@ -1,0 +1,267 @@
+/*
+** proc: subprocesses through libuv. See proc.h.
+**
+** The operation owns four libuv handles (process, two pipes, a timer) and
+** is freed when the last of them has closed. libuv callbacks only fill C
+** buffers and wake the task; the task's continuation turns the buffers into
+** Lua values, so nothing touches Lua outside a task.
+*/
+#include "proc.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <uv.h>
+
+#include "error.h"
+#include "sched.h"
+
+extern char **environ;
+
+typedef struct out_buf {
+  char *p;
+  size_t n, cap, max;
+  int truncated;
+} out_buf;
+
+typedef struct proc_op {
+  uv_process_t proc;
+  uv_pipe_t out, err;
+  uv_timer_t timer;
+  ld_task *task; /* NULL once the task stopped waiting (cancelled) */
+  out_buf o, e;
+  int64_t status;
+  int signal;
+  int exited, out_open, err_open, timed_out;
+  int open_handles; /* handles not yet closed */
+  int closing;
+  char chunk[65536];
+} proc_op;
+
+static void free_op(proc_op *op) {
+  free(op->o.p);
+  free(op->e.p);
+  free(op);
+}
+
+static void on_closed(uv_handle_t *h) {
+  proc_op *op = h->data;
+  if (--op->open_handles == 0) free_op(op);
+}
+
+/* Closes what is still open; the op is freed after the last close. */
+static void close_all(proc_op *op) {
+  if (op->closing) return;
+  op->closing = 1;
+  uv_handle_t *hs[] = {(uv_handle_t *)&op->proc, (uv_handle_t *)&op->out, (uv_handle_t *)&op->err,
+                       (uv_handle_t *)&op->timer};
+  for (int i = 0; i < 4; i++)
+    if (!uv_is_closing(hs[i])) uv_close(hs[i], on_closed);
+}
+
+static void maybe_done(proc_op *op) {
+  if (!op->exited || op->out_open || op->err_open) return;
+  uv_timer_stop(&op->timer);
+  if (op->task) {
+    ld_task *t = op->task;
+    op->task = NULL;
+    ld_task_wake(t, 0); /* the continuation reads the buffers, then closes */
+  } else {
+    close_all(op);
+  }
+}
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
+  proc_op *op = p->data;
+  op->exited = 1;
+  op->status = status;
+  op->signal = term_signal;
+  maybe_done(op);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  proc_op *op = h->data;
+  *buf = uv_buf_init(op->chunk, sizeof op->chunk);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  proc_op *op = s->data;
+  out_buf *b = s == (uv_stream_t *)&op->out ? &op->o : &op->e;
+  if (nread > 0) {
+    size_t n = (size_t)nread, room = b->max - b->n;
+    if (n > room) n = room, b->truncated = 1;
+    if (n > 0) {
+      if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + n) cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+          n = 0, b->truncated = 1;
+        else
+          b->p = q, b->cap = cap;
+      }
+      memcpy(b->p + b->n, buf->base, n);
+      b->n += n;
+    }
+    return;
+  }
+  if (nread == 0) return;
+  uv_read_stop(s); /* EOF or an error: this stream is finished */
+  if (s == (uv_stream_t *)&op->out)
+    op->out_open = 0;
+  else
+    op->err_open = 0;
+  maybe_done(op);
+}
+
+static void kill_group(proc_op *op) {
+  if (!op->exited && op->proc.pid > 0) kill(-op->proc.pid, SIGKILL);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  proc_op *op = t->data;
+  op->timed_out = 1;
+  kill_group(op);
+}
+
+/* The task was cancelled: kill the group and let go of it at once, so
+** nothing waits on it - not even the end of the process. */
+static void cancel(void *ud, ld_task *t) {
+  proc_op *op = ud;
+  op->task = NULL;
+  kill_group(op);
+  close_all(op);
+  ld_task_abort(t);
+}
+
+static void push_out(lua_State *L, out_buf *b, const char *field) {
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  lua_setfield(L, -2, field);
+}
+
+/* Continuation: the process ended and both pipes hit EOF. [-0, +1] */
+static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  proc_op *op = (proc_op *)ctx;
+  close_all(op); /* freed from a later loop callback: the buffers stay valid here */
+  lua_createtable(L, 0, 5);
+  push_out(L, &op->o, "stdout");
+  push_out(L, &op->e, "stderr");
+  lua_Integer code = op->timed_out ? -1 : op->signal ? 128 + op->signal : (lua_Integer)op->status;
+  lua_pushinteger(L, code);
+  lua_setfield(L, -2, "exit_code");
+  lua_pushboolean(L, op->o.truncated || op->e.truncated);
+  lua_setfield(L, -2, "truncated");
+  lua_pushboolean(L, op->o.truncated);
+  lua_setfield(L, -2, "stdout_truncated");
+  lua_pushboolean(L, op->e.truncated);
+  lua_setfield(L, -2, "stderr_truncated");
+  lua_pushboolean(L, op->timed_out);
+  lua_setfield(L, -2, "timed_out");
+  return 1;
+}
+
+/* A NULL-terminated copy of the strings in the list at idx (malloc'd). */
+static char **string_list(lua_State *L, int idx, const char *what) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, idx, i) != LUA_TSTRING) luaL_error(L, "spawn: %s must hold strings", what);
+    lua_pop(L, 1);
+  }
+  char **v = calloc((size_t)n + 1, sizeof *v);
+  if (!v) return NULL;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    v[i - 1] = (char *)lua_tostring(L, -1); /* anchored by the list */
+    lua_pop(L, 1);
+  }
+  return v;
+}
+
+int l_proc_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "argv"); /* 2 */
+  lua_getfield(L, 1, "env");  /* 3 */
+  lua_getfield(L, 1, "cwd");  /* 4 */
+  luaL_argcheck(L, lua_istable(L, 2) && lua_rawlen(L, 2) >= 1, 1, "argv must be a non-empty list");
+  const char *cwd = luaL_optstring(L, 4, NULL);
+  lua_getfield(L, 1, "timeout_ms");
+  lua_Integer timeout_ms = luaL_optinteger(L, -1, 0);
+  lua_getfield(L, 1, "max_output");
+  lua_Integer max_output = luaL_optinteger(L, -1, 51200);
+  lua_pop(L, 2);
+  ld_task *t = ld_task_check(L, "spawn");
+  char **argv = string_list(L, 2, "argv");
+  char **env = lua_istable(L, 3) ? string_list(L, 3, "env") : NULL;
+  proc_op *op = calloc(1, sizeof *op);
+  if (!argv || (lua_istable(L, 3) && !env) || !op) {
+    free(argv), free(env), free(op);
+    return luaL_error(L, "not enough memory");
+  }
+  uv_loop_t *loop = ld_sched_loop(ld_sched_get(L));
+  op->o.max = op->e.max = (size_t)max_output;
+  uv_pipe_init(loop, &op->out, 0);
+  uv_pipe_init(loop, &op->err, 0);
+  uv_timer_init(loop, &op->timer);
+  op->proc.data = op->out.data = op->err.data = op->timer.data = op;
+  op->open_handles = 4;
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&op->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&op->err;
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = argv[0];
+  opts.args = argv;
+  opts.env = env;
+  opts.cwd = cwd;
+  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, killed as one */
+  opts.stdio_count = 3;
+  opts.stdio = stdio;
+  opts.exit_cb = on_exit_cb;
+  int r = uv_spawn(loop, &op->proc, &opts);
+  lua_pushstring(L, argv[0]);
+  free(argv);
+  free(env);
+  if (r != 0) { /* not started: the handles still have to be closed */
+    op->exited = 1;
+    close_all(op);
+    if (r == UV_ENOENT || r == UV_EACCES) {
+      lua_createtable(L, 0, 5);
+      lua_pushliteral(L, "");
+      lua_setfield(L, -2, "stdout");
+      lua_pushfstring(L, r == UV_ENOENT ? "Command not found: %s" : "Permission denied: %s",
+                      lua_tostring(L, -2));
+      lua_setfield(L, -2, "stderr");
+      lua_pushinteger(L, r == UV_ENOENT ? 127 : 126);
+      lua_setfield(L, -2, "exit_code");
+      lua_pushboolean(L, 0);
+      lua_setfield(L, -2, "truncated");
+      return 1;
+    }
+    return ld_error_raisef(L, "run", "cannot run %s: %s", lua_tostring(L, -1), uv_strerror(r));
+  }
+  op->out_open = op->err_open = 1;
+  op->task = t;
+  uv_read_start((uv_stream_t *)&op->out, on_alloc, on_read);
+  uv_read_start((uv_stream_t *)&op->err, on_alloc, on_read);
+  if (timeout_ms > 0) uv_timer_start(&op->timer, on_timeout, (uint64_t)timeout_ms, 0);
+  lua_settop(L, 0);
+  return ld_task_wait(L, t, cancel, op, (lua_KContext)op, spawn_k);
+}
+
+int l_proc_environ(lua_State *L) {
+  lua_newtable(L);
+  lua_Integer i = 0;
+  for (char **e = environ; *e; e++) {
+    lua_pushstring(L, *e);
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}

@@ -1,0 +1,151 @@
+-- The filesystem toolset: read_file, write_file, list_files, confined to a
+-- base directory (features.md §7.2, made safe). Paths are resolved by the C
+-- core beneath the base (openat2 RESOLVE_BENEATH); anything that would
+-- leave it is a permission error: "Path escapes base directory: <path>".
+--
+-- Configuration (a named instance, or the built-in variants):
+--   base_path       the base, relative to the project root (default: the root)
+--   read_only       no write_file (a call to it is blocked)
+--   read_approval   read_file and list_files need approval (default false)
+--   write_approval  write_file needs approval (default true)
+-- filesystem_cwd[_ro] use the working directory at link time as the base,
+-- filesystem_project[_ro] the project root.
+local llmdo = require "llmdo"
+local core = require "llmdo.core"
+local util = require "llmdo.util"
+
+local M = {}
+
+M.READ_MAX = 10 * 1024 * 1024  -- bytes read_file reads at most
+M.WRITE_MAX = 10 * 1024 * 1024 -- bytes write_file writes at most
+M.LIST_MAX = 10000              -- files list_files walks at most
+
+local options = { base_path = "string", read_only = "boolean", read_approval = "boolean", write_approval = "boolean" }
+
+local function validate_config(config)
+  for k, v in pairs(config) do
+    if not options[k] then
+      return "unknown option '" .. tostring(k) .. "' (options: base_path, read_only, read_approval, write_approval)"
+    end
+    if type(v) ~= options[k] then return k .. ": expected a " .. options[k] .. ", got " .. util.describe(v) end
+  end
+end
+
+local function base_dir(ctx)
+  local c = ctx.config
+  if c.base_path then return util.abspath(c.base_path, ctx.project_root) end
+  if c.base == "cwd" then return ctx.cwd or core.cwd() end
+  return ctx.project_root
+end
+
+-- A path as messages show it: control characters (a NUL, a newline) escaped.
+local function shown(path)
+  return (path:gsub("%c", function(c) return string.format("\\x%02x", c:byte()) end))
+end
+
+local function escape(path) llmdo.error("permission", "Path escapes base directory: " .. shown(path)) end
+
+-- Turns a failed core.fs_* call into the tool's error.
+local function failed(path, kind, msg)
+  path = kind == "escape" and path or shown(path)
+  if kind == "escape" then escape(path) end
+  if kind == "not_found" then llmdo.retry("File not found: " .. path) end
+  if kind == "not_file" then llmdo.retry("Not a file: " .. path) end
+  if kind == "not_dir" then llmdo.retry("Not a directory: " .. path) end
+  if kind == "too_large" then llmdo.retry("File too large: " .. path .. " (the limit is 10 MiB)") end
+  error("cannot access " .. path .. ": " .. tostring(msg), 0)
+end
+
+local function read_file(base, args)
+  local path = args.path
+  local data, kind, msg = core.fs_read(base, path, M.READ_MAX)
+  if not data then failed(path, kind, msg) end
+  local total = utf8.len(data)
+  if not total or data:find("\0", 1, true) then
+    llmdo.retry("Not a UTF-8 text file: " .. path .. " (pass binary files as attachments instead)")
+  end
+  local offset, max = args.offset or 0, args.max_chars or 20000
+  local text = data
+  if offset > 0 then text = offset >= total and "" or data:sub(utf8.offset(data, offset + 1)) end
+  local left = math.max(total - offset, 0)
+  local truncated = left > max
+  local content = truncated and text:sub(1, utf8.offset(text, max + 1) - 1) or text
+  return { content = content, truncated = truncated, total_chars = total, offset = offset,
+    chars_read = math.min(left, max) }
+end
+
+local function write_file(base, args)
+  local ok, kind, msg = core.fs_write(base, args.path, args.content, M.WRITE_MAX)
+  if not ok then failed(args.path, kind, msg) end
+  return "Written " .. (utf8.len(args.content) or #args.content) .. " characters to " .. args.path
+end
+
+local function list_files(base, args)
+  local path, pattern = args.path or ".", args.pattern or "**/*"
+  local names, kind, msg = core.fs_list(base, path, M.LIST_MAX)
+  if not names then
+    if kind == "not_found" or kind == "not_dir" then return core.json_array() end
+    failed(path, kind, msg)
+  end
+  local out = core.json_array()
+  for _, n in ipairs(names) do
+    if core.glob_match(pattern, n, "p") then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
+
+local READ_ONLY = "write_file is disabled for read-only filesystem"
+
+M.spec = llmdo.toolset {
+  validate_config = validate_config,
+  tool_names = function(config)
+    if config.read_only then return { "read_file", "list_files" } end
+    return { "read_file", "write_file", "list_files" }
+  end,
+  factory = function(ctx)
+    local cfg = ctx.config
+    local base = base_dir(ctx)
+    if core.stat(base) ~= "directory" then
+      llmdo.error("run", "filesystem base directory not found: " .. base)
+    end
+    local read_needs = cfg.read_approval == true
+    local write_needs = cfg.write_approval ~= false
+    local read_approval = function() return read_needs and "required" or "pre_approved" end
+    local tools = {
+      read_file = {
+        description = "Read a text file. Do not use on binary files - pass them as attachments instead.",
+        params = { path = "string", max_chars = { type = "integer", minimum = 1, default = 20000 },
+          offset = { type = "integer", minimum = 0, default = 0 } },
+        approval = read_approval,
+        describe = function(a) return "Read from " .. a.path end,
+        fn = function(args) return read_file(base, args) end,
+      },
+      list_files = {
+        description = "List files in a directory matching a glob pattern.",
+        params = { path = { type = "string", default = "." }, pattern = { type = "string", default = "**/*" } },
+        approval = read_approval,
+        describe = function(a) return "List files matching " .. (a.pattern or "**/*") .. " in " .. (a.path or ".") end,
+        fn = function(args) return list_files(base, args) end,
+      },
+    }
+    if cfg.read_only then -- not offered; a call anyway is blocked by the gate
+      tools.write_file = {
+        hidden = true, params = { path = "string", content = "string" },
+        approval = function() return "blocked", READ_ONLY end,
+        fn = function() llmdo.error("permission", READ_ONLY) end,
+      }
+    else
+      tools.write_file = {
+        description = "Write a text file.",
+        params = { path = "string", content = "string" },
+        approval = function() return write_needs and "required" or "pre_approved" end,
+        describe = function(a) return "Write " .. (utf8.len(a.content) or #a.content) .. " chars to " .. a.path end,
+        fn = function(args) return write_file(base, args) end,
+      }
+    end
+    return { tools = tools }
+  end,
+}
+
+return M
