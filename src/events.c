@@ -13,6 +13,8 @@
 
 static int verbosity;
 static long seq;
+static int chat;          /* --chat: the entry worker's text streams to stdout */
+static size_t chat_bytes; /* how much of it this turn */
 
 void ld_events_set_verbosity(int v) { verbosity = v; }
 int ld_events_verbosity(void) { return verbosity; }
@@ -93,7 +95,12 @@ void ld_event_response(lua_State *L, int frame_idx, const char *text) {
 }
 
 void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
-  (void)L, (void)frame_idx;
+  if (chat && verbosity < 2 && ld_frame_check(L, frame_idx)->depth == 1) {
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    chat_bytes += len;
+    return;
+  }
   if (verbosity != 2) return;
   fwrite(text, 1, len, stderr);
   fflush(stderr);
@@ -198,4 +205,12 @@ int l_events_emit(lua_State *L) {
 int l_events_set_verbosity(lua_State *L) {
   ld_events_set_verbosity((int)luaL_checkinteger(L, 1));
   return 0;
+}
+
+/* core.chat_stream(on) -> bytes streamed to stdout since the last call. */
+int l_events_chat_stream(lua_State *L) {
+  chat = lua_toboolean(L, 1);
+  lua_pushinteger(L, (lua_Integer)chat_bytes);
+  chat_bytes = 0;
+  return 1;
 }

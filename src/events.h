@@ -39,5 +39,6 @@ char *ld_events_truncate(const char *s, size_t len, size_t max, int max_lines);
 /* core.event(kind, frame, ...) and core.set_verbosity(v) for runtime.lua. */
 int l_events_emit(lua_State *L);
 int l_events_set_verbosity(lua_State *L);
+int l_events_chat_stream(lua_State *L);
 
 #endif

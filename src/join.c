@@ -30,8 +30,9 @@ struct join_op {
   ld_task *waiter;
   ld_group group;
   ld_defer pump;
-  int ref; /* { work = list of functions or items, fn = f, results = {...}, err = false } */
-  int map; /* map(list, fn) rather than parallel(f1, ...) */
+  int ref;  /* { work = list of functions or items, fn = f, results = {...}, err = false } */
+  int map;  /* map(list, fn) rather than parallel(f1, ...) */
+  int turn; /* a Ctrl-C target; returns (ok, value) instead of raising */
   int n, limit, started, running, finished;
   int failed, cancelled, completed;
   branch *branches;
@@ -80,6 +81,7 @@ static void complete(lua_State *L, join_op *op) {
   lua_pop(L, 1);
   luaL_unref(L, LUA_REGISTRYINDEX, op->ref);
   ld_task *w = op->waiter;
+  if (op->turn && ld_sched_interrupt(op->s) == &op->group) ld_sched_set_interrupt(op->s, NULL);
   free(op->branches);
   free(op);
   ld_task_wake(w, 2);
@@ -151,6 +153,10 @@ static void cancel_join(void *ud, ld_task *t) {
 /* Continuation: (ok, results table | error) pushed by complete(). */
 static int join_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
+  if (ctx == -2) { /* a turn: (ok, first result | error) */
+    if (lua_toboolean(L, -2)) lua_rawgeti(L, -1, 1), lua_replace(L, -2);
+    return 2;
+  }
   if (!lua_toboolean(L, -2)) return lua_error(L);
   if (ctx < 0) return 1; /* map: the table */
   int n = (int)ctx, t = lua_gettop(L);
@@ -160,7 +166,7 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* Creates the operation over state table on top and waits. [-1, +0, yields] */
-static int start(lua_State *L, int n, int limit, int map) {
+static int start(lua_State *L, int n, int limit, int map, int turn) {
   ld_task *t = ld_task_check(L, map ? "map" : "parallel");
   join_op *op = calloc(1, sizeof *op);
   branch *br = op ? calloc((size_t)n, sizeof *br) : NULL;
@@ -174,9 +180,11 @@ static int start(lua_State *L, int n, int limit, int map) {
   op->n = n;
   op->limit = limit;
   op->map = map;
+  op->turn = turn;
   op->branches = br;
+  if (turn) ld_sched_set_interrupt(op->s, &op->group);
   schedule(op);
-  return ld_task_wait(L, t, cancel_join, op, map ? -1 : n, join_k);
+  return ld_task_wait(L, t, cancel_join, op, turn ? -2 : map ? -1 : n, join_k);
 }
 
 /* Pushes { work = work, fn = fn, results = {false, ...}, err = false }. */
@@ -209,7 +217,17 @@ int l_join_parallel(lua_State *L) {
   }
   int work = lua_gettop(L);
   push_state(L, work, 0, n);
-  return start(L, n, n, 0);
+  return start(L, n, n, 0, 0);
+}
+
+int l_join_turn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  push_state(L, lua_gettop(L), 0, 1);
+  return start(L, 1, 1, 0, 1);
 }
 
 int l_join_map(lua_State *L) {
@@ -225,5 +243,5 @@ int l_join_map(lua_State *L) {
   }
   lua_settop(L, 2);
   push_state(L, 1, 2, (int)n);
-  return start(L, (int)n, (int)(limit < n ? limit : n), 1);
+  return start(L, (int)n, (int)(limit < n ? limit : n), 1, 0);
 }

@@ -18,4 +18,8 @@
 int l_join_parallel(lua_State *L);
 int l_join_map(lua_State *L);
 
+/* core.turn(fn, ...) -> true, result | false, error: runs fn as a task that
+** Ctrl-C cancels on its own (a chat turn), instead of the whole process. */
+int l_join_turn(lua_State *L);
+
 #endif

@@ -16,6 +16,7 @@
 #include "io.h"
 #include "join.h"
 #include "json.h"
+#include "lineedit.h"
 #include "proc.h"
 #include "prompt.h"
 #include "sched.h"
@@ -44,9 +45,12 @@ int luaopen_llmdo_core(lua_State *L) {
       {"schema_validate", l_schema_validate},
       {"event", l_events_emit},
       {"set_verbosity", l_events_set_verbosity},
+      {"chat_stream", l_events_chat_stream},
       {"call_tool", l_toolplane_call},
       {"approve_agent", l_toolplane_gate_agent},
       {"parallel", l_join_parallel},
+      {"turn", l_join_turn},
+      {"readline", l_lineedit_readline},
       {"fs_read", l_fs_read},
       {"fs_write", l_fs_write},
       {"fs_list", l_fs_list},

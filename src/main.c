@@ -16,6 +16,7 @@
 #include "error.h"
 #include "http.h"
 #include "json.h"
+#include "lineedit.h"
 #include "prompt.h"
 #include "sched.h"
 #include "vm.h"
@@ -32,7 +33,16 @@ static ld_sched *the_sched;
 
 static void on_sigint(uv_signal_t *h, int signum) {
   (void)h, (void)signum;
-  if (interrupted++) {
+  ld_group *turn = ld_sched_interrupt(the_sched);
+  if (turn && !turn->cancelled) { /* chat: only the current turn */
+    ld_group_cancel(turn);
+    return;
+  }
+  if (!turn && ld_lineedit_active()) { /* chat, at the prompt: a fresh line */
+    ld_lineedit_interrupt();
+    return;
+  }
+  if (interrupted++ || turn) {
     fputs("\nAborted by user\n", stderr);
     _exit(LD_EXIT_INTERRUPT);
   }
@@ -202,6 +212,7 @@ int main(int argc, char **argv) {
   lua_close(L); /* finalizers may still close loop handles */
   ld_sched_free(s);
   ld_prompt_close();
+  ld_lineedit_close();
   ld_http_shutdown();
   uv_walk(&loop, close_walk, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -54,6 +54,7 @@ struct ld_sched {
   ld_defer *defer_head, *defer_tail;
   int live; /* tasks not yet finished */
   int cancelling;
+  ld_group *interrupt;
   unsigned next_id;
 };
 
@@ -87,6 +88,8 @@ lua_State *ld_task_thread(ld_task *t) { return t->co; }
 unsigned ld_task_id(ld_task *t) { return t->id; }
 int ld_task_cancelled(ld_task *t) { return t->cancelled; }
 int ld_sched_cancelling(ld_sched *s) { return s->cancelling; }
+void ld_sched_set_interrupt(ld_sched *s, ld_group *g) { s->interrupt = g; }
+ld_group *ld_sched_interrupt(ld_sched *s) { return s->interrupt; }
 
 int ld_sched_push_sentinel(lua_State *L) {
   lua_pushlightuserdata(L, (void *)&yield_sentinel);

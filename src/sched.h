@@ -74,6 +74,10 @@ void ld_group_cancel(ld_group *g);
 void ld_sched_cancel_all(ld_sched *s);
 int ld_sched_cancelling(ld_sched *s);
 
+/* The group Ctrl-C cancels instead of everything (a chat turn), or NULL. */
+void ld_sched_set_interrupt(ld_sched *s, ld_group *g);
+ld_group *ld_sched_interrupt(ld_sched *s);
+
 /* For cancel hooks of operations that stop at once: wakes the task so that
 ** its wait raises "cancelled". */
 void ld_task_abort(ld_task *t);

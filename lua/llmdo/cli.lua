@@ -47,17 +47,79 @@ local function approval_mode(opts, project)
   return mode
 end
 
+-- Keys are checked before any request: a missing one names its variable.
+local function check_keys(project)
+  for _, def in ipairs(project.worker_list) do
+    local missing = require("llmdo.models").missing_key(def)
+    if missing then util.fail("usage", missing) end
+  end
+end
+
+-- `llmdo run --chat`: turns read from the terminal with line editing, each
+-- run as the entry with the previous turns' messages; Ctrl-C cancels the
+-- turn in progress, Ctrl-D leaves. Approvals given for the session hold for
+-- every turn.
+local function chat(opts, project, mode)
+  if not core.isatty(0) or not core.isatty(1) then
+    util.fail("usage", "Chat mode requires a terminal (stdin and stdout must be a TTY)")
+  end
+  local history
+  local first
+  if opts.prompt ~= nil or opts.input_json ~= nil or project.entry_config.input ~= nil then
+    first = resolve_input(opts, project)
+  end
+  io.stdout:write("llmdo chat: ", project.entry.name, " (Ctrl-D to leave, Ctrl-C to stop a reply)\n")
+  while true do
+    local data = first
+    first = nil
+    if data == nil then
+      local line = core.readline("you> ")
+      if line == nil then
+        io.stdout:write("\n")
+        return nil
+      end
+      if line:match("%S") then data = line end
+    end
+    if data ~= nil then
+      core.chat_stream(true)
+      local ok, result = core.turn(function()
+        local r, i = runtime.run_entry(project, data, {
+          max_depth = opts.max_depth, approval_mode = mode, stream = true, history = history, kind = "run",
+        })
+        return { r, i }
+      end)
+      local streamed = core.chat_stream(false)
+      if ok then
+        local info
+        result, info = result[1], result[2]
+        history = info.messages
+        if streamed == 0 and result ~= nil then
+          io.stdout:write(type(result) == "table" and core.json_encode(result, "p") or tostring(result))
+        end
+        io.stdout:write("\n")
+      elseif core.is_error(result) and result.kind == "cancelled" then
+        io.stdout:write("\n(stopped)\n")
+      else
+        io.stdout:write("\n")
+        io.stderr:write("Error: ", core.is_error(result) and result.message or tostring(result), "\n")
+      end
+      io.stdout:flush()
+    end
+  end
+end
+
 function M.run(opts)
   local project = link.load(opts.project, { model = opts.model })
   local mode = approval_mode(opts, project)
+  if opts.chat then
+    check_keys(project)
+    return chat(opts, project, mode)
+  end
   local data = resolve_input(opts, project)
   -- CLI input that lacks what the entry needs is a usage error (exit 2);
   -- normalise it here, before anything runs.
   require("llmdo.input").normalize(project.entry.schema_in, data, "input")
-  for _, def in ipairs(project.worker_list) do -- keys are checked before any request
-    local missing = require("llmdo.models").missing_key(def)
-    if missing then util.fail("usage", missing) end
-  end
+  check_keys(project)
   local verbose = opts.verbose or 0
   local result, info = runtime.run_entry(project, data, {
     max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or opts.chat,

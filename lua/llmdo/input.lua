@@ -63,8 +63,14 @@ function M.normalize(schema_in, data, kind)
   local of = schema.schema_of(data)
   if of then
     if schema_in and of ~= schema_in then
-      util.fail(kind, "Expected input for schema " .. (schema_in.name or "schema_in") .. "; got an instance of "
-        .. (of.name or "another schema"))
+      -- another schema object: the same file loaded twice (require), or a
+      -- different schema. Its data decides.
+      local ok = schema.validate(schema_in.json, data)
+      if not ok then
+        util.fail(kind, "Expected input for schema " .. (schema_in.name or "schema_in") .. "; got an instance of "
+          .. (of.name or "another schema"))
+      end
+      of = schema_in
     end
     return data, M.prompt_parts(of, data, kind)
   end

@@ -231,6 +231,37 @@ function Ctx.map(_, list, fn, limit) return core.map(list, fn, limit) end
 -- rt:call_tool from entry code goes through the same plane (and finds no tools).
 core.frame_methods.call_tool = function(rt, name, args) return core.call_tool(rt, name, args) end
 core.frame_methods.parallel = function(_, ...) return core.parallel(...) end
+
+-- Files for entry code, beneath the project root (trusted code, but the
+-- same confinement as the filesystem toolset keeps mistakes inside).
+local FILE_MAX = 10 * 1024 * 1024
+local function file_error(path, kind, msg)
+  if kind == "escape" then util.fail("permission", "Path escapes the project root: " .. path) end
+  util.fail("run", (kind == "not_found" and "File not found: " or "Cannot access ") .. path
+    .. (kind == "not_found" and "" or " (" .. tostring(msg) .. ")"))
+end
+core.frame_methods.read_file = function(rt, path)
+  local data, kind, msg = core.fs_read(rt.project_root, path, FILE_MAX)
+  if not data then file_error(path, kind, msg) end
+  return data
+end
+core.frame_methods.write_file = function(rt, path, text)
+  local ok, kind, msg = core.fs_write(rt.project_root, path, tostring(text), FILE_MAX)
+  if not ok then file_error(path, kind, msg) end
+end
+core.frame_methods.list_files = function(rt, dir, pattern)
+  local names, kind, msg = core.fs_list(rt.project_root, dir or ".", 100000)
+  if not names then
+    if kind == "not_found" or kind == "not_dir" then return {} end
+    file_error(dir, kind, msg)
+  end
+  local out = {}
+  for _, n in ipairs(names) do
+    if core.glob_match(pattern or "**/*", n, "p") then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
 core.frame_methods.map = function(_, list, fn, limit) return core.map(list, fn, limit) end
 
 core.set_hooks {
