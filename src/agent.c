@@ -285,6 +285,7 @@ static void finish(lua_State *L, ld_frame *f) {
   f->closed = 1;
   ld_frame_push(L, f);
   lua_State *co = ld_task_thread(f->waiter);
+  lua_checkstack(co, 2);
   lua_pushboolean(co, f->ok);
   lua_getiuservalue(L, -1, LD_UV_RESULT);
   lua_xmove(L, co, 1);

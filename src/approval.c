@@ -10,6 +10,7 @@
 #include "error.h"
 #include "frame.h"
 #include "json.h"
+#include "vm.h"
 
 #define SHORT_STRING 200
 
@@ -196,24 +197,8 @@ static void push_description(lua_State *L) {
   int keys, n;
   lua_pushvalue(L, 4);
   lua_pushliteral(L, "(");
-  lua_newtable(L);
+  n = ld_vm_sorted_keys(L, 5);
   keys = lua_gettop(L);
-  n = 0;
-  if (lua_istable(L, 5)) {
-    lua_pushnil(L);
-    while (lua_next(L, 5)) {
-      lua_pop(L, 1);
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, keys, ++n);
-      }
-    }
-  }
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, keys);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, keys, i);
     const char *k = lua_tostring(L, -1);

@@ -106,19 +106,24 @@ void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
   fflush(stderr);
 }
 
-void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx) {
-  if (verbosity < 1 || verbosity > 2) return;
-  args_idx = lua_absindex(L, args_idx);
-  fputc('\n', stderr);
-  tag(L, frame_idx);
-  fprintf(stderr, " Tool call: %s\n", name);
-  ld_json_encode(L, args_idx, LD_JSON_SORTED);
+/* Writes "  Args: <JSON>", cut at 400 characters. */
+static void print_args(lua_State *L, int idx) {
+  ld_json_encode(L, idx, LD_JSON_SORTED);
   size_t len;
   const char *json = lua_tolstring(L, -1, &len);
   char *cut = ld_events_truncate(json, len, 400, 0);
   fprintf(stderr, "  Args: %s\n", cut ? cut : json);
   free(cut);
   lua_pop(L, 1);
+}
+
+void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx) {
+  if (verbosity < 1 || verbosity > 2) return;
+  args_idx = lua_absindex(L, args_idx);
+  fputc('\n', stderr);
+  tag(L, frame_idx);
+  fprintf(stderr, " Tool call: %s\n", name);
+  print_args(L, args_idx);
 }
 
 void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error) {
@@ -145,13 +150,7 @@ void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int inp
   fputc('\n', stderr);
   tag(L, frame_idx);
   fprintf(stderr, " Server tool: %s\n", name);
-  ld_json_encode(L, input_idx, LD_JSON_SORTED);
-  size_t len;
-  const char *json = lua_tolstring(L, -1, &len);
-  char *cut = ld_events_truncate(json, len, 400, 0);
-  fprintf(stderr, "  Args: %s\n", cut ? cut : json);
-  free(cut);
-  lua_pop(L, 1);
+  print_args(L, input_idx);
 }
 
 void ld_event_complete(lua_State *L, int frame_idx) {

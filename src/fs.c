@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "error.h"
+#include "own.h"
 #include "sched.h"
 
 /* --- paths ------------------------------------------------------------------- */
@@ -309,6 +310,8 @@ static void free_op(fs_op *op) {
 }
 
 /* Thread-pool completion: wake the task; its continuation reads the op. */
+static void free_any(void *p) { free_op(p); }
+
 static void after_work(uv_work_t *req, int status) {
   fs_op *op = req->data;
   ld_task *t = op->task;
@@ -323,25 +326,11 @@ static void after_work(uv_work_t *req, int status) {
   ld_task_wake(t, 0);
 }
 
-/* A userdata that frees the op when collected: the results are pushed
-** after it exists, so a memory error while pushing leaks nothing. */
-static int op_box_gc(lua_State *L) {
-  fs_op **box = lua_touserdata(L, 1);
-  if (*box) free_op(*box);
-  *box = NULL;
-  return 0;
-}
-
 /* Continuation: the results, as Lua values. */
 static int fs_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   fs_op *op = (fs_op *)ctx;
-  fs_op **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = op;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, op_box_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  ld_own_push(L, op, free_any);
   int base = lua_gettop(L);
   if (op->err_kind) {
     lua_pushnil(L);
@@ -359,9 +348,7 @@ static int fs_k(lua_State *L, int status, lua_KContext ctx) {
     }
   }
   int n = lua_gettop(L) - base;
-  free_op(op);
-  *box = NULL;
-  lua_remove(L, base);
+  ld_own_free(L, base);
   return n;
 }
 

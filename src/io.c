@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "error.h"
+#include "own.h"
 #include "sched.h"
 
 /* --- sleep ----------------------------------------------------------------- */
@@ -86,24 +87,14 @@ static void stdin_complete(stdin_op *op) {
   ld_task_wake(t, 0);
 }
 
-static int stdin_box_gc(lua_State *L) {
-  stdin_op **box = lua_touserdata(L, 1);
-  if (*box) stdin_free(*box);
-  *box = NULL;
-  return 0;
-}
+static void stdin_free_any(void *p) { stdin_free(p); }
 
-/* Continuation: (text, nil) or (nil, message). A box owns the op until the
-** values are made, so a memory error while pushing leaks nothing. */
+/* Continuation: (text, nil) or (nil, message). Lua owns the op while the
+** values are made (own.h). */
 static int stdin_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   stdin_op *op = (stdin_op *)ctx;
-  stdin_op **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = op;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, stdin_box_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  ld_own_push(L, op, stdin_free_any);
   if (op->too_big) {
     lua_pushnil(L);
     lua_pushfstring(L, "standard input exceeds %d MiB", (int)(op->limit >> 20));
@@ -114,9 +105,7 @@ static int stdin_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushlstring(L, op->buf ? op->buf : "", op->n);
     lua_pushnil(L);
   }
-  stdin_free(op);
-  *box = NULL;
-  lua_remove(L, -3);
+  ld_own_free(L, -3);
   return 2;
 }
 

@@ -68,6 +68,7 @@ static void on_branch_done(ld_task *t, lua_State *L, int ok, int nres, void *ud)
 /* Hands the outcome to the waiting task and frees the operation. [-0, +0] */
 static void complete(lua_State *L, join_op *op) {
   lua_State *co = ld_task_thread(op->waiter);
+  lua_checkstack(co, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, op->ref);
   int ok = !op->failed && !op->cancelled;
   lua_pushboolean(co, ok);

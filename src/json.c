@@ -335,34 +335,11 @@ int l_json_array(lua_State *L) {
 #define EMPTY_SENTINEL       "\\u0000[]"
 #define EMPTY_SENTINEL_VALUE "\0[]"
 
-/* Pushes text with "[ ]" replaced by the sentinel array, or the text itself. [-0, +1] */
-static void mark_empty_arrays(lua_State *L, const char *s, size_t n) {
-  int in_str = 0, esc = 0, found = 0;
-  for (size_t i = 0; i < n && !found; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (esc)
-        esc = 0;
-      else if (c == '\\')
-        esc = 1;
-      else if (c == '"')
-        in_str = 0;
-    } else if (c == '"') {
-      in_str = 1;
-    } else if (c == '[') {
-      size_t j = i + 1;
-      while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
-      found = j < n && s[j] == ']';
-    }
-  }
-  if (!found) {
-    lua_pushlstring(L, s, n);
-    return;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  in_str = esc = 0;
-  for (size_t i = 0; i < n; i++) {
+/* The next empty array "[ ]" outside strings at or after 'from': its '['
+** in *start and the byte after its ']' in *end. 0 when there is none. */
+static int next_empty_array(const char *s, size_t n, size_t from, size_t *start, size_t *end) {
+  int in_str = 0, esc = 0;
+  for (size_t i = from; i < n; i++) {
     char c = s[i];
     if (in_str) {
       if (esc)
@@ -377,13 +354,31 @@ static void mark_empty_arrays(lua_State *L, const char *s, size_t n) {
       size_t j = i + 1;
       while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
       if (j < n && s[j] == ']') {
-        luaL_addstring(&b, "[\"" EMPTY_SENTINEL "\"]");
-        i = j;
-        continue;
+        *start = i;
+        *end = j + 1;
+        return 1;
       }
     }
-    luaL_addchar(&b, c);
   }
+  return 0;
+}
+
+/* Pushes text with "[ ]" replaced by the sentinel array (the text itself
+** when it has none). [-0, +1] */
+static void mark_empty_arrays(lua_State *L, const char *s, size_t n) {
+  size_t at = 0, start, end;
+  if (!next_empty_array(s, n, 0, &start, &end)) {
+    lua_pushlstring(L, s, n);
+    return;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  do { /* a string state carried across is not needed: each match ends outside a string */
+    luaL_addlstring(&b, s + at, start - at);
+    luaL_addstring(&b, "[\"" EMPTY_SENTINEL "\"]");
+    at = end;
+  } while (next_empty_array(s, n, at, &start, &end));
+  luaL_addlstring(&b, s + at, n - at);
   luaL_pushresult(&b);
 }
 

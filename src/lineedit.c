@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "own.h"
 #include "sched.h"
 
 static struct {
@@ -77,13 +78,7 @@ static void cancel(void *op, ld_task *t) {
   ld_task_abort(t);
 }
 
-static int push_line(lua_State *L) {
-  lua_pushstring(L, lua_touserdata(L, 1));
-  return 1;
-}
-
-/* Continuation: the line, or nil at the end of input. The copy into Lua is
-** a protected call, so the C string is freed even if it fails. [-0, +1] */
+/* Continuation: the line, or nil at the end of input. [-0, +1] */
 static int readline_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status, (void)ctx;
   char *line = E.line;
@@ -92,11 +87,9 @@ static int readline_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushcfunction(L, push_line);
-  lua_pushlightuserdata(L, line);
-  int r = lua_pcall(L, 1, 1, 0);
-  free(line);
-  if (r != LUA_OK) return lua_error(L);
+  ld_own_push(L, line, free);
+  lua_pushstring(L, line);
+  ld_own_free(L, -2);
   return 1;
 }
 

@@ -18,12 +18,17 @@
 #include <uv.h>
 
 #include "error.h"
+#include "own.h"
 
 typedef struct request {
   struct request *next;
   ld_task *task;
   char *text;
   int stage; /* 0: waiting for a/s/d, 1: waiting for the note */
+  char choice[2];
+  char *note;
+  lua_KFunction k; /* the asker's continuation */
+  lua_KContext kctx;
 } request;
 
 static struct {
@@ -68,6 +73,12 @@ static void show(request *r) {
   say("\n[a] approve once  [s] approve for this session  [d] deny\n> ");
 }
 
+static void free_request(request *r) {
+  free(r->text);
+  free(r->note);
+  free(r);
+}
+
 /* Shows the head request from a timer: by then every tool call started in
 ** the same scheduler turn has queued, so the batch size is right. */
 static void show_later_cb(uv_timer_t *t) {
@@ -82,17 +93,11 @@ static void show_later(void) { uv_timer_start(&P.later, show_later_cb, 0, 0); }
 
 /* Hands the answer to r's task, drops r, shows the next request. */
 static void answer(request *r, const char *choice, const char *note) {
-  lua_State *co = ld_task_thread(r->task);
-  lua_pushstring(co, choice);
-  if (note && *note)
-    lua_pushstring(co, note);
-  else
-    lua_pushnil(co);
-  ld_task_wake(r->task, 2);
+  snprintf(r->choice, sizeof r->choice, "%s", choice);
+  r->note = note && *note ? strdup(note) : NULL;
+  ld_task_wake(r->task, 0); /* the continuation reads the answer from r, then frees it */
   P.head = r->next;
   if (!P.head) P.tail = NULL;
-  free(r->text);
-  free(r);
   P.n = 0;
   P.showing = 0;
   if (P.head) {
@@ -177,8 +182,7 @@ static void cancel(void *op, ld_task *t) {
   int was_active = r == P.head;
   *pp = r->next;
   if (P.tail == r) P.tail = prev;
-  free(r->text);
-  free(r);
+  free_request(r);
   if (was_active) {
     P.n = 0;
     if (P.showing) say("\n(cancelled)\n");
@@ -190,6 +194,24 @@ static void cancel(void *op, ld_task *t) {
     if (P.reading) uv_read_stop((uv_stream_t *)&P.tty);
     P.reading = 0;
   }
+}
+
+static void free_any(void *p) { free_request(p); }
+
+/* Continuation: pushes (choice, note) from the answered request, frees it
+** and goes on with the asker's continuation. */
+static int ask_k(lua_State *L, int status, lua_KContext ctx) {
+  request *r = (request *)ctx;
+  lua_KFunction k = r->k;
+  lua_KContext kctx = r->kctx;
+  ld_own_push(L, r, free_any);
+  lua_pushstring(L, r->choice);
+  if (r->note)
+    lua_pushstring(L, r->note);
+  else
+    lua_pushnil(L);
+  ld_own_free(L, -3);
+  return k(L, status, kctx);
 }
 
 int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, lua_KFunction k) {
@@ -205,6 +227,8 @@ int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, 
   }
   r->task = t;
   r->text = copy;
+  r->k = k;
+  r->kctx = ctx;
   if (P.tail)
     P.tail->next = r;
   else
@@ -216,7 +240,7 @@ int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, 
     P.reading = 1;
   }
   if (P.head == r) show_later();
-  return ld_task_wait(L, t, cancel, r, ctx, k);
+  return ld_task_wait(L, t, cancel, r, (lua_KContext)r, ask_k);
 }
 
 void ld_prompt_close(void) {

@@ -74,21 +74,8 @@ static int reported(lua_State *L) {
 /* "Unknown tool name: 'x'. Available tools: 'a', 'b'" [-0, +1] */
 static int unknown_tool(lua_State *L) {
   lua_getiuservalue(L, 1, LD_UV_TOOLS); /* tools */
-  lua_newtable(L);                      /* tools names */
-  int names = lua_gettop(L), n = 0;
-  if (lua_istable(L, names - 1)) {
-    lua_pushnil(L);
-    while (lua_next(L, names - 1)) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, names, ++n);
-    }
-  }
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, names);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
+  int n = ld_vm_sorted_keys(L, -1);     /* tools names */
+  int names = lua_gettop(L);
   luaL_checkstack(L, n + 4, "tool names");
   int base = lua_gettop(L);
   lua_pushfstring(L, "Unknown tool name: '%s'. ", lua_isstring(L, 4) ? lua_tostring(L, 4) : "?");
@@ -299,6 +286,7 @@ static void on_direct_done(ld_task *t, lua_State *L, int ok, int nres, void *ud)
   (void)t, (void)nres;
   ld_task *waiter = ud;
   lua_State *co = ld_task_thread(waiter);
+  lua_checkstack(co, 2);
   lua_pushboolean(co, ok);
   lua_pushvalue(L, -1);
   lua_xmove(L, co, 1);

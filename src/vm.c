@@ -87,6 +87,28 @@ int ld_vm_call(lua_State *L, const char *module, const char *fn, int nargs, int 
   return ld_vm_pcall(L, nargs, nres);
 }
 
+int ld_vm_sorted_keys(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  int keys = lua_gettop(L), n = 0;
+  if (lua_istable(L, idx)) {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++n);
+      }
+    }
+  }
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, keys);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
+  return n;
+}
+
 /* Builds the state inside a protected call. [-0, +0, may raise] */
 static int l_vm_init(lua_State *L) {
   luaL_openlibs(L);

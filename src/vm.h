@@ -15,6 +15,10 @@ lua_State *ld_vm_new(void);
 void ld_vm_set_debug(lua_State *L, int on);
 int ld_vm_debug(lua_State *L);
 
+/* Pushes a list of the string keys of the table at idx (nothing else:
+** an empty list), sorted. Returns how many. [-0, +1, may raise] */
+int ld_vm_sorted_keys(lua_State *L, int idx);
+
 /* The message handler itself, for lua_pcallk callers. */
 int ld_vm_msghandler(lua_State *L);
 

@@ -84,6 +84,8 @@ CASES = [
          {"project.lua": project(workers=(), lua=("e.lua",)),
           "e.lua": 'local llmdo = require "llmdo"\nreturn { m = llmdo.entry { main = function() end } }\n'},
          ["run", ".", "x"], stdout=""),
+    Case("--chat needs a terminal", basic(), ["run", ".", "--chat"], exit=2,
+         stderr=err("Chat mode requires a terminal (stdin and stdout must be a TTY)")),
     Case("llmdo lua runs a script with arguments", {"s.lua": "return 'args: ' .. table.concat(arg, ',') .. ' ' .. arg[0]"},
          ["lua", "s.lua", "a", "b"], stdout="args: a,b s.lua\n"),
     Case("llmdo lua: missing script", {}, ["lua", "nope.lua"], exit=2, stderr_has=["cannot open nope.lua"]),

@@ -63,37 +63,23 @@ M.calc = llmdo.toolset { factory = function()
         return "ok " .. a.n
       end },
       boom = { fn = function() error("kaboom") end },
-      info = { fn = function(_, ctx) return { depth = ctx.depth, worker = ctx.worker, tool = ctx.tool } end },
+      info = { fn = function(_, ctx)
+        return { depth = ctx.depth, max_depth = ctx.max_depth, worker = ctx.worker, tool = ctx.tool }
+      end },
     },
     cleanup = function() io.stderr:write("cleanup calc\n") end,
   }
 end }
--- Each user prompt is a ';'-separated list of steps: "tool:json" calls a tool,
--- "say" answers with every tool result seen so far.
-M.script = llmdo.model(function(req)
-  local steps = {}
-  for s in req.messages[1].parts[1].text:gmatch("[^;]+") do steps[#steps + 1] = s end
-  local turn = 0
-  for _, m in ipairs(req.messages) do if m.role == "assistant" then turn = turn + 1 end end
-  local step = steps[turn + 1]
-  if not step or step == "say" then
-    local seen = {}
-    for _, m in ipairs(req.messages) do
-      for _, p in ipairs(m.parts) do
-        if p.type == "tool_result" then seen[#seen + 1] = (p.is_error and "E:" or "") .. p.content end
-      end
-    end
-    return { text = table.concat(seen, " | ") }
-  end
-  local name, args = step:match("^(%w+):(.*)$")
-  return { tool_calls = { { name = name, args = llmdo.json.decode(args) } } }
-end)
 return M
 """
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT_MODEL = open(os.path.join(HERE, "lua", "script_model.lua")).read()
+
 def scripted(extra="toolsets: [calc]"):
-    return {"project.lua": project(workers=("main.worker",), lua=("t.lua",)),
-            "main.worker": worker(model="lua:script", extra=extra), "t.lua": SCRIPT_LUA}
+    return {"project.lua": project(workers=("main.worker",), lua=("script_model.lua", "t.lua")),
+            "main.worker": worker(model="lua:script", extra=extra), "t.lua": SCRIPT_LUA,
+            "script_model.lua": SCRIPT_MODEL}
 
 SCOPES_LUA = r"""
 local llmdo = require "llmdo"
@@ -316,7 +302,7 @@ CASES = [
     Case("tool results go back to the model", scripted(), ["run", ".", 'add:{"a":2,"b":3};say'], stdout="5\n",
          stderr="cleanup calc\n"),
     Case("ctx carries depth, worker and tool", scripted(), ["run", ".", "info:{};say"],
-         stdout='{"depth":1,"tool":"info","worker":"main"}\n'),
+         stdout='{"depth":1,"max_depth":5,"tool":"info","worker":"main"}\n'),
     Case("invalid arguments: a retry prompt, then success", scripted(),
          ["run", ".", 'add:{"a":"x","b":1};add:{"a":1,"b":1};say'],
          stdout="E:Invalid arguments for tool 'add': a: expected number, got string\n\nFix the errors and try "
@@ -387,8 +373,8 @@ CASES = [
                 'typed | Explains a topic | {"additionalProperties":false,"properties":{"depth":{"type":"integer"},'
                 '"topic":{"type":"string"}},"required":["topic"],"type":"object"}\n'),
     Case("a worker tool with invalid arguments fails at once (budget 0)",
-         {"project.lua": project(workers=("main.worker", "helper.worker"), lua=("t.lua",)),
-          "t.lua": SCRIPT_LUA.replace("return M\n", "M.child = llmdo.model(function() return { text = 'c' } end)\nreturn M\n"),
+         {"project.lua": project(workers=("main.worker", "helper.worker"), lua=("script_model.lua", "t.lua")),
+          "script_model.lua": SCRIPT_MODEL, "t.lua": SCRIPT_LUA,
           "main.worker": worker(model="lua:script", extra="toolsets: [helper]"),
           "helper.worker": worker(name="helper", model="lua:child", entry=False)},
          ["run", ".", 'helper:{"text":"x"};say'], exit=1,
