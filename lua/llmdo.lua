@@ -90,6 +90,13 @@ function M.toolset(def)
   if (def.factory == nil) == (def.tools == nil) then
     declare_error("toolset", "give exactly one of 'factory' (per-call instances) or 'tools' (stateless)")
   end
+  for name, tool in pairs(def.tools or {}) do -- static tools are checked now, naming the line
+    if not tostring(name):match("^[%w_%-]+$") or #tostring(name) > 64 then
+      declare_error("toolset", "tools." .. tostring(name) .. ": tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+    end
+    local _, perr = schema.to_json_schema(tool.params, "tools." .. name .. ".params")
+    if perr then declare_error("toolset", perr) end
+  end
   local spec = {}
   for k, v in pairs(def) do spec[k] = v end
   spec.scope = spec.scope or "call"
@@ -157,7 +164,18 @@ function M.load_project(path, opts)
   return setmetatable({ linked = linked, root = linked.root, entry = linked.entry.name }, Project)
 end
 
+local run_opts = V.record {
+  history = V.list(V.table),
+  max_depth = V.integer { min = 1, max = 1000 },
+  approval_mode = V.enum { "prompt", "approve_all", "reject_all" },
+  stream = V.boolean,
+}
+
 function Project:run(data, opts)
+  if opts ~= nil then
+    local err = run_opts(opts, "opts")
+    if err then error(core.error("usage", "project:run: " .. err), 0) end
+  end
   return require("llmdo.runtime").run_entry(self.linked, data, opts)
 end
 

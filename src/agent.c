@@ -180,8 +180,8 @@ static void start_tool(lua_State *L, ld_frame *f, int frame, int i) {
   lua_pushvalue(L, frame);
   push_call(L, frame, i);
   lua_pushinteger(L, i);
-  f->pending++;
   ld_sched_spawn(f->sched, L, 3, on_tool_done, f, &f->group);
+  f->pending++; /* after: a spawn that raises leaves nothing to wait for */
 }
 
 /* One step of the state machine. [-1, +0, raises] (light userdata: frame) */

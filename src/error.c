@@ -72,7 +72,11 @@ const char *ld_error_message(lua_State *L, int idx) {
     lua_pushvalue(L, idx);
     return lua_tostring(L, -1);
   }
-  if (luaL_callmeta(L, idx, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return lua_tostring(L, -1);
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) { /* a broken __tostring must not raise here */
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
   return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 }
 

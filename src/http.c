@@ -386,8 +386,14 @@ static void free_xfer(uv_handle_t *h) {
   free(x);
 }
 
-/* Detaches a transfer from curl and the loop and frees it. */
+/* Detaches a transfer from curl and the loop and frees it. A task waiting
+** on it is woken: its continuation finds the handle closed and raises. */
 static void close_xfer(xfer *x) {
+  if (x->waiter) {
+    ld_task *t = x->waiter;
+    x->waiter = NULL;
+    ld_task_wake(t, 0);
+  }
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   if (x->easy) curl_easy_cleanup(x->easy);
@@ -470,6 +476,7 @@ static int next_k(lua_State *L, int status, lua_KContext ctx) {
     return 1;
   }
   ld_task *t = ld_task_check(L, "http next");
+  if (x->waiter) return luaL_error(L, "another task is already waiting on this HTTP handle");
   x->waiter = t;
   return ld_task_wait(L, t, cancel_wait, x, 0, next_k);
 }
@@ -485,6 +492,7 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
   xfer *x = check_open(L);
   if (x->state != XS_DONE) {
     ld_task *t = ld_task_check(L, "http wait");
+    if (x->waiter) return luaL_error(L, "another task is already waiting on this HTTP handle");
     x->waiter = t;
     return ld_task_wait(L, t, cancel_wait, x, 0, wait_k);
   }

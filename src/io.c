@@ -188,6 +188,7 @@ static void stdin_cancel(void *ud, ld_task *t) {
   ld_task_abort(t);
   op->task = NULL; /* completion callbacks now only free */
   if (op->is_pipe) {
+    if (uv_is_closing((uv_handle_t *)&op->u.pipe)) return; /* pipe_closed frees it */
     uv_read_stop((uv_stream_t *)&op->u.pipe);
     uv_close((uv_handle_t *)&op->u.pipe, pipe_closed);
   } else {

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 
 #include "error.h"
+#include "json.h"
 #include "sched.h"
 #include "vm.h"
 
@@ -112,8 +113,8 @@ static int l_pump(lua_State *L) {
     } else {
       lua_rawgeti(L, 3, i);
     }
-    op->running++;
     ld_sched_spawn(op->s, L, op->map ? 2 : 0, on_branch_done, b, &op->group);
+    op->running++;
   }
   return 0;
 }
@@ -159,7 +160,10 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
     return 2;
   }
   if (!lua_toboolean(L, -2)) return lua_error(L);
-  if (ctx < 0) return 1; /* map: the table */
+  if (ctx < 0) { /* map: the table, an array even with holes */
+    ld_json_mark_array(L, -1);
+    return 1;
+  }
   int n = (int)ctx, t = lua_gettop(L);
   luaL_checkstack(L, n, "too many results");
   for (int i = 1; i <= n; i++) lua_rawgeti(L, t, i);
@@ -169,13 +173,15 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
 /* Creates the operation over state table on top and waits. [-1, +0, yields] */
 static int start(lua_State *L, int n, int limit, int map, int turn) {
   ld_task *t = ld_task_check(L, map ? "map" : "parallel");
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX); /* before allocating: it can raise */
   join_op *op = calloc(1, sizeof *op);
   branch *br = op ? calloc((size_t)n, sizeof *br) : NULL;
   if (!op || !br) {
     free(op);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
     return luaL_error(L, "not enough memory");
   }
-  op->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  op->ref = ref;
   op->s = ld_sched_get(L);
   op->waiter = t;
   op->n = n;
@@ -240,6 +246,7 @@ int l_join_map(lua_State *L) {
   luaL_argcheck(L, n <= 1000000, 1, "too many items");
   if (n == 0) {
     lua_newtable(L);
+    ld_json_mark_array(L, -1);
     return 1;
   }
   lua_settop(L, 2);

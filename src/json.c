@@ -198,6 +198,11 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
     } else {
       luaL_error(L, "cannot encode a table with %s keys in JSON", luaL_typename(L, -1));
     }
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, keys) != LUA_TNIL)
+      luaL_error(L, "cannot encode a table with both %s and \"%s\" as keys in JSON", lua_tostring(L, -2),
+                 lua_tostring(L, -2));
+    lua_pop(L, 1);
     lua_pushvalue(L, -2);
     lua_rawset(L, keys);
     n++;

@@ -22,6 +22,7 @@
 #include "sched.h"
 #include "schema.h"
 #include "sysutil.h"
+#include "vm.h"
 #include "toolplane.h"
 
 int luaopen_llmdo_core(lua_State *L) {
@@ -39,6 +40,7 @@ int luaopen_llmdo_core(lua_State *L) {
       {"isatty", l_sys_isatty},
       {"now", l_sys_now},
       {"base64", l_sys_base64},
+      {"msghandler", ld_vm_msghandler},
       {"sleep", l_io_sleep},
       {"read_stdin", l_io_read_stdin},
       {"set_hooks", l_agent_set_hooks},
@@ -64,6 +66,7 @@ int luaopen_llmdo_core(lua_State *L) {
   ld_frame_open(L);
   ld_json_open(L);
   ld_http_open(L);
+  ld_sched_open(L);
   ld_sched_push_sentinel(L);
   lua_setfield(L, -2, "YIELD");
   lua_pushlightuserdata(L, NULL);

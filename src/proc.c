@@ -164,13 +164,17 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-/* A NULL-terminated copy of the strings in the list at idx (malloc'd). */
-static char **string_list(lua_State *L, int idx, const char *what) {
-  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-  for (lua_Integer i = 1; i <= n; i++) {
+/* Raises unless the list at idx holds only strings. */
+static void check_strings(lua_State *L, int idx, const char *what) {
+  for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, idx); i++) {
     if (lua_rawgeti(L, idx, i) != LUA_TSTRING) luaL_error(L, "spawn: %s must hold strings", what);
     lua_pop(L, 1);
   }
+}
+
+/* A NULL-terminated copy of the strings in the (checked) list at idx. */
+static char **string_list(lua_State *L, int idx) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   char **v = calloc((size_t)n + 1, sizeof *v);
   if (!v) return NULL;
   for (lua_Integer i = 1; i <= n; i++) {
@@ -195,8 +199,10 @@ int l_proc_spawn(lua_State *L) {
   lua_Integer max_output = luaL_optinteger(L, -1, 51200);
   lua_pop(L, 2);
   ld_task *t = ld_task_check(L, "spawn");
-  char **argv = string_list(L, 2, "argv");
-  char **env = lua_istable(L, 3) ? string_list(L, 3, "env") : NULL;
+  check_strings(L, 2, "argv");
+  if (lua_istable(L, 3)) check_strings(L, 3, "env");
+  char **argv = string_list(L, 2); /* nothing below raises until these are freed */
+  char **env = lua_istable(L, 3) ? string_list(L, 3) : NULL;
   proc_op *op = calloc(1, sizeof *op);
   if (!argv || (lua_istable(L, 3) && !env) || !op) {
     free(argv), free(env), free(op);

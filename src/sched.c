@@ -30,6 +30,7 @@ struct ld_task {
   int nargs;     /* values to resume with, when READY */
   int armed;     /* ld_task_wait was called during this resume */
   int cancelled; /* level-triggered: every wait raises */
+  int nowait;    /* > 0: inside a user coroutine resumed where the task cannot yield */
   int aborted;   /* the current wait was stopped by cancellation */
   unsigned id;
   ld_task *next;          /* ready queue */
@@ -91,6 +92,19 @@ int ld_sched_cancelling(ld_sched *s) { return s->cancelling; }
 void ld_sched_set_interrupt(ld_sched *s, ld_group *g) { s->interrupt = g; }
 ld_group *ld_sched_interrupt(ld_sched *s) { return s->interrupt; }
 
+/* core.nowait(delta): the prelude marks the stretch where a user coroutine
+** runs from a context that cannot yield; waits there are refused. */
+static int l_sched_nowait(lua_State *L) {
+  ld_sched *s = ld_sched_get(L);
+  if (s && s->current) s->current->nowait += (int)luaL_checkinteger(L, 1);
+  return 0;
+}
+
+void ld_sched_open(lua_State *L) {
+  lua_pushcfunction(L, l_sched_nowait);
+  lua_setfield(L, -2, "nowait");
+}
+
 int ld_sched_push_sentinel(lua_State *L) {
   lua_pushlightuserdata(L, (void *)&yield_sentinel);
   return 1;
@@ -109,10 +123,14 @@ static void enqueue(ld_task *t) {
 
 ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud,
                         ld_group *g) {
+  lua_State *co = lua_newthread(from);         /* f args... co */
+  int ref = luaL_ref(from, LUA_REGISTRYINDEX); /* f args... */
   ld_task *t = calloc(1, sizeof *t);
-  if (!t) luaL_error(from, "not enough memory");
-  lua_State *co = lua_newthread(from);           /* f args... co */
-  t->co_ref = luaL_ref(from, LUA_REGISTRYINDEX); /* f args... */
+  if (!t) {
+    luaL_unref(from, LUA_REGISTRYINDEX, ref);
+    luaL_error(from, "not enough memory");
+  }
+  t->co_ref = ref;
   lua_xmove(from, co, nargs + 1);
   t->s = s;
   t->co = co;
@@ -152,8 +170,10 @@ void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud) {
 ld_task *ld_task_check(lua_State *L, const char *what) {
   ld_sched *s = ld_sched_get(L);
   if (!s || !s->current) ld_error_raisef(L, "run", "%s can only be used while a run is in progress", what);
-  if (!lua_isyieldable(L))
-    ld_error_raisef(L, "run", "%s cannot wait here (called across a C boundary such as a metamethod)", what);
+  if (!lua_isyieldable(L) || s->current->nowait)
+    ld_error_raisef(
+        L, "run",
+        "%s cannot wait here (called across a C boundary such as a metamethod or a sort comparator)", what);
   if (s->current->cancelled) ld_error_raisef(L, "cancelled", "cancelled");
   return s->current;
 }
@@ -175,12 +195,24 @@ static int wait_k(lua_State *L, int status, lua_KContext unused) {
   return lua_gettop(L) - t->wait_base;
 }
 
+/* An operation still registered on a task that is not waiting for it (it
+** can only be a bug): withdraw it, so it never wakes the task. */
+static void withdraw(ld_task *t) {
+  if (t->cancel) {
+    ld_op_cancel_fn hook = t->cancel;
+    t->cancel = NULL;
+    hook(t->op, NULL);
+  }
+  t->op = NULL;
+}
+
 int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
                  lua_KFunction k) {
-  if (t->cancelled) {
-    if (cancel) cancel(op, NULL); /* give the operation back */
+  if (t->cancelled) { /* ld_task_check raised already for a cancelled task: not reachable */
+    if (cancel) cancel(op, NULL);
     return raise_cancelled(L);
   }
+  withdraw(t);
   t->armed = 1;
   t->cancel = cancel;
   t->op = op;
@@ -192,6 +224,10 @@ int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua
 }
 
 void ld_task_wake(ld_task *t, int nargs) {
+  if (t->state != WAITING) { /* a stale operation: never wake a task twice */
+    fprintf(stderr, "llmdo: internal error: a task was woken while not waiting\n");
+    return;
+  }
   t->cancel = NULL;
   t->op = NULL;
   t->nargs = nargs;
@@ -234,6 +270,7 @@ void ld_sched_cancel_all(ld_sched *s) {
 /* Ends task t with nres values (or an error) on top of s->L. */
 static void finish(ld_task *t, int ok, int nres) {
   ld_sched *s = t->s;
+  withdraw(t);
   int base = lua_gettop(s->L) - nres;
   if (t->lprev)
     t->lprev->lnext = t->lnext;

@@ -114,6 +114,9 @@ void ld_task_wake(ld_task *t, int nargs);
 
 unsigned ld_task_id(ld_task *t);
 
+/* Adds core.nowait to the table on top (see lua/llmdo/prelude.lua). */
+void ld_sched_open(lua_State *L);
+
 /* Pushes the light userdata host primitives yield (core.YIELD). [-0, +1] */
 int ld_sched_push_sentinel(lua_State *L);
 

@@ -213,6 +213,45 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
   return reported(L);
 }
 
+/* Arguments the model left out that declare a default get it, as pydantic
+** does - in a copy, so the recorded tool call stays what the model sent.
+** [-0, +0] (replaces slot 5) */
+static void fill_defaults(lua_State *L) {
+  lua_getfield(L, 6, "parameters");
+  if (!lua_istable(L, -1) || lua_getfield(L, -1, "properties") != LUA_TTABLE) {
+    lua_settop(L, 6);
+    return;
+  }
+  int props = lua_gettop(L), copy = 0;
+  lua_pushnil(L);
+  while (lua_next(L, props)) {                                              /* key prop */
+    if (lua_istable(L, -1) && lua_getfield(L, -1, "default") != LUA_TNIL) { /* key prop default */
+      lua_pushvalue(L, -3);
+      if (lua_rawget(L, 5) == LUA_TNIL) {
+        lua_pop(L, 1);
+        if (!copy) { /* copy the arguments once */
+          lua_newtable(L);
+          lua_pushnil(L);
+          while (lua_next(L, 5)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+          }
+          lua_replace(L, 5);
+          copy = 1;
+        }
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, 5);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+    lua_settop(L, props + 1); /* key */
+  }
+  lua_settop(L, 6);
+}
+
 int l_toolplane_body(lua_State *L) {
   lua_settop(L, 3);
   ld_frame_check(L, 1);
@@ -241,6 +280,7 @@ int l_toolplane_body(lua_State *L) {
     return reported(L);
   }
   lua_settop(L, 6);
+  fill_defaults(L);
   ld_agent_push_hook(L, "tool_ctx");
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 6);

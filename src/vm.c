@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <lauxlib.h>
 #include <lua-cjson.h>
@@ -38,13 +39,20 @@ int ld_vm_debug(lua_State *L) {
 */
 void ld_vm_decorate(lua_State *L, lua_State *co, int level) {
   if (!ld_vm_debug(L)) return;
-  if (ld_error_is(L, -1)) {
-    luaL_traceback(L, co, NULL, level);
-    lua_setfield(L, -2, "traceback");
+  if (ld_error_is(L, -1)) { /* the innermost traceback is the one that matters */
+    if (lua_getfield(L, -1, "traceback") == LUA_TNIL) {
+      luaL_traceback(L, co, NULL, level);
+      lua_setfield(L, -3, "traceback");
+    }
+    lua_pop(L, 1);
     return;
   }
   const char *msg = ld_error_message(L, -1); /* err msg */
-  luaL_traceback(L, co, msg, level);         /* err msg tb */
+  if (strstr(msg, "\nstack traceback:")) {
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_traceback(L, co, msg, level); /* err msg tb */
   lua_replace(L, -3);
   lua_pop(L, 1);
 }

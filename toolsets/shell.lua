@@ -126,9 +126,25 @@ local function validate_config(config)
             return "rules[" .. i .. "]: unknown key '" .. tostring(rk) .. "'"
           end
         end
+        if r.approval_required ~= nil and type(r.approval_required) ~= "boolean" then
+          return "rules[" .. i .. "].approval_required: expected true or false"
+        end
+        local args = r.approval_required_if_args
+        if args ~= nil then
+          local ok = type(args) == "table"
+          for j, a in pairs(ok and args or {}) do ok = ok and math.type(j) == "integer" and type(a) == "string" end
+          if not ok or (next(args) and #args == 0) then
+            return "rules[" .. i .. "].approval_required_if_args: expected a list of words"
+          end
+        end
       end
     elseif k == "default" then
-      if type(v) ~= "table" then return "default: expected {approval_required: true|false}" end
+      if type(v) ~= "table" or (v.approval_required ~= nil and type(v.approval_required) ~= "boolean") then
+        return "default: expected {approval_required: true|false}"
+      end
+      for dk in pairs(v) do
+        if dk ~= "approval_required" then return "default: unknown key '" .. tostring(dk) .. "'" end
+      end
     else
       return "unknown option '" .. tostring(k) .. "' (options: rules, default)"
     end

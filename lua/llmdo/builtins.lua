@@ -13,13 +13,20 @@ M.toolsets = {
   shell_file_ops = { module = "shell", config = { preset = "file_ops" } },
 }
 
+-- The configuration of a built-in: the instance's options, with the
+-- variant's own settings on top (filesystem_project_ro stays read-only).
+function M.config(name, user)
+  local c = {}
+  for k, v in pairs(user or {}) do c[k] = v end
+  for k, v in pairs(M.toolsets[name].config) do c[k] = v end
+  return c
+end
+
 -- Tool names a built-in offers under a configuration, known without
 -- instantiating it (for linking and `llmdo check`).
 function M.tool_names(name, config)
-  local b = M.toolsets[name]
-  if b.module == "filesystem" then
-    local ro = b.config.read_only or (config and config.read_only)
-    if ro then return { "read_file", "list_files" } end
+  if M.toolsets[name].module == "filesystem" then
+    if M.config(name, config).read_only then return { "read_file", "list_files" } end
     return { "read_file", "write_file", "list_files" }
   end
   return { "shell" }

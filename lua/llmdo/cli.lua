@@ -190,7 +190,7 @@ end
 function M.main(opts)
   core.set_verbosity(opts.verbose or 0)
   local command = opts.command == "check" and M.check or opts.command == "lua" and M.script or M.run
-  local ok, res = pcall(command, opts)
+  local ok, res = xpcall(command, core.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end
   return res

@@ -77,6 +77,7 @@ function M.normalize(schema_in, data, kind)
   if type(data) == "table" then
     if #data > 0 and V.is_list(data) then return nil, check_parts(data, kind) end
     if schema_in then
+      schema.fill_defaults(schema_in.json, data)
       local ok, err = schema.validate(schema_in.json, data)
       if not ok then util.fail(kind, "Invalid input: " .. err) end
       local args = schema.instance(schema_in, data)

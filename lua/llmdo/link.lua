@@ -98,7 +98,10 @@ function M.static_tool_names(entry)
   else
     local spec = ns.spec
     if spec.tools then
-      names = util.sorted_keys(spec.tools)
+      names = {}
+      for _, n in ipairs(util.sorted_keys(spec.tools)) do
+        if not spec.tools[n].hidden then names[#names + 1] = n end
+      end
     elseif type(spec.tool_names) == "table" then
       names = spec.tool_names
     elseif type(spec.tool_names) == "function" then
@@ -125,6 +128,10 @@ function M.check_tool_conflicts(def)
   local owner = {}
   for _, e in ipairs(def.toolsets) do
     for _, tool in ipairs(M.static_tool_names(e) or {}) do
+      if #tool > 64 then
+        fail("project", def.display .. ": tool name '" .. tool .. "' (toolset '" .. label(e) .. "') is longer than "
+          .. "64 characters, the limit at every provider; use a shorter instance name")
+      end
       local other = owner[tool]
       if other then
         local hint
@@ -151,6 +158,7 @@ function M.load(arg, opts)
   local display = manifest.display
   local root = loc.root
   local cache = {}
+  project.add_root(root)
 
   -- Lua files first: the entry checks need their exports.
   local files = {}
@@ -188,9 +196,15 @@ function M.load(arg, opts)
       fail("project", def.display .. ": Worker name '" .. def.name .. "' conflicts with Lua entry (in "
         .. lua_entry.from .. ")")
     end
-    local model, source = models.select(def, opts)
-    def.model_spec = models.parse(model, def.name, source, model_ctx)
-    def.model = model
+    local ok, err = pcall(function()
+      local model, source = models.select(def, opts)
+      def.model_spec = models.parse(model, def.name, source, model_ctx)
+      def.model = model
+    end)
+    if not ok then -- the message names the worker; prefix its file
+      if require("llmdo.core").is_error(err) then err.message = def.display .. ": " .. err.message end
+      error(err, 0)
+    end
     models.check_server_tools(def)
     for _, budget in ipairs { "max_requests", "max_tool_calls" } do -- a worker may only lower a budget
       local limit = manifest.runtime[budget]
@@ -280,6 +294,14 @@ function M.load(arg, opts)
   else
     fail("project", display .. ": No entry found. Mark one worker with entry: true or define one "
       .. "llmdo.entry in a Lua file.")
+  end
+
+  if manifest.entry.input ~= nil then -- the default input must fit the entry
+    local ok, err = pcall(require("llmdo.input").normalize, entry.schema_in, manifest.entry.input, "project")
+    if not ok then
+      local msg = require("llmdo.core").is_error(err) and err.message or tostring(err)
+      fail("project", display .. ": entry.input: " .. msg)
+    end
   end
 
   local secret_vars = {}

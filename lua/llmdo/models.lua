@@ -104,7 +104,9 @@ function M.canonical_response(out, model_string)
   if out.text ~= nil and type(out.text) ~= "string" then bad("text must be a string") end
   local calls = {}
   if out.tool_calls ~= nil then
-    if type(out.tool_calls) ~= "table" then bad("tool_calls must be a list") end
+    if type(out.tool_calls) ~= "table" or not require("llmdo.validate").is_list(out.tool_calls) then
+      bad("tool_calls must be a list of {name=, args=}")
+    end
     for i, c in ipairs(out.tool_calls) do
       if type(c) ~= "table" or type(c.name) ~= "string" then bad("tool_calls[" .. i .. "] needs a name") end
       if c.args ~= nil and type(c.args) ~= "table" then bad("tool_calls[" .. i .. "].args must be a table") end

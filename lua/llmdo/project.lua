@@ -8,6 +8,10 @@ local llmdo = require "llmdo"
 local M = {}
 local fail = util.fail
 
+-- Project Lua files run once per process and real path (see run_module).
+local modules = {}   -- real path -> the value the file returned
+local roots = {}     -- project roots `require` searches, in link order
+
 local input_shape = V.either("a string or a table {input=, attachments=}", V.string, V.table)
 
 local runtime_shape = V.record {
@@ -93,7 +97,13 @@ local function run_file(path, display)
   local ok, res = pcall(chunk)
   if not ok then
     if core.is_error(res) then error(res, 0) end
-    fail("project", tostring(res))
+    res = tostring(res)
+    -- require's message lists every path tried, one per line; keep it one line
+    local head = res:match("^(.-module '[^']*' not found):\n")
+    if head then
+      res = head .. " (looked beneath " .. table.concat(roots, ", ") .. " and in package.path/cpath)"
+    end
+    fail("project", res)
   end
   return res
 end
@@ -155,12 +165,52 @@ function M.resolve_listed(root, rel, what, manifest_display)
   return core.realpath(abs) or abs
 end
 
+-- Project Lua files run once per process and real path, whether listed in
+-- project.lua or reached by `require` from another file: a helper module
+-- required by two files, or a listed file that another one requires, is one
+-- table, so schemas and toolsets keep their identity.
+
+local function run_module(abs)
+  if modules[abs] == nil then
+    local v = run_file(abs, util.display(abs))
+    modules[abs] = v == nil and true or v
+  end
+  return modules[abs]
+end
+
+-- package.searchers entry: `require "a.b"` finds <root>/a/b.lua or
+-- <root>/a/b/init.lua beneath the root of a linked project.
+local function search_project(name)
+  local rel = name:gsub("%.", "/")
+  local tried = {}
+  for _, root in ipairs(roots) do
+    for _, f in ipairs { rel .. ".lua", rel .. "/init.lua" } do
+      local abs = root .. "/" .. f
+      if core.stat(abs) == "file" then
+        abs = core.realpath(abs) or abs
+        return function() return run_module(abs) end, abs
+      end
+      tried[#tried + 1] = "no file '" .. abs .. "'"
+    end
+  end
+  return table.concat(tried, "\n\t")
+end
+table.insert(package.searchers, 2, search_project)
+
+-- Lets `require` find modules beneath `root` (a project being linked).
+function M.add_root(root)
+  for _, r in ipairs(roots) do
+    if r == root then return end
+  end
+  roots[#roots + 1] = root
+end
+
 -- Loads a Lua file once per real path. Returns { path=, display=, exports= }
 -- where exports holds only the declared objects (toolsets, entries, ...).
 function M.load_lua(cache, abs)
   if cache[abs] then return cache[abs] end
   local display = util.display(abs)
-  local t = run_file(abs, display)
+  local t = run_module(abs)
   if type(t) ~= "table" then
     fail("project", display .. ": must return a table of exports (got " .. util.describe(t) .. ")")
   end
@@ -169,6 +219,7 @@ function M.load_lua(cache, abs)
     local v = t[k]
     local kind = type(k) == "string" and llmdo.kind(v)
     if kind then loaded[kind == "entry" and "entries" or kind .. "s"][k] = v end
+    if kind == "schema" and v.name == nil then v.name = k end -- errors name it as exported
   end
   cache[abs] = loaded
   return loaded

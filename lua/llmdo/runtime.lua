@@ -162,6 +162,10 @@ local function after_tools(frame)
   local tools = uv(frame, UV_TOOLS)
   local run = uv(frame, UV_RUN)
   local parts = {}
+  -- as pydantic-ai: a tool's failures count while they are consecutive; a
+  -- turn where it did not fail starts its count again
+  local retries, failed = state.retries, {}
+  state.retries = failed
   for i, call in ipairs(turn.calls) do
     local o = turn.outcomes[i]
     local part = { type = "tool_result", id = call.id, name = call.name }
@@ -171,8 +175,8 @@ local function after_tools(frame)
       local tool = tools[call.name]
       local budget = tool and tool.retries or 1
       local key = tool and call.name or "\0unknown"
-      local used = (state.retries[key] or 0) + 1
-      state.retries[key] = used
+      local used = (retries[key] or 0) + 1
+      failed[key] = used
       if used > budget then
         util.fail("run", "Tool '" .. call.name .. "' exceeded max retries count of " .. budget
           .. " (last problem: " .. o.message .. ")")
@@ -252,10 +256,10 @@ end
 core.frame_methods.list_files = function(rt, dir, pattern)
   local names, kind, msg = core.fs_list(rt.project_root, dir or ".", 100000)
   if not names then
-    if kind == "not_found" or kind == "not_dir" then return {} end
+    if kind == "not_found" or kind == "not_dir" then return core.json_array() end
     file_error(dir, kind, msg)
   end
-  local out = {}
+  local out = core.json_array()
   for _, n in ipairs(names) do
     if core.glob_match(pattern or "**/*", n, "p") then out[#out + 1] = n end
   end
@@ -318,7 +322,7 @@ function M.run_entry(project, data, opts)
   local history = uv(rt, UV_MESSAGES)
   for i, m in ipairs(opts.history or {}) do history[i] = m end
   core.event("user", rt, input.display_text(parts))
-  local ok, res = pcall(main, args or parts, rt)
+  local ok, res = xpcall(main, core.msghandler, args or parts, rt)
   core.frame_close(rt)
   toolsets.cleanup(run.instances)
   if not ok then error(res, 0) end

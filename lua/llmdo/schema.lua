@@ -85,12 +85,24 @@ end
 local instance_marks = setmetatable({}, { __mode = "k" })
 
 -- Validates args against the schema; returns the instance (args, marked).
-function M.instance(s, args)
-  if type(args) ~= "table" then
-    error(core.error("input", "schema input must be a table, got " .. type(args)), 2)
+-- A missing property that declares a default gets it (as pydantic does).
+function M.fill_defaults(js, args)
+  for k, p in pairs(type(js.properties) == "table" and js.properties or {}) do
+    if args[k] == nil and type(p) == "table" and p.default ~= nil then args[k] = p.default end
   end
+  return args
+end
+
+-- Schema{...}: validates (defaults filled in) and marks the table as an
+-- instance. A failure is a run error naming the field.
+function M.instance(s, args)
+  local name = s.name and (" for schema " .. s.name) or ""
+  if type(args) ~= "table" then
+    error(core.error("run", "Invalid input" .. name .. ": expected a table, got " .. type(args)), 2)
+  end
+  M.fill_defaults(s.json, args)
   local ok, err = M.validate(s.json, args)
-  if not ok then error(core.error("input", err), 2) end
+  if not ok then error(core.error("run", "Invalid input" .. name .. ": " .. err), 2) end
   instance_marks[args] = s
   return args
 end

@@ -29,11 +29,8 @@ local WORKER_PARAMS = {
 
 -- The one tool a worker listed in `toolsets` becomes (seed 003).
 local function worker_tool(w)
-  local desc = w.description
-  if not desc then
-    desc = w.instructions
-    if utf8.len(desc) and utf8.len(desc) > 200 then desc = desc:sub(1, utf8.offset(desc, 201) - 1) .. "..." end
-  end
+  local desc = w.description or w.instructions
+  if utf8.len(desc) and utf8.len(desc) > 200 then desc = desc:sub(1, utf8.offset(desc, 201) - 1) .. "..." end
   local name = w.name
   return {
     name = name, description = desc, kind = "worker", worker = w, retries = 0,
@@ -59,11 +56,9 @@ local function spec_of(entry)
   local ns = entry.target
   if ns.kind == "builtin" then
     local b = builtins.toolsets[ns.name]
-    local ok, mod = pcall(require, "llmdo.toolsets." .. b.module)
-    if not ok then util.fail("run", "built-in toolset '" .. ns.name .. "' is not available in this build") end
-    return mod.spec, b.config
+    return require("llmdo.toolsets." .. b.module).spec, builtins.config(ns.name, entry.config)
   end
-  return ns.spec, nil
+  return ns.spec, entry.config
 end
 
 -- Runs a factory (or takes the static tools) and checks what it returns.
@@ -115,10 +110,8 @@ end
 
 -- An instance for `entry` in this call, honouring the toolset's scope.
 local function acquire(entry, frame, def, run, call_instances)
-  local spec, base_config = spec_of(entry)
-  local config = {}
-  for k, v in pairs(base_config or {}) do config[k] = v end
-  for k, v in pairs(entry.config or {}) do config[k] = v end
+  local spec, config = spec_of(entry)
+  config = util.shallow_copy(config or {})
   local label = entry.instance and (entry.name .. " (" .. entry.target.name .. ")") or entry.name
   local scope = spec.scope or "call"
   local ctx = { worker = def.name, config = config, project_root = run.project_root, depth = frame.depth,
@@ -128,7 +121,7 @@ local function acquire(entry, frame, def, run, call_instances)
     call_instances[#call_instances + 1] = inst
     return inst
   end
-  local key = entry.target.name .. "\0" .. (entry.prefix or "")
+  local key = entry.target.name .. "\0" .. (entry.prefix or "") .. "\0" .. core.json_encode(config, "s")
   local owner = scope == "run" and run or run.session
   local cache = scope == "run" and run.shared or run.session.globals
   local inst = cache[key]
@@ -145,6 +138,16 @@ end
 function M.build(frame, def, run, call_instances)
   local tools, list, owner = {}, {}, {}
   local function add(tool, label)
+    if #tool.name > 64 then
+      util.fail("run", def.display .. ": tool name '" .. tool.name .. "' (toolset '" .. label
+        .. "') is longer than 64 characters, the limit at every provider")
+    end
+    local existing = tools[tool.name]
+    -- a hidden tool (the blocked write_file of a read-only filesystem) gives way
+    if existing and tool.hidden then return end
+    if existing and existing.hidden then
+      owner[tool.name], tools[tool.name] = nil, nil
+    end
     if owner[tool.name] then
       util.fail("run", def.display .. ": toolsets '" .. owner[tool.name] .. "' and '" .. label
         .. "' both provide tool '" .. tool.name .. "'; give them instance names")

@@ -10,7 +10,7 @@ local llmdo = require "llmdo"
 local M = {}
 M.Topic = llmdo.schema { fields = { topic = "string", depth = { type = "integer", minimum = 1, optional = true } },
   prompt = function(a) return "Explain " .. a.topic .. " at depth " .. (a.depth or 1) end, name = "Topic" }
-M.Other = llmdo.schema { fields = { x = "string" }, name = "Other" }
+M.Other = llmdo.schema { fields = { x = "string" } }  -- named as exported
 -- the model echoes what it received: the text parts and attachment names
 M.echo = llmdo.model(function(req)
   local out = {}
@@ -75,6 +75,26 @@ CASES = [
     Case("entry with schema_in: invalid CLI input is a usage error",
          entry_project('M.main = llmdo.entry { schema_in = S.Topic, main = function(args) return args.topic end }'),
          ["run", ".", "--input-json", '{"topic": 5}'], exit=2, stderr=err("Invalid input: topic: expected string, got integer")),
+    Case("a bad schema instance in entry code is a run failure",
+         call('S.Topic { topic = 5 }'), ["run", ".", "x"], exit=1,
+         stderr=err("Invalid input for schema Topic: topic: expected string, got integer")),
+    Case("a schema without a name is named as exported",
+         call('S.Other { y = 1 }'), ["run", ".", "x"], exit=1,
+         stderr=err("Invalid input for schema Other: x: required field is missing; y: unknown field")),
+    Case("require finds project modules beneath the root, once per process, from any directory",
+         {"p/project.lua": project(workers=(), lua=("e.lua", "schemas.lua")),
+          "p/schemas.lua": "local n = (N or 0) + 1; N = n\nreturn { loads = n }\n",
+          "p/lib/fmt.lua": "return { shout = function(s) return s:upper() .. ' (schemas loaded ' .. "
+                           "require('schemas').loads .. 'x)' end }\n",
+          "p/e.lua": "local llmdo = require 'llmdo'\nlocal fmt = require 'lib.fmt'\n"
+                     "return { main = llmdo.entry { main = function(input) return fmt.shout(input[1]) end } }\n"},
+         ["run", "p", "hi"], stdout="HI (schemas loaded 1x)\n"),
+    Case("require of a missing module names the project root it searched",
+         {"project.lua": project(workers=(), lua=("e.lua",)),
+          "e.lua": "require 'nope'\nreturn {}\n"},
+         ["run", ".", "x"], exit=2, stderr_re=r"^Error: e.lua:1: module 'nope' not found \(looked beneath /\S+ and in package.path/cpath\)\n$"),
+    Case("empty lists are JSON arrays", call('{ rt:map({}, print), rt:list_files("nowhere") }'), ["run", ".", "x"],
+         stdout="[\n  [],\n  []\n]\n"),
     Case("entries may run files beneath the project root",
          call('(function() rt:write_file("out/r.txt", "report") return rt:read_file("out/r.txt") .. " " '
               '.. table.concat(rt:list_files(".", "**/*.txt"), ",") end)()'),

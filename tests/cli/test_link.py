@@ -146,6 +146,34 @@ CASES = [
          basic(**{"main.worker": worker(extra="schema_in_ref: 'schemas.Topic'")}), RUN, exit=2,
          stderr=err("main.worker: schema_in_ref must use 'file.lua:Name' syntax or name a schema exported by a "
                     "Lua file (got 'schemas.Topic')")),
+    Case("a static tool name is checked where it is declared",
+         basic(**{"hello.lua": "local llmdo = require 'llmdo'\nreturn { t =\n llmdo.toolset { tools = { ['a.b'] = "
+                               "{ fn = function() end } } } }\n"}),
+         ["check", "."], exit=2,
+         stderr=err("hello.lua:3: llmdo.toolset: tools.a.b: tool names must match ^[a-zA-Z0-9_-]{1,64}$")),
+    Case("static tool params are checked where they are declared",
+         basic(**{"hello.lua": "local llmdo = require 'llmdo'\nreturn { t = llmdo.toolset { tools = { a = "
+                               "{ params = { n = 'int' }, fn = function() end } } } }\n"}),
+         ["check", "."], exit=2, stderr_has=['hello.lua:2: llmdo.toolset: tools.a.params.n: unknown type "int"']),
+    Case("a prefixed tool name over 64 characters",
+         basic(**{"main.worker": worker(extra="toolsets:\n  - " + "p" * 60 + ": {toolset: filesystem}")}),
+         ["check", "."], exit=2, stderr_re=r"^Error: main\.worker: tool name 'p{60}_read_file' .* is longer than 64"),
+    Case("a read-only variant stays read-only",
+         basic(**{"main.worker": worker(extra="toolsets:\n  - ro: {toolset: filesystem_project_ro, read_only: false}")}),
+         ["check", "."], stdout_has=["  tools:    ro_read_file, ro_list_files\n"]),
+    Case("a hidden tool gives way to a real one of the same name",
+         basic(**{"main.worker": worker(model="test", extra="toolsets: [filesystem_project_ro, w]"),
+                  "hello.lua": HELLO_LUA.replace("return {", "return { w = llmdo.toolset { tools = { write_file = "
+                                                 "{ approval = 'pre_approved', fn = function() return 'mine' end } } },")}),
+         ["run", ".", "x"], stdout_has=['"write_file":"mine"']),
+    Case("a shell rule's approval_required_if_args must be a list",
+         basic(**{"main.worker": worker(extra="toolsets:\n  - sh: {toolset: shell, rules: [{pattern: find, "
+                                              "approval_required_if_args: -exec}]}")}),
+         ["check", "."], exit=2,
+         stderr=err("main.worker: toolset 'sh' (shell): rules[1].approval_required_if_args: expected a list of words")),
+    Case("entry.input must fit the entry",
+         basic(**{"project.lua": project(rest="entry = { input = { foo = 1 } }")}), ["check", "."], exit=2,
+         stderr=err("project.lua: entry.input: Input object must have an 'input' field")),
     Case("lua files load once", basic(**{
         "project.lua": project(lua=("hello.lua", "./hello.lua")),
         "hello.lua": "COUNT = (COUNT or 0) + 1\nassert(COUNT == 1, 'loaded twice')\n" + HELLO_LUA}),

@@ -63,6 +63,8 @@ M.calc = llmdo.toolset { factory = function()
         return "ok " .. a.n
       end },
       boom = { fn = function() error("kaboom") end },
+      with_default = { params = { size = { type = "integer", default = 10 } }, approval = "pre_approved",
+                       fn = function(a) return "size=" .. tostring(a.size) end },
       info = { fn = function(_, ctx)
         return { depth = ctx.depth, max_depth = ctx.max_depth, worker = ctx.worker, tool = ctx.tool }
       end },
@@ -312,7 +314,8 @@ CASES = [
          stderr_has=["Error: Tool 'add' exceeded max retries count of 1 (last problem: Invalid arguments for tool "
                      "'add': a: required field is missing)\n", "cleanup calc\n"]),
     Case("unknown tool: a retry prompt listing the tools", scripted(), ["run", ".", "nope:{};say"],
-         stdout="E:Unknown tool name: 'nope'. Available tools: 'add', 'boom', 'info', 'picky'\n\nFix the errors "
+         stdout="E:Unknown tool name: 'nope'. Available tools: 'add', 'boom', 'info', 'picky', 'with_default'\n\n"
+                "Fix the errors "
                 "and try again.\n"),
     Case("unknown tool with no tools at all", scripted(extra=""), ["run", ".", "nope:{};say"],
          stdout="E:Unknown tool name: 'nope'. No tools available.\n\nFix the errors and try again.\n"),
@@ -320,6 +323,17 @@ CASES = [
          stderr_has=["Tool 'nope' exceeded max retries count of 1"]),
     Case("llmdo.retry sends the message back", scripted(), ["run", ".", 'picky:{"n":3};picky:{"n":12};say'],
          stdout="E:n must be at least 10, got 3\n\nFix the errors and try again. | ok 12\n"),
+    Case("a turn without a failure starts the retry count again", scripted(),
+         ["run", ".", 'picky:{"n":3};picky:{"n":12};picky:{"n":4};say'],
+         stdout="E:n must be at least 10, got 3\n\nFix the errors and try again. | ok 12 | "
+                "E:n must be at least 10, got 4\n\nFix the errors and try again.\n"),
+    Case("a missing argument with a default gets it", scripted(), ["run", ".", 'with_default:{};say'],
+         stdout="size=10\n"),
+    Case("a scripted model's tool_calls must be a list",
+         {**scripted(), "t.lua": SCRIPT_LUA.replace("return M", "M.bad = llmdo.model(function() return "
+                                                    "{ tool_calls = { name = 'add' } } end)\nreturn M"),
+          "main.worker": worker(model="lua:bad")}, ["run", ".", "x"], exit=1,
+         stderr="Error: model 'lua:bad' returned an invalid response: tool_calls must be a list of {name=, args=}\n"),
     Case("llmdo.retry counts against the budget", scripted(),
          ["run", ".", 'picky:{"n":3};picky:{"n":4};say'], exit=1,
          stderr_has=["Tool 'picky' exceeded max retries count of 1 (last problem: n must be at least 10, got 4)"]),
@@ -348,6 +362,14 @@ CASES = [
           "h.lua": HISTORY_SCRIPT},
          ["lua", "h.lua", "."],
          stdout="1 messages: t1-a | 1 messages: t1-b\n3 messages: t1-a,t2-a | 1 messages: t2-b\n"),
+    Case("project:run refuses a bad option, naming it",
+         {**SCOPES, "bad.lua": 'local p = require("llmdo").load_project(arg[1])\n'
+                               'local ok, e = pcall(p.run, p, "x", { approval_mode = "yes" })\n'
+                               'print(e.kind .. ": " .. e.message)\n'
+                               'p:run("x", { max_dept = 2 })\n'},
+         ["lua", "bad.lua", "."], exit=2,
+         stdout='usage: project:run: opts.approval_mode: expected one of "prompt", "approve_all", "reject_all", got "yes"\n',
+         stderr_has=["project:run: opts.max_dept: unknown key"]),
     Case("named instances prefix their tools and get their config",
          {"project.lua": project(workers=("main.worker",), lua=("t.lua",)), "t.lua": NAMED_LUA,
           "main.worker": worker(model="lua:names", extra="toolsets:\n  - src: {toolset: fs, base_path: ./src}\n"

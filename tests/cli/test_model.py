@@ -9,7 +9,7 @@ def w(**kw):
     return basic(**{"main.worker": worker(**kw)})
 
 def err(msg):
-    return f"Error: {msg}\n"
+    return f"Error: main.worker: {msg}\n"
 
 CASES = [
     Case("worker model is used", w(model="lua:echo"), RUN, stdout="echo: hi\n"),

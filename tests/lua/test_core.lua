@@ -43,6 +43,22 @@ T.ok(ok and v == "after", "pcall across a wait")
 local msg = T.raises(function() llmdo.sleep(-1) end)
 T.ok(msg:find("non%-negative"), "negative sleep refused: " .. msg)
 
+-- a host wait where the task cannot yield (a sort comparator) is refused, not
+-- stranded, also when it is made inside a user coroutine
+msg = T.raises(table.sort, { 3, 1, 2 }, function(a, b)
+  llmdo.sleep(1)
+  return a < b
+end)
+T.ok(msg:find("cannot wait here"), "wait in a comparator: " .. msg)
+local waiter = coroutine.wrap(function() llmdo.sleep(1) return true end)
+msg = T.raises(table.sort, { 3, 1, 2 }, function(a, b)
+  waiter()
+  return a < b
+end)
+T.ok(msg:find("cannot wait here"), "wait in a coroutine in a comparator: " .. msg)
+llmdo.sleep(1)
+T.ok(true, "the task still waits normally afterwards")
+
 -- strict validation names the key path
 local shape = V.record({ runtime = V.record { max_depth = V.integer { min = 1 } }, list = V.list(V.string) })
 T.eq(shape({ runtime = { max_depht = 1 } }, ""), "runtime.max_depht: unknown key", "unknown key")
@@ -79,6 +95,10 @@ T.eq(llmdo.json.decode("7"), 7, "top-level number")
 -- empty arrays survive a round trip (provider blocks are sent back as received)
 T.eq(core.json_encode(core.json_decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}}'), "s"),
   '{"a":[],"b":[],"c":"[]","d":[[]],"e":{}}', "empty arrays")
+
+-- a table whose keys collide once stringified cannot become a JSON object
+msg = T.raises(core.json_encode, { [1] = "a", ["1"] = "b", x = 1 })
+T.ok(msg:find('both 1 and "1"'), "colliding keys: " .. msg)
 
 -- declared objects
 T.eq(llmdo.kind(llmdo.toolset { tools = {} }), "toolset", "toolset kind")

@@ -23,7 +23,10 @@ local server_tools = {
 A.server_tools = server_tools
 
 local function part_block(p)
-  if p.type == "text" then return { type = "text", text = p.text } end
+  if p.type == "text" then
+    if p.text == "" then return nil end -- the API refuses empty text blocks
+    return { type = "text", text = p.text }
+  end
   if p.type == "attachment" then
     local data = wire.read_base64(p.path)
     local source = { type = "base64", media_type = p.media_type, data = data }
@@ -81,8 +84,10 @@ local function from_blocks(blocks, usage, stop_reason)
   local parts, texts, calls = {}, {}, {}
   for _, b in ipairs(blocks) do
     if b.type == "text" then
-      texts[#texts + 1] = b.text
-      parts[#parts + 1] = { type = "text", text = b.text }
+      if b.text ~= "" then
+        texts[#texts + 1] = b.text
+        parts[#parts + 1] = { type = "text", text = b.text }
+      end
     elseif b.type == "tool_use" then
       local call = { type = "tool_call", id = b.id, name = b.name, args = type(b.input) == "table" and b.input or {} }
       calls[#calls + 1] = call
