@@ -49,7 +49,7 @@ local function declare_error(fn, err)
   error(core.error("project", where .. "llmdo." .. fn .. ": " .. err), 0)
 end
 
-local tool_shape = V.record {
+local tool_shape = V.record({
   description = V.string,
   params = V.table,
   approval = V.either('"pre_approved", "required" or a function', function(v, p)
@@ -61,18 +61,13 @@ local tool_shape = V.record {
   retries = V.integer { min = 0 },
   sequential = V.boolean,
   hidden = V.boolean, -- callable (and gated) but not offered to the model
-}
+}, { required = { "fn" } })
 M._tool_shape = tool_shape
 
 local toolset_shape = V.record({
   scope = V.enum { "call", "run", "global" },
   factory = V.func,
-  tools = V.map(function(v, p)
-    if type(v) ~= "table" then return p .. ": expected a table" end
-    local err = tool_shape(v, p)
-    if err then return err end
-    if v.fn == nil then return p .. ".fn: is required" end
-  end),
+  tools = V.map(tool_shape),
   tool_names = V.either("a list of names or a function", V.func, V.list(V.string)),
   validate_config = V.func, -- function(config) -> nil | "what is wrong", checked at link time
   cleanup = V.func,

@@ -235,7 +235,6 @@ static int l_step(lua_State *L) {
   }
   case TOOLS:
     check_budget(L, f, 1, f->ncalls);
-    f->turns++;
     f->pending = 0;
     f->next_seq = 1;
     f->phase = WAIT_TOOLS;

@@ -24,7 +24,8 @@ static int run_field(lua_State *L, const char *k) {
   return lua_type(L, -1);
 }
 
-void ld_approval_denied(lua_State *L, const char *note) {
+/* Pushes a permission error "Approval denied for <tool>: <note>". [-0, +1] */
+static void push_denied(lua_State *L, const char *note) {
   lua_pushfstring(L, "Approval denied for %s: %s", lua_tostring(L, 4),
                   note && *note ? note : "no reason given");
   ld_error_push(L, "permission", lua_tostring(L, -1));
@@ -246,7 +247,7 @@ int ld_approval_mode(lua_State *L) {
     r = LD_APPROVED;
   } else if (mode && strcmp(mode, "reject_all") == 0) {
     lua_pop(L, 1);
-    ld_approval_denied(L, "--reject-all");
+    push_denied(L, "--reject-all");
     return LD_DENIED;
   } else {
     push_cache(L);
@@ -273,7 +274,7 @@ int ld_approval_answer(lua_State *L) {
     return LD_APPROVED;
   }
   const char *note = lua_tostring(L, -1);
-  ld_approval_denied(L, note);
+  push_denied(L, note);
   lua_insert(L, -3);
   lua_pop(L, 2);
   return LD_DENIED;

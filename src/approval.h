@@ -44,7 +44,4 @@ int ld_approval_mode(lua_State *L);
 /* The person's answer (choice, note) is on top (popped). [-2, +(0|1)] */
 int ld_approval_answer(lua_State *L);
 
-/* Pushes a permission error "Approval denied for <tool>: <note>". [-0, +1] */
-void ld_approval_denied(lua_State *L, const char *note);
-
 #endif

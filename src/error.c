@@ -55,8 +55,10 @@ int ld_error_is(lua_State *L, int idx) {
 
 const char *ld_error_kind(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
-  if (ld_error_is(L, idx) && lua_getfield(L, idx, "kind") == LUA_TSTRING) return lua_tostring(L, -1);
-  if (ld_error_is(L, idx)) lua_pop(L, 1);
+  if (ld_error_is(L, idx)) {
+    if (lua_getfield(L, idx, "kind") == LUA_TSTRING) return lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
   lua_pushliteral(L, "run");
   return lua_tostring(L, -1);
 }

@@ -19,6 +19,8 @@ static size_t chat_bytes; /* how much of it this turn */
 void ld_events_set_verbosity(int v) { verbosity = v; }
 int ld_events_verbosity(void) { return verbosity; }
 
+int ld_events_lines(void) { return verbosity >= 1 && verbosity <= 2; }
+
 /* Byte length of the first n UTF-8 characters of s (or all of s). */
 static size_t utf8_prefix(const char *s, size_t len, size_t n) {
   size_t i = 0, chars = 0;
@@ -75,19 +77,19 @@ static void indented(const char *s) {
 }
 
 void ld_event_user(lua_State *L, int frame_idx, const char *text) {
-  if (verbosity < 1 || verbosity > 2) return;
+  if (!ld_events_lines()) return;
   tag(L, frame_idx);
   fprintf(stderr, " You: %s\n", text);
 }
 
 void ld_event_text_start(lua_State *L, int frame_idx) {
-  if (verbosity < 1 || verbosity > 2) return;
+  if (!ld_events_lines()) return;
   tag(L, frame_idx);
   fputs(" Generating response...\n", stderr);
 }
 
 void ld_event_response(lua_State *L, int frame_idx, const char *text) {
-  if (verbosity < 1 || verbosity > 2) return;
+  if (!ld_events_lines()) return;
   fputc('\n', stderr);
   tag(L, frame_idx);
   fputs(" Response:\n", stderr);
@@ -117,17 +119,22 @@ static void print_args(lua_State *L, int idx) {
   lua_pop(L, 1);
 }
 
-void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx) {
-  if (verbosity < 1 || verbosity > 2) return;
+/* "[w:1] <label>: name" and its arguments on one line. [-0, +0] */
+static void call_line(lua_State *L, int frame_idx, const char *label, const char *name, int args_idx) {
+  if (!ld_events_lines()) return;
   args_idx = lua_absindex(L, args_idx);
   fputc('\n', stderr);
   tag(L, frame_idx);
-  fprintf(stderr, " Tool call: %s\n", name);
+  fprintf(stderr, " %s: %s\n", label, name);
   print_args(L, args_idx);
 }
 
+void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx) {
+  call_line(L, frame_idx, "Tool call", name, args_idx);
+}
+
 void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error) {
-  if (verbosity < 1 || verbosity > 2) return;
+  if (!ld_events_lines()) return;
   content_idx = lua_absindex(L, content_idx);
   fputc('\n', stderr);
   tag(L, frame_idx);
@@ -145,16 +152,11 @@ void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int con
 }
 
 void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int input_idx) {
-  if (verbosity < 1 || verbosity > 2) return;
-  input_idx = lua_absindex(L, input_idx);
-  fputc('\n', stderr);
-  tag(L, frame_idx);
-  fprintf(stderr, " Server tool: %s\n", name);
-  print_args(L, input_idx);
+  call_line(L, frame_idx, "Server tool", name, input_idx);
 }
 
 void ld_event_complete(lua_State *L, int frame_idx) {
-  if (verbosity < 1 || verbosity > 2) return;
+  if (!ld_events_lines()) return;
   tag(L, frame_idx);
   fputs(" [OK] Complete\n", stderr);
 }

@@ -20,6 +20,8 @@
 
 void ld_events_set_verbosity(int v);
 int ld_events_verbosity(void);
+/* Whether the one-line-per-event view (-v, -vv) is on. */
+int ld_events_lines(void);
 
 /* Each takes the frame the event belongs to (for [worker:depth]). */
 void ld_event_user(lua_State *L, int frame_idx, const char *text);

@@ -35,13 +35,6 @@ ld_frame *ld_frame_new(lua_State *L, ld_frame *parent, int parent_idx) {
 
 ld_frame *ld_frame_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, LD_FRAME_MT); }
 
-int ld_frame_getuv(lua_State *L, int idx, int slot) { return lua_getiuservalue(L, idx, slot); }
-
-void ld_frame_setuv(lua_State *L, int idx, int slot) {
-  idx = lua_absindex(L, idx);
-  lua_setiuservalue(L, idx, slot);
-}
-
 void ld_frame_push(lua_State *L, ld_frame *f) { lua_rawgeti(L, LUA_REGISTRYINDEX, f->self_ref); }
 
 void ld_frame_store(lua_State *L, ld_frame *f, int slot) {

@@ -48,7 +48,6 @@ struct ld_frame {
   int scratch_ok;  /* outcome of the task in LD_UV_SCRATCH */
   ld_task *waiter; /* the task blocked in call_agent */
   ld_defer step;
-  long turns;
   int ncalls;      /* tool calls of the current turn */
   int pending;     /* of those, still running */
   int next_seq;    /* next call to consider in the sequential pass (1-based) */
@@ -67,11 +66,6 @@ struct ld_frame {
 ld_frame *ld_frame_new(lua_State *L, ld_frame *parent, int parent_idx);
 
 ld_frame *ld_frame_check(lua_State *L, int idx);
-
-/* Pushes user value 'slot' of the frame at idx. [-0, +1] */
-int ld_frame_getuv(lua_State *L, int idx, int slot);
-/* Pops a value into user value 'slot' of the frame at idx. [-1, +0] */
-void ld_frame_setuv(lua_State *L, int idx, int slot);
 
 /* Pushes the anchored userdata of an in-flight frame. [-0, +1] */
 void ld_frame_push(lua_State *L, ld_frame *f);

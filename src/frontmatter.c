@@ -300,9 +300,10 @@ int l_yaml_load(lua_State *L) {
   yaml_box *b = lua_newuserdatauv(L, sizeof *b, 0); /* text box */
   b->has_parser = b->has_event = 0;
   b->first_line = first_line;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, box_gc);
-  lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, "llmdo.yaml_parser")) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_setmetatable(L, -2);
   if (!yaml_parser_initialize(&b->parser)) return luaL_error(L, "not enough memory");
   b->has_parser = 1;

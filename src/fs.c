@@ -152,8 +152,10 @@ static void do_read(fs_op *op, int base) {
   if (fd < 0) return fail(op, errno);
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = errno;
+    if (fstat(fd, &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     close(fd);
-    return fail(op, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+    return fail(op, e);
   }
   if ((size_t)st.st_size > op->max) {
     close(fd);

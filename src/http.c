@@ -326,10 +326,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
-int ld_http_init(uv_loop_t *loop) {
-  H.loop = loop;
-  return 0;
-}
+void ld_http_init(uv_loop_t *loop) { H.loop = loop; }
 
 /* libcurl (and the TLS library under it) starts on the first request, so
 ** runs that never make one - scripted models, check - skip that cost. */
@@ -389,11 +386,7 @@ static void free_xfer(uv_handle_t *h) {
 /* Detaches a transfer from curl and the loop and frees it. A task waiting
 ** on it is woken: its continuation finds the handle closed and raises. */
 static void close_xfer(xfer *x) {
-  if (x->waiter) {
-    ld_task *t = x->waiter;
-    x->waiter = NULL;
-    ld_task_wake(t, 0);
-  }
+  wake(x);
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   if (x->easy) curl_easy_cleanup(x->easy);
@@ -456,15 +449,15 @@ static int next_k(lua_State *L, int status, lua_KContext ctx) {
   }
   if (x->qhead) {
     event_node *e = x->qhead;
-    x->qhead = e->next;
-    if (!x->qhead) x->qtail = NULL;
-    x->qbytes -= e->data_len + strlen(e->event);
-    x->delivered++;
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 2); /* built while the node is still queued: these can raise */
     lua_pushstring(L, e->event);
     lua_setfield(L, -2, "event");
     lua_pushlstring(L, e->data, e->data_len);
     lua_setfield(L, -2, "data");
+    x->qhead = e->next;
+    if (!x->qhead) x->qtail = NULL;
+    x->qbytes -= e->data_len + strlen(e->event);
+    x->delivered++;
     free(e->event);
     free(e->data);
     free(e);
@@ -623,9 +616,10 @@ static int l_sse_parse(lua_State *L) {
   lua_newtable(L); /* 3: the events */
   parse_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   ld_sse_init(&b->sse, MAX_EVENT);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, parse_box_gc);
-  lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, "llmdo.sse_parser")) {
+    lua_pushcfunction(L, parse_box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_setmetatable(L, -2);
   b->L = L;
   b->list = 3;

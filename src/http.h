@@ -25,7 +25,7 @@
 #include <uv.h>
 
 /* Process-wide set-up and tear-down (libcurl itself starts with the first request). */
-int ld_http_init(uv_loop_t *loop);
+void ld_http_init(uv_loop_t *loop);
 void ld_http_shutdown(void);
 
 /* Registers core.http_request and the handle's metatable on the table on top. */

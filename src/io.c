@@ -69,7 +69,6 @@ typedef struct stdin_op {
   size_t n, cap, limit;
   int failed; /* errno-style code, or 0 */
   int too_big;
-  int handed; /* the continuation owns it now */
   char chunk[65536];
 } stdin_op;
 
@@ -83,7 +82,6 @@ static void stdin_free(stdin_op *op) {
 static void stdin_complete(stdin_op *op) {
   ld_task *t = op->task;
   op->task = NULL;
-  op->handed = 1;
   ld_task_wake(t, 0);
 }
 

@@ -31,11 +31,11 @@ struct join_op {
   ld_task *waiter;
   ld_group group;
   ld_defer pump;
-  int ref;  /* { work = list of functions or items, fn = f, results = {...}, err = false } */
+  int ref;  /* { work = list of functions or items, fn = f, results = {...}, err = first error } */
   int map;  /* map(list, fn) rather than parallel(f1, ...) */
   int turn; /* a Ctrl-C target; returns (ok, value) instead of raising */
-  int n, limit, started, running, finished;
-  int failed, cancelled, completed;
+  int n, limit, started, running;
+  int failed, cancelled;
   branch *branches;
 };
 
@@ -62,23 +62,19 @@ static void on_branch_done(ld_task *t, lua_State *L, int ok, int nres, void *ud)
   }
   lua_settop(L, v);
   op->running--;
-  op->finished++;
   schedule(op);
 }
 
-/* Hands the outcome to the waiting task and frees the operation. [-0, +0] */
+/* Hands the outcome to the waiting task and frees the operation. Nothing
+** here allocates (the "cancelled" error was made with the state), so it
+** cannot raise with the operation half released. [-0, +0] */
 static void complete(lua_State *L, join_op *op) {
   lua_State *co = ld_task_thread(op->waiter);
   lua_checkstack(co, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, op->ref);
   int ok = !op->failed && !op->cancelled;
   lua_pushboolean(co, ok);
-  if (ok)
-    lua_getfield(L, -1, "results");
-  else if (lua_getfield(L, -1, "err") == LUA_TBOOLEAN) {
-    lua_pop(L, 1);
-    ld_error_push(L, "cancelled", "cancelled");
-  }
+  lua_getfield(L, -1, ok ? "results" : "err");
   lua_xmove(L, co, 1);
   lua_pop(L, 1);
   luaL_unref(L, LUA_REGISTRYINDEX, op->ref);
@@ -94,7 +90,6 @@ static int l_pump(lua_State *L) {
   join_op *op = lua_touserdata(L, 1);
   int stop = op->failed || op->cancelled;
   if ((stop || op->started == op->n) && op->running == 0) {
-    op->completed = 1;
     complete(L, op);
     return 0;
   }
@@ -125,17 +120,14 @@ static void run_pump(void *ud) {
   lua_pushcfunction(L, l_pump);
   lua_pushlightuserdata(L, op);
   if (ld_vm_pcall(L, 1, 0) != LUA_OK) { /* could not start a branch (memory): fail */
-    if (!op->failed && !op->completed) {
+    if (!op->failed) {                  /* the pump only spawns before any failure */
       op->failed = 1;
       lua_rawgeti(L, LUA_REGISTRYINDEX, op->ref);
       lua_insert(L, -2);
       lua_setfield(L, -2, "err");
       lua_pop(L, 1);
       ld_group_cancel(&op->group);
-      if (op->running == 0) {
-        op->completed = 1;
-        complete(L, op);
-      }
+      if (op->running == 0) complete(L, op);
     } else {
       lua_pop(L, 1);
     }
@@ -194,7 +186,8 @@ static int start(lua_State *L, int n, int limit, int map, int turn) {
   return ld_task_wait(L, t, cancel_join, op, turn ? -2 : map ? -1 : n, join_k);
 }
 
-/* Pushes { work = work, fn = fn, results = {false, ...}, err = false }. */
+/* Pushes { work = work, fn = fn, results = {false, ...}, err = cancelled };
+** a failure replaces err. */
 static void push_state(lua_State *L, int work, int fn, int n) {
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, work);
@@ -209,7 +202,7 @@ static void push_state(lua_State *L, int work, int fn, int n) {
     lua_rawseti(L, -2, i);
   }
   lua_setfield(L, -2, "results");
-  lua_pushboolean(L, 0);
+  ld_error_push(L, "cancelled", "cancelled");
   lua_setfield(L, -2, "err");
 }
 

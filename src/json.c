@@ -175,6 +175,17 @@ static lua_Integer array_length(lua_State *L, int idx) {
   return count == max ? max : -1;
 }
 
+int ld_json_table_kind(lua_State *L, int idx, lua_Integer *len) {
+  idx = lua_absindex(L, idx);
+  *len = 0;
+  if (forced(L, idx, "object")) return LD_JSON_OBJECT;
+  lua_Integer n = array_length(L, idx);
+  if (n < 0) return LD_JSON_OBJECT;
+  if (n == 0) return forced(L, idx, "array") ? LD_JSON_ARRAY : LD_JSON_EMPTY;
+  *len = n;
+  return LD_JSON_ARRAY;
+}
+
 static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth);
 
 static int cmp_keys(const void *a, const void *b) {
@@ -259,13 +270,14 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
     }
     break;
   case LUA_TTABLE: {
-    lua_Integer n = forced(L, idx, "object") ? -1 : array_length(L, idx);
-    if (n == 0 && forced(L, idx, "array"))
-      PUTS(L, b, "[]");
-    else if (n == 0)
+    lua_Integer n;
+    int kind = ld_json_table_kind(L, idx, &n);
+    if (kind == LD_JSON_EMPTY)
       PUTS(L, b, "{}");
-    else if (n < 0)
+    else if (kind == LD_JSON_OBJECT)
       encode_object(L, b, idx, flags, depth);
+    else if (n == 0)
+      PUTS(L, b, "[]");
     else {
       PUTS(L, b, "[");
       for (lua_Integer i = 1; i <= n; i++) {
@@ -290,9 +302,10 @@ void ld_json_encode(lua_State *L, int idx, int flags) {
   jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->p = NULL;
   b->n = b->cap = 0;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, jbuf_gc);
-  lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, "llmdo.jbuf")) { /* made once per state */
+    lua_pushcfunction(L, jbuf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_setmetatable(L, -2);
   encode(L, b, idx, flags, 0);
   lua_pushlstring(L, b->p ? b->p : "", b->n); /* box json */
@@ -368,12 +381,13 @@ static int next_empty_array(const char *s, size_t n, size_t from, size_t *start,
   return 0;
 }
 
-/* Pushes text with "[ ]" replaced by the sentinel array (the text itself
-** when it has none). [-0, +1] */
-static void mark_empty_arrays(lua_State *L, const char *s, size_t n) {
-  size_t at = 0, start, end;
+/* Pushes the string at idx with "[ ]" replaced by the sentinel array (the
+** string itself when it has none). [-0, +1] */
+static void mark_empty_arrays(lua_State *L, int idx) {
+  size_t n, at = 0, start, end;
+  const char *s = lua_tolstring(L, idx, &n);
   if (!next_empty_array(s, n, 0, &start, &end)) {
-    lua_pushlstring(L, s, n);
+    lua_pushvalue(L, idx);
     return;
   }
   luaL_Buffer b;
@@ -426,11 +440,10 @@ static void fix(lua_State *L, int idx, int depth) {
 /* core.json_decode(text) -> value; raises on invalid JSON. Upvalue 1 is
 ** cjson.decode. [-1, +1, raises] */
 static int l_json_decode(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
+  luaL_checkstring(L, 1);
   lua_settop(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
-  mark_empty_arrays(L, s, n);
+  mark_empty_arrays(L, 1);
   lua_call(L, 1, 1);
   if (lua_istable(L, -1)) {
     if (is_sentinel_array(L, lua_gettop(L))) {

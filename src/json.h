@@ -18,6 +18,14 @@ enum { LD_JSON_SORTED = 1, LD_JSON_PRETTY = 2, LD_JSON_ASCII = 4 };
 /* Encodes the value at idx and pushes the JSON text. [-0, +1, raises] */
 void ld_json_encode(lua_State *L, int idx, int flags);
 
+enum { LD_JSON_EMPTY, LD_JSON_ARRAY, LD_JSON_OBJECT };
+
+/* How the table at idx encodes: an array (its length in *len), an object,
+** or LD_JSON_EMPTY for a table with no keys and no __jsontype ("{}").
+** The schema validator uses it too, so what validates is what is sent.
+** [-0, +0] */
+int ld_json_table_kind(lua_State *L, int idx, lua_Integer *len);
+
 /* core.json_encode(v [, opts]): opts has 's' sorted, 'p' pretty, 'a' ASCII. */
 int l_json_encode(lua_State *L);
 

@@ -137,8 +137,12 @@ static int pmain(lua_State *L) {
   ld_sched_spawn(s, L, 1, on_main_done, o, NULL);
   lua_pop(L, 1);
   int status = LD_EXIT_RUN;
-  if (ld_sched_run(s) == 0 && o->done) {
+  int ran = ld_sched_run(s) == 0;
+  if (o->done) { /* the outcome's one release; the value stays on the stack */
     lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
+  }
+  if (ran && o->done) {
     int top = lua_gettop(L);
     if (o->ok && !interrupted) {
       print_result(L, top);
@@ -150,7 +154,6 @@ static int pmain(lua_State *L) {
       status = ld_error_status(L, top);
       print_error(L, top);
     }
-    luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
   }
   lua_pushinteger(L, status);
   return 1;
@@ -183,10 +186,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "Error: cannot initialise the event loop\n");
     return LD_EXIT_RUN;
   }
-  if (ld_http_init(&loop) != 0) {
-    fprintf(stderr, "Error: cannot initialise libcurl\n");
-    return LD_EXIT_RUN;
-  }
+  ld_http_init(&loop);
   lua_State *L = ld_vm_new();
   if (!L) return LD_EXIT_RUN;
   ld_vm_set_debug(L, cli.debug);

@@ -201,7 +201,7 @@ int l_proc_spawn(lua_State *L) {
   ld_task *t = ld_task_check(L, "spawn");
   check_strings(L, 2, "argv");
   if (lua_istable(L, 3)) check_strings(L, 3, "env");
-  char **argv = string_list(L, 2); /* nothing below raises until these are freed */
+  char **argv = string_list(L, 2); /* nothing raises until these are freed and op is closed */
   char **env = lua_istable(L, 3) ? string_list(L, 3) : NULL;
   proc_op *op = calloc(1, sizeof *op);
   if (!argv || (lua_istable(L, 3) && !env) || !op) {
@@ -232,10 +232,10 @@ int l_proc_spawn(lua_State *L) {
   opts.stdio = stdio;
   opts.exit_cb = on_exit_cb;
   int r = uv_spawn(loop, &op->proc, &opts);
-  lua_pushstring(L, argv[0]);
   free(argv);
   free(env);
-  if (r != 0) { /* not started: the handles still have to be closed */
+  lua_rawgeti(L, 2, 1); /* argv[0], already a string: no allocation */
+  if (r != 0) {         /* not started: the handles still have to be closed */
     op->exited = 1;
     close_all(op);
     if (r == UV_ENOENT || r == UV_EACCES) {

@@ -27,12 +27,11 @@ struct ld_task {
   lua_State *co;
   int co_ref;
   int state;
-  int nargs;     /* values to resume with, when READY */
-  int armed;     /* ld_task_wait was called during this resume */
-  int cancelled; /* level-triggered: every wait raises */
-  int nowait;    /* > 0: inside a user coroutine resumed where the task cannot yield */
-  int aborted;   /* the current wait was stopped by cancellation */
-  unsigned id;
+  int nargs;              /* values to resume with, when READY */
+  int armed;              /* ld_task_wait was called during this resume */
+  int cancelled;          /* level-triggered: every wait raises */
+  int nowait;             /* > 0: inside a user coroutine resumed where the task cannot yield */
+  int aborted;            /* the current wait was stopped by cancellation */
   ld_task *next;          /* ready queue */
   ld_task *lnext, *lprev; /* all live tasks */
   ld_group *group;        /* NULL, or the group it belongs to */
@@ -56,7 +55,6 @@ struct ld_sched {
   int live; /* tasks not yet finished */
   int cancelling;
   ld_group *interrupt;
-  unsigned next_id;
 };
 
 /* The light userdata host primitives yield; see lua/llmdo/prelude.lua. */
@@ -84,11 +82,7 @@ ld_sched *ld_sched_get(lua_State *L) {
 
 uv_loop_t *ld_sched_loop(ld_sched *s) { return s->loop; }
 lua_State *ld_sched_state(ld_sched *s) { return s->L; }
-ld_task *ld_sched_current(ld_sched *s) { return s->current; }
 lua_State *ld_task_thread(ld_task *t) { return t->co; }
-unsigned ld_task_id(ld_task *t) { return t->id; }
-int ld_task_cancelled(ld_task *t) { return t->cancelled; }
-int ld_sched_cancelling(ld_sched *s) { return s->cancelling; }
 void ld_sched_set_interrupt(ld_sched *s, ld_group *g) { s->interrupt = g; }
 ld_group *ld_sched_interrupt(ld_sched *s) { return s->interrupt; }
 
@@ -135,7 +129,6 @@ ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn
   t->s = s;
   t->co = co;
   t->nargs = nargs;
-  t->id = ++s->next_id;
   t->done = done;
   t->ud = ud;
   t->lnext = s->live_head;
@@ -146,7 +139,6 @@ ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn
     t->gnext = g->head;
     if (g->head) g->head->gprev = t;
     g->head = t;
-    g->count++;
   }
   t->cancelled = (g && g->cancelled) || (s->cancelling && !(g && g->shield));
   s->live++;
@@ -182,9 +174,8 @@ static int raise_cancelled(lua_State *L) { return ld_error_raisef(L, "cancelled"
 
 /* The continuation of every wait: a cancelled wait raises; otherwise the
 ** primitive's own continuation (or its caller) gets the results. */
-static int wait_k(lua_State *L, int status, lua_KContext unused) {
-  (void)unused;
-  ld_task *t = ld_sched_get(L)->current;
+static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+  ld_task *t = (ld_task *)ctx;
   if (t->aborted) {
     t->aborted = 0;
     return raise_cancelled(L);
@@ -220,7 +211,7 @@ int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua
   t->kctx = ctx;
   t->wait_base = lua_gettop(L);
   lua_pushlightuserdata(L, (void *)&yield_sentinel);
-  return lua_yieldk(L, 1, 0, wait_k);
+  return lua_yieldk(L, 1, (lua_KContext)t, wait_k);
 }
 
 void ld_task_wake(ld_task *t, int nargs) {
@@ -283,7 +274,6 @@ static void finish(ld_task *t, int ok, int nres) {
     else
       t->group->head = t->gnext;
     if (t->gnext) t->gnext->gprev = t->gprev;
-    t->group->count--;
   }
   if (t->done) t->done(t, s->L, ok, nres, t->ud);
   lua_settop(s->L, base);

@@ -46,7 +46,6 @@ struct ld_defer {
 ** group's tasks are not cancelled by ld_sched_cancel_all (cleanups). */
 struct ld_group {
   ld_task *head;
-  int count;
   int cancelled;
   int shield;
 };
@@ -72,7 +71,6 @@ void ld_task_cancel(ld_task *t);
 void ld_group_cancel(ld_group *g);
 /* Ctrl-C: every task not in a shielded group, now and from now on. */
 void ld_sched_cancel_all(ld_sched *s);
-int ld_sched_cancelling(ld_sched *s);
 
 /* The group Ctrl-C cancels instead of everything (a chat turn), or NULL. */
 void ld_sched_set_interrupt(ld_sched *s, ld_group *g);
@@ -81,7 +79,6 @@ ld_group *ld_sched_interrupt(ld_sched *s);
 /* For cancel hooks of operations that stop at once: wakes the task so that
 ** its wait raises "cancelled". */
 void ld_task_abort(ld_task *t);
-int ld_task_cancelled(ld_task *t);
 
 /* Queues fn(ud) to run from the scheduler loop; no-op if d is queued. */
 void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud);
@@ -89,9 +86,6 @@ void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud);
 /* Runs until no task is left. Returns 0, or -1 if tasks are left waiting
 ** with nothing in the loop that could wake them (a bug, reported to stderr). */
 int ld_sched_run(ld_sched *s);
-
-/* The task being resumed right now, or NULL. */
-ld_task *ld_sched_current(ld_sched *s);
 
 /* The task running the caller; raises when called outside one (at load
 ** time, or from a non-yieldable C boundary), and "cancelled" when it is
@@ -111,8 +105,6 @@ lua_State *ld_task_thread(ld_task *t);
 
 /* The operation completed; nargs results were pushed on ld_task_thread. */
 void ld_task_wake(ld_task *t, int nargs);
-
-unsigned ld_task_id(ld_task *t);
 
 /* Adds core.nowait to the table on top (see lua/llmdo/prelude.lua). */
 void ld_sched_open(lua_State *L);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <lauxlib.h>
+#include "json.h"
 
 #define MAX_ERRORS 8
 #define MAX_DEPTH  64
@@ -45,26 +46,12 @@ static int jtype(lua_State *L, int v) {
   case LUA_TTABLE: break;
   default: return J_OTHER;
   }
-  if (luaL_getmetafield(L, v, "__jsontype") != LUA_TNIL) {
-    const char *t = lua_tostring(L, -1);
-    int r = t && strcmp(t, "array") == 0 ? J_ARR : t && strcmp(t, "object") == 0 ? J_OBJ : J_OTHER;
-    lua_pop(L, 1);
-    if (r != J_OTHER) return r;
+  lua_Integer n;
+  switch (ld_json_table_kind(L, v, &n)) {
+  case LD_JSON_ARRAY: return J_ARR;
+  case LD_JSON_OBJECT: return J_OBJ;
+  default: return J_EMPTY;
   }
-  lua_pushnil(L);
-  if (!lua_next(L, v)) return J_EMPTY;
-  lua_pop(L, 2);
-  lua_Integer n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, v)) {
-    lua_pop(L, 1);
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
-      lua_pop(L, 1);
-      return J_OBJ;
-    }
-    n++;
-  }
-  return (lua_Integer)lua_rawlen(L, v) == n ? J_ARR : J_OBJ;
 }
 
 static const char *jname(int t) {

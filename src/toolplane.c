@@ -55,6 +55,7 @@ static int outcome_msg(lua_State *L, const char *kind, const char *msg) {
 
 /* Reports the outcome on top as a tool-result event and returns it. [-0, +0] */
 static int reported(lua_State *L) {
+  if (!ld_events_lines()) return 1; /* nothing to show: skip making the text */
   int o = lua_gettop(L);
   lua_getfield(L, o, "kind");
   int ok = strcmp(lua_tostring(L, -1), "ok") == 0;

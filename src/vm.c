@@ -71,30 +71,6 @@ int ld_vm_pcall(lua_State *L, int nargs, int nres) {
   return status;
 }
 
-/* require(module)[fn] as a protected call target. [-2, +1, may raise] */
-static int l_vm_getfn(lua_State *L) {
-  lua_getglobal(L, "require");
-  lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);
-  if (lua_getfield(L, -1, lua_tostring(L, 2)) != LUA_TFUNCTION)
-    return luaL_error(L, "module '%s' has no function '%s'", lua_tostring(L, 1), lua_tostring(L, 2));
-  return 1;
-}
-
-int ld_vm_call(lua_State *L, const char *module, const char *fn, int nargs, int nres) {
-  lua_pushcfunction(L, l_vm_getfn);
-  lua_pushstring(L, module);
-  lua_pushstring(L, fn);
-  int status = ld_vm_pcall(L, 2, 1); /* args... f | err */
-  if (status != LUA_OK) {
-    lua_insert(L, -(nargs + 1));
-    lua_pop(L, nargs);
-    return status;
-  }
-  lua_insert(L, -(nargs + 1)); /* f args... */
-  return ld_vm_pcall(L, nargs, nres);
-}
-
 int ld_vm_sorted_keys(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_newtable(L);

@@ -25,9 +25,6 @@ int ld_vm_msghandler(lua_State *L);
 /* lua_pcall through the message handler. [-(nargs+1), +(nres|1)] */
 int ld_vm_pcall(lua_State *L, int nargs, int nres);
 
-/* Protected call of require(module)[fn](args...). [-nargs, +(nres|1)] */
-int ld_vm_call(lua_State *L, const char *module, const char *fn, int nargs, int nres);
-
 /* The message handler: adds a traceback under --debug. Exposed so the
 ** scheduler can decorate errors of dead coroutines the same way. */
 void ld_vm_decorate(lua_State *L, lua_State *co, int level);

@@ -80,12 +80,13 @@ local function write_file(base, args)
   return "Written " .. (utf8.len(args.content) or #args.content) .. " characters to " .. args.path
 end
 
-local function list_files(base, args)
-  local path, pattern = args.path or ".", args.pattern or "**/*"
-  local names, kind, msg = core.fs_list(base, path, M.LIST_MAX)
+-- Files beneath base/path whose relative names match pattern, sorted; a
+-- missing directory is an empty list. Also rt:list_files. -> list | nil, kind, msg
+function M.list(base, path, pattern, max)
+  local names, kind, msg = core.fs_list(base, path, max)
   if not names then
     if kind == "not_found" or kind == "not_dir" then return core.json_array() end
-    failed(path, kind, msg)
+    return nil, kind, msg
   end
   local out = core.json_array()
   for _, n in ipairs(names) do
@@ -95,7 +96,21 @@ local function list_files(base, args)
   return out
 end
 
+local function list_files(base, args)
+  local path = args.path or "."
+  local out, kind, msg = M.list(base, path, args.pattern or "**/*", M.LIST_MAX)
+  if not out then failed(path, kind, msg) end
+  return out
+end
+
 local READ_ONLY = "write_file is disabled for read-only filesystem"
+
+-- Parameter tables live here, not in the factory, so their JSON Schema is
+-- made once rather than for every worker call.
+local READ_PARAMS = { path = "string", max_chars = { type = "integer", minimum = 1, default = 20000 },
+  offset = { type = "integer", minimum = 0, default = 0 } }
+local LIST_PARAMS = { path = { type = "string", default = "." }, pattern = { type = "string", default = "**/*" } }
+local WRITE_PARAMS = { path = "string", content = "string" }
 
 M.spec = llmdo.toolset {
   validate_config = validate_config,
@@ -115,15 +130,14 @@ M.spec = llmdo.toolset {
     local tools = {
       read_file = {
         description = "Read a text file. Do not use on binary files - pass them as attachments instead.",
-        params = { path = "string", max_chars = { type = "integer", minimum = 1, default = 20000 },
-          offset = { type = "integer", minimum = 0, default = 0 } },
+        params = READ_PARAMS,
         approval = read_approval,
         describe = function(a) return "Read from " .. a.path end,
         fn = function(args) return read_file(base, args) end,
       },
       list_files = {
         description = "List files in a directory matching a glob pattern.",
-        params = { path = { type = "string", default = "." }, pattern = { type = "string", default = "**/*" } },
+        params = LIST_PARAMS,
         approval = read_approval,
         describe = function(a) return "List files matching " .. (a.pattern or "**/*") .. " in " .. (a.path or ".") end,
         fn = function(args) return list_files(base, args) end,
@@ -131,14 +145,14 @@ M.spec = llmdo.toolset {
     }
     if cfg.read_only then -- not offered; a call anyway is blocked by the gate
       tools.write_file = {
-        hidden = true, params = { path = "string", content = "string" },
+        hidden = true, params = WRITE_PARAMS,
         approval = function() return "blocked", READ_ONLY end,
         fn = function() llmdo.error("permission", READ_ONLY) end,
       }
     else
       tools.write_file = {
         description = "Write a text file.",
-        params = { path = "string", content = "string" },
+        params = WRITE_PARAMS,
         approval = function() return write_needs and "required" or "pre_approved" end,
         describe = function(a) return "Write " .. (utf8.len(a.content) or #a.content) .. " chars to " .. a.path end,
         fn = function(args) return write_file(base, args) end,

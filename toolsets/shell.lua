@@ -170,6 +170,9 @@ local function truncated(text, cut)
   return text
 end
 
+-- Made once, not per call, so its JSON Schema is too.
+local PARAMS = { command = "string", timeout = { type = "integer", default = 30, description = "seconds, max 300" } }
+
 M.spec = llmdo.toolset {
   validate_config = validate_config,
   tool_names = { "shell" },
@@ -181,7 +184,7 @@ M.spec = llmdo.toolset {
     local root = ctx.project_root
     return { tools = { shell = {
       description = "Execute a shell command. Shell metacharacters (|, >, <, ;, &, `, $()) are blocked.",
-      params = { command = "string", timeout = { type = "integer", default = 30, description = "seconds, max 300" } },
+      params = PARAMS,
       approval = function(args)
         local verdict, a = M.check(args.command, rules, default)
         if verdict == "blocked" then return "blocked", a end

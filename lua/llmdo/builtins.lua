@@ -22,14 +22,9 @@ function M.config(name, user)
   return c
 end
 
--- Tool names a built-in offers under a configuration, known without
--- instantiating it (for linking and `llmdo check`).
-function M.tool_names(name, config)
-  if M.toolsets[name].module == "filesystem" then
-    if M.config(name, config).read_only then return { "read_file", "list_files" } end
-    return { "read_file", "write_file", "list_files" }
-  end
-  return { "shell" }
+-- The toolset spec of a built-in and its merged configuration.
+function M.spec(name, user)
+  return require("llmdo.toolsets." .. M.toolsets[name].module).spec, M.config(name, user)
 end
 
 return M

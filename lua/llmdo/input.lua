@@ -80,7 +80,7 @@ function M.normalize(schema_in, data, kind)
       schema.fill_defaults(schema_in.json, data)
       local ok, err = schema.validate(schema_in.json, data)
       if not ok then util.fail(kind, "Invalid input: " .. err) end
-      local args = schema.instance(schema_in, data)
+      local args = schema.mark(schema_in, data)
       return args, M.prompt_parts(schema_in, args, kind)
     end
     if data.input == nil then util.fail(kind, "Input object must have an 'input' field") end

@@ -88,15 +88,16 @@ end
 
 -- The tool names a resolved toolset entry offers, or nil when only its
 -- factory knows (then conflicts are checked when the call builds it).
+-- Worked out once per entry: worker calls ask again for every instance.
 function M.static_tool_names(entry)
+  if entry.tool_names ~= nil then return entry.tool_names or nil end
   local ns = entry.target
   local names
   if ns.kind == "worker" then
     names = { ns.worker.name }
-  elseif ns.kind == "builtin" then
-    names = builtins.tool_names(ns.name, entry.config)
   else
-    local spec = ns.spec
+    local spec, config = ns.spec, entry.config
+    if ns.kind == "builtin" then spec, config = builtins.spec(ns.name, config) end
     if spec.tools then
       names = {}
       for _, n in ipairs(util.sorted_keys(spec.tools)) do
@@ -105,17 +106,20 @@ function M.static_tool_names(entry)
     elseif type(spec.tool_names) == "table" then
       names = spec.tool_names
     elseif type(spec.tool_names) == "function" then
-      local ok, r = pcall(spec.tool_names, entry.config or {})
+      local ok, r = pcall(spec.tool_names, config or {})
       if not ok or type(r) ~= "table" then
         fail("project", ns.from .. ": toolset '" .. ns.name .. "': tool_names(config) failed: " .. tostring(r))
       end
       names = r
     end
   end
-  if not names then return nil end
-  local out = {}
-  for i, n in ipairs(names) do out[i] = entry.prefix and (entry.prefix .. "_" .. n) or n end
-  return out
+  local out = false
+  if names then
+    out = {}
+    for i, n in ipairs(names) do out[i] = entry.prefix and (entry.prefix .. "_" .. n) or n end
+  end
+  entry.tool_names = out
+  return out or nil
 end
 
 local function label(entry)
@@ -167,8 +171,6 @@ function M.load(arg, opts)
     if not cache[abs] then files[#files + 1] = project.load_lua(cache, abs) end
   end
   local lua_toolsets, lua_models, entries = collect_exports(files, display)
-  local model_table = {}
-  for name, m in pairs(lua_models) do model_table[name] = m end
 
   -- §3.2 step 2 and 3
   if #manifest.workers == 0 and #entries == 0 then
@@ -184,7 +186,7 @@ function M.load(arg, opts)
 
   -- step 4: worker files, their models and schemas
   local workers, order = {}, {}
-  local model_ctx = { providers = manifest.providers, models = model_table }
+  local model_ctx = { providers = manifest.providers, models = lua_models }
   for _, rel in ipairs(manifest.workers) do
     local abs = loc.single_worker or project.resolve_listed(root, rel, "Worker", display)
     local def = worker.parse(abs)
@@ -266,8 +268,7 @@ function M.load(arg, opts)
       end
       e.target = target
       e.prefix = e.instance and e.name or nil
-      local spec = target.kind == "lua" and target.spec
-        or target.kind == "builtin" and require("llmdo.toolsets." .. builtins.toolsets[target.name].module).spec
+      local spec = target.kind == "lua" and target.spec or target.kind == "builtin" and builtins.spec(target.name)
       if spec and spec.validate_config and e.config then
         local ok, problem = pcall(spec.validate_config, e.config)
         if not ok or problem then
@@ -312,16 +313,13 @@ function M.load(arg, opts)
     root = root,
     cwd = require("llmdo.core").cwd(),
     secret_vars = secret_vars,
-    file = loc.file,
     display = display,
     runtime = manifest.runtime,
     entry_config = manifest.entry,
     providers = manifest.providers,
-    models = model_table,
+    models = lua_models,
     workers = workers,
     worker_list = order,
-    toolsets = namespace,
-    lua_files = files,
     entry = entry,
   }
 end

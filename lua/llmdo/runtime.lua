@@ -50,7 +50,6 @@ local function prepare_call(rt, name, data)
     state.takes_history = true
     for i, m in ipairs(uv(rt, UV_MESSAGES)) do messages[i] = m end
   end
-  state.prompt = input.display_text(parts)
   messages[#messages + 1] = input.user_message(parts, run.project.root)
   return def, messages, state
 end
@@ -254,16 +253,9 @@ core.frame_methods.write_file = function(rt, path, text)
   if not ok then file_error(path, kind, msg) end
 end
 core.frame_methods.list_files = function(rt, dir, pattern)
-  local names, kind, msg = core.fs_list(rt.project_root, dir or ".", 100000)
-  if not names then
-    if kind == "not_found" or kind == "not_dir" then return core.json_array() end
-    file_error(dir, kind, msg)
-  end
-  local out = core.json_array()
-  for _, n in ipairs(names) do
-    if core.glob_match(pattern or "**/*", n, "p") then out[#out + 1] = n end
-  end
-  table.sort(out)
+  local fs = require "llmdo.toolsets.filesystem"
+  local out, kind, msg = fs.list(rt.project_root, dir or ".", pattern or "**/*", 100000)
+  if not out then file_error(dir, kind, msg) end
   return out
 end
 core.frame_methods.map = function(_, list, fn, limit) return core.map(list, fn, limit) end

@@ -103,6 +103,11 @@ function M.instance(s, args)
   M.fill_defaults(s.json, args)
   local ok, err = M.validate(s.json, args)
   if not ok then error(core.error("run", "Invalid input" .. name .. ": " .. err), 2) end
+  return M.mark(s, args)
+end
+
+-- Marks validated args as an instance of s.
+function M.mark(s, args)
   instance_marks[args] = s
   return args
 end

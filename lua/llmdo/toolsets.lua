@@ -33,7 +33,7 @@ local function worker_tool(w)
   if utf8.len(desc) and utf8.len(desc) > 200 then desc = desc:sub(1, utf8.offset(desc, 201) - 1) .. "..." end
   local name = w.name
   return {
-    name = name, description = desc, kind = "worker", worker = w, retries = 0,
+    name = name, description = desc, kind = "worker", retries = 0,
     parameters = w.schema_in and w.schema_in.json or WORKER_PARAMS,
     -- the plane has already passed this call through the gate
     fn = function(args, ctx) return rawget(ctx, "_frame"):call_agent(name, args) end,
@@ -54,24 +54,18 @@ end
 
 local function spec_of(entry)
   local ns = entry.target
-  if ns.kind == "builtin" then
-    local b = builtins.toolsets[ns.name]
-    return require("llmdo.toolsets." .. b.module).spec, builtins.config(ns.name, entry.config)
-  end
+  if ns.kind == "builtin" then return builtins.spec(ns.name, entry.config) end
   return ns.spec, entry.config
 end
 
--- Runs a factory (or takes the static tools) and checks what it returns.
+-- Runs a factory (or takes the static tools, checked by llmdo.toolset) and
+-- checks what it returns.
 local function instantiate(entry, spec, config, ctx, label)
-  local inst
-  if spec.factory then
-    inst = spec.factory(ctx)
-    if type(inst) ~= "table" then
-      util.fail("run", "toolset '" .. label .. "': factory must return a table {tools=, cleanup=}, got "
-        .. util.describe(inst))
-    end
-  else
-    inst = { tools = spec.tools, cleanup = spec.cleanup }
+  if not spec.factory then return { tools = spec.tools, cleanup = spec.cleanup, label = label, config = config } end
+  local inst = spec.factory(ctx)
+  if type(inst) ~= "table" then
+    util.fail("run", "toolset '" .. label .. "': factory must return a table {tools=, cleanup=}, got "
+      .. util.describe(inst))
   end
   for k in pairs(inst) do
     if k ~= "tools" and k ~= "cleanup" then
@@ -89,13 +83,11 @@ local function instantiate(entry, spec, config, ctx, label)
     if type(name) ~= "string" or not name:match("^[%w_%-]+$") or #name > 64 then
       util.fail("run", path .. ": tool names must match ^[a-zA-Z0-9_-]{1,64}$")
     end
-    if type(def) ~= "table" then util.fail("run", path .. ": expected a table") end
     local err = llmdo._tool_shape(def, path)
     if err then util.fail("run", err) end
-    if type(def.fn) ~= "function" then util.fail("run", path .. ".fn: is required") end
   end
-  local declared = link.static_tool_names(entry)
-  if declared and spec.tool_names then
+  local declared = spec.tool_names and link.static_tool_names(entry)
+  if declared then
     local want = {}
     for _, n in ipairs(declared) do want[n] = true end
     for name, def in pairs(inst.tools) do
@@ -165,7 +157,7 @@ function M.build(frame, def, run, call_instances)
         local d = inst.tools[name]
         local full = entry.prefix and (entry.prefix .. "_" .. name) or name
         add({
-          name = full, base = name, kind = "lua", toolset = inst.label, config = inst.config,
+          name = full, kind = "lua", config = inst.config,
           description = d.description or "",
           parameters = json_schema(d.params, "toolset '" .. inst.label .. "': tools." .. name),
           fn = d.fn, approval = d.approval, describe = d.describe,

@@ -112,15 +112,7 @@ function A.decode(body)
   return from_blocks(body.content, body.usage, body.stop_reason)
 end
 
--- The provider's message from an error body (text).
-function A.error_message(text)
-  local ok, body = pcall(core.json_decode, text)
-  if ok and type(body) == "table" then
-    if type(body.error) == "table" and body.error.message then return tostring(body.error.message) end
-    if body.message then return tostring(body.message) end
-  end
-  return wire.excerpt(text)
-end
+A.error_message = wire.error_message
 
 -- Streaming: feed events with :event(ev, on_delta); :finish() gives the
 -- canonical response. Raises (kind "model") on an in-band error event.
@@ -176,8 +168,6 @@ function A.stream()
         st.usage.output_tokens = d.usage.output_tokens or st.usage.output_tokens
         st.usage.input_tokens = d.usage.input_tokens or st.usage.input_tokens
       end
-    elseif t == "message_stop" then
-      st.done = true
     end
   end
   function st.finish()

@@ -133,27 +133,16 @@ function O.decode(body)
   return canonical(text, calls, usage_of(body.usage), choice.finish_reason)
 end
 
--- The provider's message from an error body: nested {error={message=}} (OpenAI,
--- Groq, Ollama, llama.cpp, OpenRouter) or flat {message=} (old vLLM).
-function O.error_message(text)
-  local ok, body = pcall(core.json_decode, text)
-  if ok and type(body) == "table" then
-    if type(body.error) == "table" and body.error.message then return tostring(body.error.message) end
-    if type(body.error) == "string" then return body.error end
-    if body.message then return tostring(body.message) end
-  end
-  return wire.excerpt(text)
-end
+-- Error bodies: nested {error={message=}} (OpenAI, Groq, Ollama, llama.cpp,
+-- OpenRouter), {error="..."} or flat {message=} (old vLLM).
+O.error_message = wire.error_message
 
 -- Streaming: chunks keyed by tool-call index; usage wherever it shows up;
 -- an "error" key in any chunk fails the call.
 function O.stream()
   local st = { text = {}, calls = {}, order = {} }
   function st.event(_, ev, on_delta)
-    if ev.data == "[DONE]" then
-      st.done = true
-      return
-    end
+    if ev.data == "[DONE]" then return end
     local ok, d = pcall(core.json_decode, ev.data)
     if not ok or type(d) ~= "table" then return end
     if d.error ~= nil or ev.event == "error" then

@@ -19,6 +19,18 @@ function M.excerpt(text)
   return text
 end
 
+-- The provider's message from an error body: {"error": {"message": ...}},
+-- {"error": "..."} or {"message": ...}; otherwise an excerpt of the text.
+function M.error_message(text)
+  local ok, body = pcall(core.json_decode, text)
+  if ok and type(body) == "table" then
+    if type(body.error) == "table" and body.error.message then return tostring(body.error.message) end
+    if type(body.error) == "string" then return body.error end
+    if body.message then return tostring(body.message) end
+  end
+  return M.excerpt(text)
+end
+
 -- The values of a table with integer keys, in key order, without holes.
 function M.dense(t)
   local keys = {}
