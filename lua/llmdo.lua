@@ -6,20 +6,23 @@
 --   M.Input  = llmdo.schema  { fields = { input = "string" }, prompt = ... }
 --   M.main   = llmdo.entry   { main = function(input, rt) ... end }
 --   M.script = llmdo.model(function(req) return { text = "hi" } end)
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
+local task = require "llmdo.core.task"
 local V = require "llmdo.validate"
 local schema = require "llmdo.schema"
 
 local M = {}
 
-M.version = core.version
-M.null = core.null
+M.version = sys.version
+M.null = json.null
 
 M.json = {
-  encode = function(v, opts) return core.json_encode(v, opts) end,
-  decode = core.json_decode,
-  array = core.json_array,
-  null = core.null,
+  encode = function(v, opts) return json.encode(v, opts) end,
+  decode = json.decode,
+  array = json.array,
+  null = json.null,
 }
 
 -- The metatables that mark declared objects; llmdo.kind tells them apart.
@@ -46,7 +49,7 @@ local function declare_error(fn, err)
   local info = debug.getinfo(3, "Sl")
   local where = info and info.currentline and info.currentline > 0
       and (info.short_src .. ":" .. info.currentline .. ": ") or ""
-  error(core.error("project", where .. "llmdo." .. fn .. ": " .. err), 0)
+  error(E.new("project", where .. "llmdo." .. fn .. ": " .. err), 0)
 end
 
 local tool_shape = V.record({
@@ -135,16 +138,16 @@ end
 
 -- Inside a tool's fn: send `msg` back to the model as a retry prompt.
 function M.retry(msg)
-  error(core.error("retry", tostring(msg)), 0)
+  error(E.new("retry", tostring(msg)), 0)
 end
 
 -- Raise an llmdo error of a given kind ("run", "permission", ...).
 function M.error(kind, msg)
-  error(core.error(kind, msg), 0)
+  error(E.new(kind, msg), 0)
 end
 
 -- Suspends the calling task for `ms` milliseconds (other tasks run).
-function M.sleep(ms) return core.sleep(ms) end
+function M.sleep(ms) return task.sleep(ms) end
 
 -- Embedding: load and link a project, then run its entry from Lua.
 --   local p = llmdo.load_project("examples/greeter")
@@ -169,7 +172,7 @@ local run_opts = V.record {
 function Project:run(data, opts)
   if opts ~= nil then
     local err = run_opts(opts, "opts")
-    if err then error(core.error("usage", "project:run: " .. err), 0) end
+    if err then error(E.new("usage", "project:run: " .. err), 0) end
   end
   return require("llmdo.runtime").run_entry(self.linked, data, opts)
 end

@@ -17,63 +17,67 @@
 static const char cache_key = 'c';
 
 /* The run table's field 'k'. [-0, +1] */
-static int run_field(lua_State *L, const char *k) {
-  lua_getiuservalue(L, 1, LD_UV_RUN);
+static int run_field(lua_State *L, const ld_gate *g, const char *k) {
+  ld_frame_push(L, g->frame, LD_FRAME_RUN);
   lua_getfield(L, -1, k);
   lua_remove(L, -2);
   return lua_type(L, -1);
 }
 
 /* Pushes a permission error "Approval denied for <tool>: <note>". [-0, +1] */
-static void push_denied(lua_State *L, const char *note) {
-  lua_pushfstring(L, "Approval denied for %s: %s", lua_tostring(L, 4),
+static void push_denied(lua_State *L, const ld_gate *g, const char *note) {
+  lua_pushfstring(L, "Approval denied for %s: %s", lua_tostring(L, g->name),
                   note && *note ? note : "no reason given");
   ld_error_push(L, "permission", lua_tostring(L, -1));
   lua_remove(L, -2);
 }
 
-static int blocked(lua_State *L, const char *reason) {
-  lua_pushfstring(L, "Blocked %s: %s", lua_tostring(L, 4), reason && *reason ? reason : "no reason given");
+static int blocked(lua_State *L, const ld_gate *g, const char *reason) {
+  lua_pushfstring(L, "Blocked %s: %s", lua_tostring(L, g->name),
+                  reason && *reason ? reason : "no reason given");
   ld_error_push(L, "permission", lua_tostring(L, -1));
   lua_remove(L, -2);
   return LD_DENIED;
 }
 
 /* Does the worker call carry attachments? (args.attachments non-empty) */
-static int has_attachments(lua_State *L) {
+static int has_attachments(lua_State *L, const ld_gate *g) {
   int r = 0;
-  if (lua_istable(L, 5) && lua_getfield(L, 5, "attachments") == LUA_TTABLE)
+  if (!lua_istable(L, g->args)) return 0;
+  if (lua_getfield(L, g->args, "attachments") == LUA_TTABLE)
     r = lua_rawlen(L, -1) > 0;
-  else if (lua_istable(L, 5))
+  else
     r = lua_toboolean(L, -1);
-  if (lua_istable(L, 5)) lua_pop(L, 1);
+  lua_pop(L, 1);
   return r;
 }
 
 /* worker_*_require_approval, overridden per worker (features §7.4). */
-static int worker_rule(lua_State *L, const char *global, const char *override) {
-  run_field(L, global);
+static int worker_rule(lua_State *L, const ld_gate *g, const char *global, const char *override) {
+  int top = lua_gettop(L);
+  run_field(L, g, global);
   int on = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  if (run_field(L, "worker_approval_overrides") == LUA_TTABLE &&
-      lua_getfield(L, -1, lua_tostring(L, 4)) == LUA_TTABLE && lua_getfield(L, -1, override) == LUA_TBOOLEAN)
+  if (run_field(L, g, "worker_approval_overrides") == LUA_TTABLE &&
+      lua_getfield(L, -1, lua_tostring(L, g->name)) == LUA_TTABLE &&
+      lua_getfield(L, -1, override) == LUA_TBOOLEAN)
     on = lua_toboolean(L, -1);
-  lua_settop(L, 7);
+  lua_settop(L, top);
   return on;
 }
 
-int ld_approval_first(lua_State *L) {
-  lua_getfield(L, 6, "kind");
+int ld_approval_first(lua_State *L, const ld_gate *g) {
+  lua_getfield(L, g->tool, "kind");
   int worker = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "worker") == 0;
   lua_pop(L, 1);
   if (worker) {
-    if (worker_rule(L, "worker_calls_require_approval", "calls_require_approval")) return LD_REQUIRED;
-    if (has_attachments(L) &&
-        worker_rule(L, "worker_attachments_require_approval", "attachments_require_approval"))
+    if (worker_rule(L, g, "worker_calls_require_approval", "calls_require_approval")) return LD_REQUIRED;
+    if (has_attachments(L, g) &&
+        worker_rule(L, g, "worker_attachments_require_approval", "attachments_require_approval"))
       return LD_REQUIRED;
     return LD_APPROVED;
   }
-  int t = lua_getfield(L, 6, "approval");
+  int t = lua_getfield(L, g->tool, "approval");
   int r = LD_REQUIRED; /* the secure default */
   if (t == LUA_TFUNCTION)
     r = LD_CALL_FN;
@@ -83,7 +87,7 @@ int ld_approval_first(lua_State *L) {
   return r;
 }
 
-int ld_approval_after_fn(lua_State *L, int nres) {
+int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres) {
   int top = lua_gettop(L), first = top - nres + 1;
   const char *d = nres > 0 ? lua_tostring(L, first) : NULL;
   int r;
@@ -93,7 +97,7 @@ int ld_approval_after_fn(lua_State *L, int nres) {
     r = LD_REQUIRED;
   } else if (d && strcmp(d, "blocked") == 0) {
     const char *reason = nres > 1 ? lua_tostring(L, first + 1) : NULL;
-    r = blocked(L, reason);
+    r = blocked(L, g, reason);
     lua_insert(L, first);
     lua_settop(L, first);
     return r;
@@ -102,7 +106,7 @@ int ld_approval_after_fn(lua_State *L, int nres) {
         L,
         "the approval function of tool '%s' returned %s (expected \"pre_approved\", \"required\" or "
         "\"blocked\", reason)",
-        lua_tostring(L, 4), d ? d : luaL_typename(L, first));
+        lua_tostring(L, g->name), d ? d : luaL_typename(L, first));
     ld_error_push(L, "tool", lua_tostring(L, -1));
     lua_remove(L, -2);
     lua_insert(L, first);
@@ -114,10 +118,10 @@ int ld_approval_after_fn(lua_State *L, int nres) {
 }
 
 /* Pushes the session-cache key: tool name + canonical JSON of the arguments. [-0, +1] */
-static void push_cache_key(lua_State *L) {
-  lua_pushvalue(L, 4);
+static void push_cache_key(lua_State *L, const ld_gate *g) {
+  lua_pushvalue(L, g->name);
   lua_pushliteral(L, "\n");
-  ld_json_encode(L, 5, LD_JSON_SORTED);
+  ld_json_encode(L, g->args, LD_JSON_SORTED);
   lua_concat(L, 3);
 }
 
@@ -165,13 +169,14 @@ static void push_short(lua_State *L, int idx, int depth) {
 }
 
 /* The description: tool.describe(args) or "name(k='v', ...)". [-0, +1] */
-static void push_description(lua_State *L) {
-  lua_getfield(L, 6, "kind");
+static void push_description(lua_State *L, const ld_gate *g) {
+  lua_getfield(L, g->tool, "kind");
   int worker = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "worker") == 0;
   lua_pop(L, 1);
   if (worker) {
-    lua_pushfstring(L, "Call agent %s", lua_tostring(L, 4));
-    if (lua_istable(L, 5) && lua_getfield(L, 5, "attachments") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    lua_pushfstring(L, "Call agent %s", lua_tostring(L, g->name));
+    if (lua_istable(L, g->args) && lua_getfield(L, g->args, "attachments") == LUA_TTABLE &&
+        lua_rawlen(L, -1) > 0) {
       int a = lua_gettop(L);
       lua_pushliteral(L, " with attachments: ");
       for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, a); i++) {
@@ -183,27 +188,27 @@ static void push_description(lua_State *L) {
       lua_concat(L, lua_gettop(L) - a);
       lua_remove(L, a);
       lua_concat(L, 2);
-    } else if (lua_istable(L, 5)) {
+    } else if (lua_istable(L, g->args)) {
       lua_pop(L, 1);
     }
     return;
   }
-  if (lua_getfield(L, 6, "describe") == LUA_TFUNCTION) {
-    lua_pushvalue(L, 5);
+  if (lua_getfield(L, g->tool, "describe") == LUA_TFUNCTION) {
+    lua_pushvalue(L, g->args);
     if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return;
   }
   lua_pop(L, 1);
   /* name(k='v', n=1), keys sorted */
   int base = lua_gettop(L);
   int keys, n;
-  lua_pushvalue(L, 4);
+  lua_pushvalue(L, g->name);
   lua_pushliteral(L, "(");
-  n = ld_vm_sorted_keys(L, 5);
+  n = ld_vm_sorted_keys(L, g->args);
   keys = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, keys, i);
     const char *k = lua_tostring(L, -1);
-    lua_getfield(L, 5, k);
+    lua_getfield(L, g->args, k);
     push_short(L, -1, 0);
     lua_remove(L, -2);
     if (lua_type(L, -1) == LUA_TSTRING)
@@ -222,16 +227,16 @@ static void push_description(lua_State *L) {
 }
 
 /* Pushes the text of the prompt for this call. [-0, +1] */
-static void push_prompt_text(lua_State *L) {
-  ld_frame *f = ld_frame_check(L, 1);
+static void push_prompt_text(lua_State *L, const ld_gate *g) {
+  ld_frame *f = ld_frame_check(L, g->frame);
   int base = lua_gettop(L);
-  lua_getfield(L, 1, "worker");
+  lua_getfield(L, g->frame, "worker");
   lua_pushfstring(L, "worker: %s (depth %d)\ntool:   %s\naction: ", lua_tostring(L, -1), f->depth,
-                  lua_tostring(L, 4));
+                  lua_tostring(L, g->name));
   lua_remove(L, -2);
-  push_description(L);
+  push_description(L, g);
   lua_pushliteral(L, "\nargs:   ");
-  push_short(L, 5, 0);
+  push_short(L, g->args, 0);
   ld_json_encode(L, -1, LD_JSON_SORTED | LD_JSON_PRETTY);
   lua_remove(L, -2);
   luaL_gsub(L, lua_tostring(L, -1), "\n", "\n        ");
@@ -239,33 +244,33 @@ static void push_prompt_text(lua_State *L) {
   lua_concat(L, lua_gettop(L) - base);
 }
 
-int ld_approval_mode(lua_State *L) {
-  run_field(L, "approval_mode");
+int ld_approval_mode(lua_State *L, const ld_gate *g) {
+  run_field(L, g, "approval_mode");
   const char *mode = lua_tostring(L, -1);
   int r;
   if (mode && strcmp(mode, "approve_all") == 0) {
     r = LD_APPROVED;
   } else if (mode && strcmp(mode, "reject_all") == 0) {
     lua_pop(L, 1);
-    push_denied(L, "--reject-all");
+    push_denied(L, g, "--reject-all");
     return LD_DENIED;
   } else {
     push_cache(L);
-    push_cache_key(L);
+    push_cache_key(L, g);
     r = lua_rawget(L, -2) == LUA_TBOOLEAN ? LD_APPROVED : LD_PROMPT;
     lua_pop(L, 2);
   }
   lua_pop(L, 1);
-  if (r == LD_PROMPT) push_prompt_text(L);
+  if (r == LD_PROMPT) push_prompt_text(L, g);
   return r;
 }
 
-int ld_approval_answer(lua_State *L) {
+int ld_approval_answer(lua_State *L, const ld_gate *g) {
   const char *choice = lua_tostring(L, -2);
   if (choice && (strcmp(choice, "a") == 0 || strcmp(choice, "s") == 0)) {
     if (strcmp(choice, "s") == 0) { /* only "for this session" approvals are remembered */
       push_cache(L);
-      push_cache_key(L);
+      push_cache_key(L, g);
       lua_pushboolean(L, 1);
       lua_rawset(L, -3);
       lua_pop(L, 1);
@@ -274,7 +279,7 @@ int ld_approval_answer(lua_State *L) {
     return LD_APPROVED;
   }
   const char *note = lua_tostring(L, -1);
-  push_denied(L, note);
+  push_denied(L, g, note);
   lua_insert(L, -3);
   lua_pop(L, 2);
   return LD_DENIED;

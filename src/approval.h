@@ -15,13 +15,21 @@
 ** worker_calls_require_approval, worker_attachments_require_approval and
 ** worker_approval_overrides instead.
 **
-** All take the plane's stack: 1 frame 2 call 3 index 4 name 5 args 6 tool
-** 7 ctx, and leave it as they found it, plus what they say they push.
+** Each reads the call it decides through an ld_gate of stack indices and
+** leaves the stack as it found it, plus what it says it pushes.
 */
 #ifndef LD_APPROVAL_H
 #define LD_APPROVAL_H
 
 #include <lua.h>
+
+/* The call being decided: stack indices of its parts. */
+typedef struct ld_gate {
+  int frame; /* the frame of the calling worker (or entry) */
+  int name;  /* the tool's name */
+  int args;  /* its arguments (a table) */
+  int tool;  /* the tool record: kind, approval, describe */
+} ld_gate;
 
 enum {
   LD_APPROVED, /* run the tool */
@@ -32,16 +40,16 @@ enum {
 };
 
 /* The tool's configuration and the worker-call rules. [-0, +(0|1)] */
-int ld_approval_first(lua_State *L);
+int ld_approval_first(lua_State *L, const ld_gate *g);
 
 /* The approval function's results are the nres values on top (popped).
 ** [-nres, +(0|1)] */
-int ld_approval_after_fn(lua_State *L, int nres);
+int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres);
 
 /* A call that needs approval, under the run's mode. [-0, +(0|1)] */
-int ld_approval_mode(lua_State *L);
+int ld_approval_mode(lua_State *L, const ld_gate *g);
 
 /* The person's answer (choice, note) is on top (popped). [-2, +(0|1)] */
-int ld_approval_answer(lua_State *L);
+int ld_approval_answer(lua_State *L, const ld_gate *g);
 
 #endif

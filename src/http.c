@@ -641,7 +641,7 @@ void ld_http_open(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_http_request);
-  lua_setfield(L, -2, "http_request");
+  lua_setfield(L, -2, "request");
   lua_pushcfunction(L, l_sse_parse);
   lua_setfield(L, -2, "sse_parse");
 }

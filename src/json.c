@@ -467,6 +467,6 @@ void ld_json_open(lua_State *L) {
   luaopen_cjson(L); /* core cjson */
   lua_getfield(L, -1, "decode");
   lua_pushcclosure(L, l_json_decode, 1);
-  lua_setfield(L, -3, "json_decode");
+  lua_setfield(L, -3, "decode");
   lua_pop(L, 1);
 }

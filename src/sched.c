@@ -30,6 +30,7 @@ struct ld_task {
   int nargs;              /* values to resume with, when READY */
   int armed;              /* ld_task_wait was called during this resume */
   int cancelled;          /* level-triggered: every wait raises */
+  int shield;             /* > 0: inside core shield(): cancellation waits until it ends */
   int nowait;             /* > 0: inside a user coroutine resumed where the task cannot yield */
   int aborted;            /* the current wait was stopped by cancellation */
   ld_task *next;          /* ready queue */
@@ -94,9 +95,35 @@ static int l_sched_nowait(lua_State *L) {
   return 0;
 }
 
+/* Continuation of shield: the shielded function returned, raised or was
+** resumed after a wait; its results (or error) are on the stack. */
+static int shield_k(lua_State *L, int status, lua_KContext ctx) {
+  ld_task *t = (ld_task *)ctx;
+  if (t) t->shield--;
+  if (status != LUA_OK && status != LUA_YIELD) return lua_error(L);
+  return lua_gettop(L);
+}
+
+/*
+** core.shield(fn, ...) -> fn(...): runs fn in this task with cancellation
+** held off, as Trio's shielded cancel scope: its waits complete even after
+** Ctrl-C, and a cancellation that arrived meanwhile takes effect at the
+** task's next wait after it. Cleanups run this way. [-(n), +r, yields]
+*/
+static int l_sched_shield(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  ld_sched *s = ld_sched_get(L);
+  ld_task *t = s ? s->current : NULL;
+  if (t) t->shield++;
+  return shield_k(L, lua_pcallk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, (lua_KContext)t, shield_k),
+                  (lua_KContext)t);
+}
+
 void ld_sched_open(lua_State *L) {
   lua_pushcfunction(L, l_sched_nowait);
   lua_setfield(L, -2, "nowait");
+  lua_pushcfunction(L, l_sched_shield);
+  lua_setfield(L, -2, "shield");
 }
 
 int ld_sched_push_sentinel(lua_State *L) {
@@ -140,7 +167,10 @@ ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn
     if (g->head) g->head->gprev = t;
     g->head = t;
   }
-  t->cancelled = (g && g->cancelled) || (s->cancelling && !(g && g->shield));
+  /* work started by shielded code (a cleanup's own parallel branches) is
+  ** shielded for its whole life, so the cleanup can finish */
+  if (s->current && s->current->shield) t->shield = 1;
+  t->cancelled = (g && g->cancelled) || s->cancelling;
   s->live++;
   enqueue(t);
   return t;
@@ -166,7 +196,7 @@ ld_task *ld_task_check(lua_State *L, const char *what) {
     ld_error_raisef(
         L, "run",
         "%s cannot wait here (called across a C boundary such as a metamethod or a sort comparator)", what);
-  if (s->current->cancelled) ld_error_raisef(L, "cancelled", "cancelled");
+  if (s->current->cancelled && !s->current->shield) ld_error_raisef(L, "cancelled", "cancelled");
   return s->current;
 }
 
@@ -199,7 +229,7 @@ static void withdraw(ld_task *t) {
 
 int ld_task_wait(lua_State *L, ld_task *t, ld_op_cancel_fn cancel, void *op, lua_KContext ctx,
                  lua_KFunction k) {
-  if (t->cancelled) { /* ld_task_check raised already for a cancelled task: not reachable */
+  if (t->cancelled && !t->shield) { /* ld_task_check raised already: not reachable */
     if (cancel) cancel(op, NULL);
     return raise_cancelled(L);
   }
@@ -234,7 +264,7 @@ void ld_task_abort(ld_task *t) {
 void ld_task_cancel(ld_task *t) {
   if (t->cancelled) return;
   t->cancelled = 1;
-  if (t->state == WAITING && t->cancel) {
+  if (t->state == WAITING && t->cancel && !t->shield) {
     ld_op_cancel_fn hook = t->cancel;
     void *op = t->op;
     t->cancel = NULL;
@@ -254,7 +284,7 @@ void ld_sched_cancel_all(ld_sched *s) {
   s->cancelling = 1;
   for (ld_task *t = s->live_head, *next; t; t = next) {
     next = t->lnext;
-    if (!(t->group && t->group->shield)) ld_task_cancel(t);
+    ld_task_cancel(t);
   }
 }
 

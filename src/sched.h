@@ -41,13 +41,11 @@ struct ld_defer {
   int queued;
 };
 
-/* A set of tasks cancelled together (a call's tasks, parallel branches).
-** Embed it in its owner, zeroed; it must outlive its tasks. A shielded
-** group's tasks are not cancelled by ld_sched_cancel_all (cleanups). */
+/* A set of tasks cancelled together (parallel branches, a turn's tool
+** calls). Embed it in its owner, zeroed; it must outlive its tasks. */
 struct ld_group {
   ld_task *head;
   int cancelled;
-  int shield;
 };
 
 ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop);
@@ -69,7 +67,7 @@ ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn
 ** later wait it attempts. Code that catches it still cannot wait again. */
 void ld_task_cancel(ld_task *t);
 void ld_group_cancel(ld_group *g);
-/* Ctrl-C: every task not in a shielded group, now and from now on. */
+/* Ctrl-C: every task, now and from now on (shielded code finishes first). */
 void ld_sched_cancel_all(ld_sched *s);
 
 /* The group Ctrl-C cancels instead of everything (a chat turn), or NULL. */
@@ -106,7 +104,7 @@ lua_State *ld_task_thread(ld_task *t);
 /* The operation completed; nargs results were pushed on ld_task_thread. */
 void ld_task_wake(ld_task *t, int nargs);
 
-/* Adds core.nowait to the table on top (see lua/llmdo/prelude.lua). */
+/* Adds nowait (see lua/llmdo/prelude.lua) and shield to the table on top. */
 void ld_sched_open(lua_State *L);
 
 /* Pushes the light userdata host primitives yield (core.YIELD). [-0, +1] */

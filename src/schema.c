@@ -620,3 +620,47 @@ int l_schema_validate(lua_State *L) {
   luaL_pushresult(&b);
   return 2;
 }
+
+void ld_schema_fill_defaults(lua_State *L, int schema, int args, int copy) {
+  schema = lua_absindex(L, schema);
+  args = lua_absindex(L, args);
+  lua_pushvalue(L, args); /* the result, replaced by a copy on the first default */
+  int out = lua_gettop(L);
+  if (!lua_istable(L, schema) || !lua_istable(L, args)) return;
+  if (lua_getfield(L, schema, "properties") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  int props = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, props)) { /* key prop */
+    if (lua_istable(L, -1) && lua_getfield(L, -1, "default") != LUA_TNIL) {
+      lua_pushvalue(L, -3); /* key prop default key */
+      if (lua_rawget(L, out) == LUA_TNIL) {
+        if (copy && lua_rawequal(L, out, args)) { /* copy the arguments once */
+          lua_newtable(L);
+          lua_pushnil(L);
+          while (lua_next(L, args)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+          }
+          lua_replace(L, out);
+        }
+        lua_pushvalue(L, -4); /* key prop default nil key */
+        lua_pushvalue(L, -3);
+        lua_rawset(L, out);
+      }
+    }
+    lua_settop(L, props + 1); /* key */
+  }
+  lua_settop(L, out);
+}
+
+/* core.schema_fill_defaults(schema, args) -> args: in place, for entries
+** and schema instances (the tool plane fills a copy). [-2, +1] */
+int l_schema_fill_defaults(lua_State *L) {
+  lua_settop(L, 2);
+  ld_schema_fill_defaults(L, 1, 2, 0);
+  return 1;
+}

@@ -24,4 +24,11 @@
 /* core.schema_validate(schema, value) -> true | false, "path: message; ..." */
 int l_schema_validate(lua_State *L);
 
+/* Arguments left out that the schema's properties give a default get it,
+** as pydantic does. Pushes the arguments: those at args, or with copy set
+** and a default to fill, a copy (so a recorded tool call stays what the
+** model sent). [-0, +1] */
+void ld_schema_fill_defaults(lua_State *L, int schema, int args, int copy);
+int l_schema_fill_defaults(lua_State *L);
+
 #endif

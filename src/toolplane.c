@@ -1,11 +1,11 @@
 /*
 ** toolplane: tool invocation. See toolplane.h.
 **
-** The body runs inside its own task and sequences its steps with
+** The plane runs in the calling task and sequences its steps with
 ** continuations (Lua manual §4.5), so the approval gate and the tool's fn
 ** may wait (a prompt, an HTTP request, a child worker call) without a C
-** frame in the way. Stack of the body:
-**   1 frame  2 call  3 index  4 name  5 args  6 tool  7 ctx  8 msgh  9 result
+** frame in the way. Its stack, laid out by l_toolplane_invoke and known
+** only to this file (the gate gets its part as an ld_gate):
 */
 #include "toolplane.h"
 
@@ -13,7 +13,6 @@
 
 #include <lauxlib.h>
 
-#include "agent.h"
 #include "approval.h"
 #include "prompt.h"
 #include "error.h"
@@ -24,24 +23,27 @@
 #include "schema.h"
 #include "vm.h"
 
+enum {
+  P_FRAME = 1, /* the calling frame */
+  P_CALL,      /* {id=, name=, args=} */
+  P_GATE_ONLY, /* true: decide only (ctx:call_agent), run nothing */
+  P_NAME,
+  P_ARGS,
+  P_TOOL, /* the tool record */
+  P_CTX,  /* what fn(args, ctx) and approval(args, ctx) receive */
+  P_MSGH, /* message handler of the protected call of fn */
+  P_RESULT
+};
+
+static const ld_gate GATE = {P_FRAME, P_NAME, P_ARGS, P_TOOL};
+
 enum { K_GATE_FN, K_GATE_PROMPT, K_FN };
 
-/* Slot 3 (index) of a gate-only invocation: ctx:call_agent's approval. */
-#define GATE_ONLY (-1)
-
-/* Pushes a new outcome of 'kind' for the call in slot 2. [-0, +1] */
+/* Pushes a new outcome of 'kind'. [-0, +1] */
 static void new_outcome(lua_State *L, const char *kind) {
-  lua_createtable(L, 0, 8);
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "outcome");
+  lua_createtable(L, 0, 4);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  lua_getfield(L, 2, "id");
-  lua_setfield(L, -2, "id");
-  lua_pushvalue(L, 4);
-  lua_setfield(L, -2, "tool");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, -2, "index");
 }
 
 /* Returns an outcome with a message. [-0, +1] */
@@ -67,19 +69,19 @@ static int reported(lua_State *L) {
     ld_error_message(L, -1);
     lua_remove(L, -2);
   }
-  ld_event_tool_result(L, 1, lua_tostring(L, 4) ? lua_tostring(L, 4) : "?", -1, !ok);
+  ld_event_tool_result(L, P_FRAME, lua_tostring(L, P_NAME) ? lua_tostring(L, P_NAME) : "?", -1, !ok);
   lua_settop(L, o);
   return 1;
 }
 
 /* "Unknown tool name: 'x'. Available tools: 'a', 'b'" [-0, +1] */
 static int unknown_tool(lua_State *L) {
-  lua_getiuservalue(L, 1, LD_UV_TOOLS); /* tools */
-  int n = ld_vm_sorted_keys(L, -1);     /* tools names */
+  ld_frame_push(L, P_FRAME, LD_FRAME_TOOLS); /* tools */
+  int n = ld_vm_sorted_keys(L, -1);          /* tools names */
   int names = lua_gettop(L);
   luaL_checkstack(L, n + 4, "tool names");
   int base = lua_gettop(L);
-  lua_pushfstring(L, "Unknown tool name: '%s'. ", lua_isstring(L, 4) ? lua_tostring(L, 4) : "?");
+  lua_pushfstring(L, "Unknown tool name: '%s'. ", lua_isstring(L, P_NAME) ? lua_tostring(L, P_NAME) : "?");
   lua_pushstring(L, n ? "Available tools: " : "No tools available.");
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, names, i);
@@ -105,13 +107,13 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx);
 
 /* The gate said yes: run fn(args, ctx) in this task, protected. */
 static int run_fn(lua_State *L) {
-  lua_settop(L, 7);
-  if (lua_tointeger(L, 3) == GATE_ONLY) return 0;
-  lua_pushcfunction(L, ld_vm_msghandler); /* 8 */
-  lua_getfield(L, 6, "fn");
-  lua_pushvalue(L, 5);
-  lua_pushvalue(L, 7);
-  return plane_k(L, lua_pcallk(L, 2, 1, 8, K_FN, plane_k), K_FN);
+  lua_settop(L, P_CTX);
+  if (lua_toboolean(L, P_GATE_ONLY)) return 0;
+  lua_pushcfunction(L, ld_vm_msghandler); /* P_MSGH */
+  lua_getfield(L, P_TOOL, "fn");
+  lua_pushvalue(L, P_ARGS);
+  lua_pushvalue(L, P_CTX);
+  return plane_k(L, lua_pcallk(L, 2, 1, P_MSGH, K_FN, plane_k), K_FN);
 }
 
 /* Acts on a gate decision (approval.h); may wait for the approval
@@ -119,32 +121,30 @@ static int run_fn(lua_State *L) {
 static int gate(lua_State *L, int decision) {
   switch (decision) {
   case LD_APPROVED: return run_fn(L);
-  case LD_REQUIRED: return gate(L, ld_approval_mode(L));
+  case LD_REQUIRED: return gate(L, ld_approval_mode(L, &GATE));
   case LD_CALL_FN:
-    lua_getfield(L, 6, "approval");
-    lua_pushvalue(L, 5);
-    lua_pushvalue(L, 7);
+    lua_getfield(L, P_TOOL, "approval");
+    lua_pushvalue(L, P_ARGS);
+    lua_pushvalue(L, P_CTX);
     return plane_k(L, lua_pcallk(L, 2, 2, 0, K_GATE_FN, plane_k), K_GATE_FN);
   case LD_PROMPT: { /* the prompt text is on top; it stays there while we wait */
     ld_task *t = ld_task_check(L, "an approval prompt");
     return ld_prompt_ask(L, t, lua_tostring(L, -1), K_GATE_PROMPT, plane_k);
   }
   default: /* LD_DENIED: the error is on top */
-    if (lua_tointeger(L, 3) == GATE_ONLY) return lua_error(L);
-    lua_copy(L, -1, 8); /* the error sits above slot 7 */
-    lua_settop(L, 8);
-    if (strcmp(ld_error_kind(L, 8), "permission") == 0) {
+    if (lua_toboolean(L, P_GATE_ONLY)) return lua_error(L);
+    lua_copy(L, -1, P_MSGH); /* the error sits above P_CTX */
+    lua_settop(L, P_MSGH);
+    if (strcmp(ld_error_kind(L, P_MSGH), "permission") == 0) {
       lua_pop(L, 1);
-      outcome_msg(L, "permission", ld_error_message(L, 8));
+      outcome_msg(L, "permission", ld_error_message(L, P_MSGH));
       lua_remove(L, -2);
-      lua_pushvalue(L, 8);
-      lua_setfield(L, -2, "error");
     } else {
       lua_pop(L, 1);
       new_outcome(L, "error");
-      lua_pushvalue(L, 8);
-      lua_setfield(L, -2, "error");
     }
+    lua_pushvalue(L, P_MSGH);
+    lua_setfield(L, -2, "error");
     return reported(L);
   }
 }
@@ -153,20 +153,21 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
   if (ctx == K_GATE_FN) {
     if (status != LUA_OK && status != LUA_YIELD) {
       const char *msg = ld_error_message(L, -1);
-      ld_error_push(L, "tool",
-                    lua_pushfstring(L, "Tool '%s': approval function failed: %s", lua_tostring(L, 4), msg));
+      ld_error_push(
+          L, "tool",
+          lua_pushfstring(L, "Tool '%s': approval function failed: %s", lua_tostring(L, P_NAME), msg));
       return gate(L, LD_DENIED);
     }
-    return gate(L, ld_approval_after_fn(L, 2));
+    return gate(L, ld_approval_after_fn(L, &GATE, 2));
   }
   if (ctx == K_GATE_PROMPT) { /* text choice note */
     lua_remove(L, -3);
-    return gate(L, ld_approval_answer(L));
+    return gate(L, ld_approval_answer(L, &GATE));
   }
-  const char *tool = lua_tostring(L, 4);
+  const char *tool = lua_tostring(L, P_NAME);
   if (status == LUA_OK || status == LUA_YIELD) {
     lua_pushcfunction(L, l_content);
-    lua_pushvalue(L, 9);
+    lua_pushvalue(L, P_RESULT);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
       const char *why = lua_tostring(L, -1);
       ld_error_push(L, "tool",
@@ -179,119 +180,101 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
     new_outcome(L, "ok"); /* ... result content outcome */
     lua_insert(L, -2);
     lua_setfield(L, -2, "content");
-    lua_pushvalue(L, 9);
+    lua_pushvalue(L, P_RESULT);
     lua_setfield(L, -2, "value");
     return reported(L);
   }
-  /* fn raised: the error is on top (9) */
-  const char *kind = ld_error_kind(L, 9);
+  /* fn raised: the error is on top (P_RESULT) */
+  const char *kind = ld_error_kind(L, P_RESULT);
   lua_pop(L, 1);
   if (strcmp(kind, "retry") == 0) {
-    outcome_msg(L, "retry", ld_error_message(L, 9));
+    outcome_msg(L, "retry", ld_error_message(L, P_RESULT));
     return reported(L);
   }
   if (strcmp(kind, "permission") == 0) {
-    outcome_msg(L, "permission", ld_error_message(L, 9));
-    lua_pushvalue(L, 9);
+    outcome_msg(L, "permission", ld_error_message(L, P_RESULT));
+    lua_pushvalue(L, P_RESULT);
     lua_setfield(L, -2, "error");
     return reported(L);
   }
   if (strcmp(kind, "tool") != 0 && strcmp(kind, "cancelled") != 0 && strcmp(kind, "budget") != 0) {
     /* name the tool, keep any traceback */
-    const char *msg = ld_error_message(L, 9);
+    const char *msg = ld_error_message(L, P_RESULT);
     ld_error_push(L, "tool", lua_pushfstring(L, "Tool '%s' failed: %s", tool, msg));
-    if (ld_error_is(L, 9))
-      lua_getfield(L, 9, "traceback");
+    if (ld_error_is(L, P_RESULT))
+      lua_getfield(L, P_RESULT, "traceback");
     else
       lua_pushnil(L);
     lua_setfield(L, -2, "traceback");
-    lua_replace(L, 9);
-    lua_settop(L, 9);
+    lua_replace(L, P_RESULT);
+    lua_settop(L, P_RESULT);
   }
   new_outcome(L, "error");
-  lua_pushvalue(L, 9);
+  lua_pushvalue(L, P_RESULT);
   lua_setfield(L, -2, "error");
   return reported(L);
 }
 
-/* Arguments the model left out that declare a default get it, as pydantic
-** does - in a copy, so the recorded tool call stays what the model sent.
-** [-0, +0] (replaces slot 5) */
-static void fill_defaults(lua_State *L) {
-  lua_getfield(L, 6, "parameters");
-  if (!lua_istable(L, -1) || lua_getfield(L, -1, "properties") != LUA_TTABLE) {
-    lua_settop(L, 6);
-    return;
-  }
-  int props = lua_gettop(L), copy = 0;
-  lua_pushnil(L);
-  while (lua_next(L, props)) {                                              /* key prop */
-    if (lua_istable(L, -1) && lua_getfield(L, -1, "default") != LUA_TNIL) { /* key prop default */
-      lua_pushvalue(L, -3);
-      if (lua_rawget(L, 5) == LUA_TNIL) {
-        lua_pop(L, 1);
-        if (!copy) { /* copy the arguments once */
-          lua_newtable(L);
-          lua_pushnil(L);
-          while (lua_next(L, 5)) {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-          }
-          lua_replace(L, 5);
-          copy = 1;
-        }
-        lua_pushvalue(L, -3);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, 5);
-      } else {
-        lua_pop(L, 1);
-      }
-    }
-    lua_settop(L, props + 1); /* key */
-  }
-  lua_settop(L, 6);
+/* Returns the outcome of a call the plane refused before the gate: the
+** message goes back to the model as a retry prompt. [-0, +1] */
+static int refused(lua_State *L, const char *fmt, const char *why) {
+  outcome_msg(L, "retry", lua_pushfstring(L, fmt, lua_tostring(L, P_NAME), why));
+  return reported(L);
 }
 
-int l_toolplane_body(lua_State *L) {
-  lua_settop(L, 3);
-  ld_frame_check(L, 1);
-  lua_getfield(L, 2, "name"); /* 4 */
-  lua_getfield(L, 2, "args"); /* 5 */
-  const char *name = lua_tostring(L, 4);
-  ld_event_tool_call(L, 1, name ? name : "?", 5);
-  lua_getiuservalue(L, 1, LD_UV_TOOLS); /* 6 tools */
-  if (!name || !lua_istable(L, 6) || lua_getfield(L, 6, name) != LUA_TTABLE) {
-    lua_settop(L, 5);
+static const char ctx_mt = 'x';
+
+/* Pushes the ctx of this call: { _frame, config, tool, call_id } with the
+** metatable run.lua fills (ctx:call_agent and the rest). [-0, +1] */
+static void push_ctx(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, P_FRAME);
+  lua_setfield(L, -2, "_frame");
+  if (lua_getfield(L, P_TOOL, "config") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+  }
+  lua_setfield(L, -2, "config");
+  lua_pushvalue(L, P_NAME);
+  lua_setfield(L, -2, "tool");
+  lua_getfield(L, P_CALL, "id");
+  lua_setfield(L, -2, "call_id");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_mt);
+  lua_setmetatable(L, -2);
+}
+
+int l_toolplane_invoke(lua_State *L) {
+  ld_frame_check(L, P_FRAME);
+  luaL_checktype(L, P_CALL, LUA_TTABLE);
+  lua_settop(L, P_CALL);
+  ld_task_check(L, "a tool call");
+  lua_pushboolean(L, 0);           /* P_GATE_ONLY */
+  lua_getfield(L, P_CALL, "name"); /* P_NAME */
+  lua_getfield(L, P_CALL, "args"); /* P_ARGS */
+  const char *name = lua_tostring(L, P_NAME);
+  ld_event_tool_call(L, P_FRAME, name ? name : "?", P_ARGS);
+  ld_frame_push(L, P_FRAME, LD_FRAME_TOOLS); /* P_TOOL: the tools, then the tool */
+  if (!name || !lua_istable(L, P_TOOL) || lua_getfield(L, P_TOOL, name) != LUA_TTABLE) {
+    lua_settop(L, P_ARGS);
     return unknown_tool(L);
   }
-  lua_replace(L, 6); /* 6 tool */
-  if (!lua_istable(L, 5)) {
-    outcome_msg(L, "retry",
-                lua_pushfstring(L, "Invalid arguments for tool '%s': expected a JSON object", name));
-    return reported(L);
-  }
+  lua_replace(L, P_TOOL);
+  if (!lua_istable(L, P_ARGS))
+    return refused(L, "Invalid arguments for tool '%s': %s", "expected a JSON object");
   lua_pushcfunction(L, l_schema_validate);
-  lua_getfield(L, 6, "parameters");
-  lua_pushvalue(L, 5);
+  lua_getfield(L, P_TOOL, "parameters");
+  lua_pushvalue(L, P_ARGS);
   lua_call(L, 2, 2);
-  if (!lua_toboolean(L, -2)) {
-    outcome_msg(L, "retry",
-                lua_pushfstring(L, "Invalid arguments for tool '%s': %s", name, lua_tostring(L, -1)));
-    return reported(L);
-  }
-  lua_settop(L, 6);
-  fill_defaults(L);
-  ld_agent_push_hook(L, "tool_ctx");
-  lua_pushvalue(L, 1);
-  lua_pushvalue(L, 6);
-  lua_pushvalue(L, 2);
-  lua_call(L, 3, 1); /* 7 ctx */
-  return gate(L, ld_approval_first(L));
+  if (!lua_toboolean(L, -2)) return refused(L, "Invalid arguments for tool '%s': %s", lua_tostring(L, -1));
+  lua_settop(L, P_TOOL);
+  lua_getfield(L, P_TOOL, "parameters");
+  ld_schema_fill_defaults(L, -1, P_ARGS, 1);
+  lua_replace(L, P_ARGS);
+  lua_pop(L, 1);
+  push_ctx(L); /* P_CTX */
+  return gate(L, ld_approval_first(L, &GATE));
 }
 
-/* core.approve_agent(frame, name, input): the gate for ctx:call_agent, as if
-** the worker were called as a tool. Returns nothing or raises the denial. */
 int l_toolplane_gate_agent(lua_State *L) {
   ld_frame_check(L, 1);
   luaL_checkstring(L, 2);
@@ -300,86 +283,29 @@ int l_toolplane_gate_agent(lua_State *L) {
   lua_createtable(L, 0, 1); /* frame name input call */
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "name");
-  lua_replace(L, 2);
+  lua_replace(L, P_CALL); /* frame call input */
   if (lua_istable(L, 3)) {
-    lua_pushvalue(L, 3); /* 4: reused below as args */
+    lua_pushvalue(L, 3);
   } else {
     lua_createtable(L, 0, 1);
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "input");
   }
-  lua_getfield(L, 2, "name"); /* frame call input args name */
-  lua_insert(L, 4);           /* frame call input name args */
-  lua_pushinteger(L, GATE_ONLY);
-  lua_replace(L, 3); /* frame call index name args */
+  lua_getfield(L, P_CALL, "name"); /* frame call input args name */
+  lua_insert(L, P_NAME);           /* frame call input name args */
+  lua_pushboolean(L, 1);
+  lua_replace(L, P_GATE_ONLY);
   lua_createtable(L, 0, 2);
   lua_pushliteral(L, "worker");
   lua_setfield(L, -2, "kind");
-  lua_pushvalue(L, 4);
-  lua_setfield(L, -2, "name"); /* 6 tool */
-  lua_pushnil(L);              /* 7 ctx */
-  return gate(L, ld_approval_first(L));
+  lua_pushvalue(L, P_NAME);
+  lua_setfield(L, -2, "name"); /* P_TOOL */
+  lua_pushnil(L);              /* P_CTX */
+  return gate(L, ld_approval_first(L, &GATE));
 }
 
-/* --- ctx:call_tool ------------------------------------------------------------ */
-
-static void on_direct_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
-  (void)t, (void)nres;
-  ld_task *waiter = ud;
-  lua_State *co = ld_task_thread(waiter);
-  lua_checkstack(co, 2);
-  lua_pushboolean(co, ok);
+void ld_toolplane_open(lua_State *L) {
+  lua_newtable(L);
   lua_pushvalue(L, -1);
-  lua_xmove(L, co, 1);
-  ld_task_wake(waiter, 2);
-}
-
-/* The caller was cancelled: cancel the tool call; it still reports back. */
-static void cancel_direct(void *op, ld_task *t) {
-  (void)t;
-  ld_task_cancel(op);
-}
-
-/* Continuation: (ok, outcome-or-error) pushed by on_direct_done. */
-static int call_k(lua_State *L, int status, lua_KContext ctx) {
-  (void)status, (void)ctx;
-  if (!lua_toboolean(L, -2)) return lua_error(L);
-  int o = lua_gettop(L);
-  lua_getfield(L, o, "kind");
-  const char *kind = lua_tostring(L, -1);
-  if (strcmp(kind, "ok") == 0) {
-    lua_getfield(L, o, "value");
-    return 1;
-  }
-  if (strcmp(kind, "error") == 0 || strcmp(kind, "permission") == 0) {
-    lua_getfield(L, o, "error");
-    return lua_error(L);
-  }
-  lua_getfield(L, o, "message");
-  return ld_error_raisef(L, "run", "%s", lua_tostring(L, -1));
-}
-
-int l_toolplane_call(lua_State *L) {
-  ld_frame *f = ld_frame_check(L, 1);
-  luaL_checkstring(L, 2);
-  if (lua_isnoneornil(L, 3)) {
-    lua_settop(L, 2);
-    lua_newtable(L);
-  }
-  lua_settop(L, 3);
-  ld_task *t = ld_task_check(L, "call_tool");
-  if (f->closed) return ld_error_raisef(L, "run", "call_tool on a frame whose call has ended");
-  static unsigned long next_id;
-  lua_pushcfunction(L, l_toolplane_body);
-  lua_pushvalue(L, 1);
-  lua_createtable(L, 0, 3);
-  lua_pushfstring(L, "call_%d", (int)(++next_id % 100000000));
-  lua_setfield(L, -2, "id");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "name");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, -2, "args");
-  lua_pushinteger(L, 0);
-  ld_task *plane = ld_sched_spawn(ld_sched_get(L), L, 3, on_direct_done, t, NULL);
-  return ld_task_wait(L, t, cancel_direct, plane, 0, call_k);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_mt);
 }

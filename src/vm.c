@@ -100,9 +100,8 @@ static int l_vm_init(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_cjson);
   lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, luaopen_llmdo_core);
-  lua_setfield(L, -2, "llmdo.core");
   lua_pop(L, 1);
+  ld_core_install(L);
   ld_embed_install(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "llmdo.prelude");

@@ -11,7 +11,10 @@
 -- filesystem_cwd[_ro] use the working directory at link time as the base,
 -- filesystem_project[_ro] the project root.
 local llmdo = require "llmdo"
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local sys = require "llmdo.core.sys"
+local txt = require "llmdo.core.text"
+local cfs = require "llmdo.core.fs"
 local util = require "llmdo.util"
 
 local M = {}
@@ -34,7 +37,7 @@ end
 local function base_dir(ctx)
   local c = ctx.config
   if c.base_path then return util.abspath(c.base_path, ctx.project_root) end
-  if c.base == "cwd" then return ctx.cwd or core.cwd() end
+  if c.base == "cwd" then return ctx.cwd or sys.cwd() end
   return ctx.project_root
 end
 
@@ -45,7 +48,7 @@ end
 
 local function escape(path) llmdo.error("permission", "Path escapes base directory: " .. shown(path)) end
 
--- Turns a failed core.fs_* call into the tool's error.
+-- Turns a failed cfs.* call into the tool's error.
 local function failed(path, kind, msg)
   path = kind == "escape" and path or shown(path)
   if kind == "escape" then escape(path) end
@@ -58,7 +61,7 @@ end
 
 local function read_file(base, args)
   local path = args.path
-  local data, kind, msg = core.fs_read(base, path, M.READ_MAX)
+  local data, kind, msg = cfs.read(base, path, M.READ_MAX)
   if not data then failed(path, kind, msg) end
   local total = utf8.len(data)
   if not total or data:find("\0", 1, true) then
@@ -75,7 +78,7 @@ local function read_file(base, args)
 end
 
 local function write_file(base, args)
-  local ok, kind, msg = core.fs_write(base, args.path, args.content, M.WRITE_MAX)
+  local ok, kind, msg = cfs.write(base, args.path, args.content, M.WRITE_MAX)
   if not ok then failed(args.path, kind, msg) end
   return "Written " .. (utf8.len(args.content) or #args.content) .. " characters to " .. args.path
 end
@@ -83,14 +86,14 @@ end
 -- Files beneath base/path whose relative names match pattern, sorted; a
 -- missing directory is an empty list. Also rt:list_files. -> list | nil, kind, msg
 function M.list(base, path, pattern, max)
-  local names, kind, msg = core.fs_list(base, path, max)
+  local names, kind, msg = cfs.list(base, path, max)
   if not names then
-    if kind == "not_found" or kind == "not_dir" then return core.json_array() end
+    if kind == "not_found" or kind == "not_dir" then return json.array() end
     return nil, kind, msg
   end
-  local out = core.json_array()
+  local out = json.array()
   for _, n in ipairs(names) do
-    if core.glob_match(pattern, n, "p") then out[#out + 1] = n end
+    if txt.glob_match(pattern, n, "p") then out[#out + 1] = n end
   end
   table.sort(out)
   return out
@@ -121,7 +124,7 @@ M.spec = llmdo.toolset {
   factory = function(ctx)
     local cfg = ctx.config
     local base = base_dir(ctx)
-    if core.stat(base) ~= "directory" then
+    if sys.stat(base) ~= "directory" then
       llmdo.error("run", "filesystem base directory not found: " .. base)
     end
     local read_needs = cfg.read_approval == true

@@ -14,7 +14,7 @@
 -- process group is killed), stdout and stderr capped at 50 KiB each, and an
 -- environment without provider keys or any *_API_KEY, *_TOKEN, *_SECRET.
 local llmdo = require "llmdo"
-local core = require "llmdo.core"
+local proc = require "llmdo.core.proc"
 
 local M = {}
 
@@ -156,7 +156,7 @@ local function child_env(secret_vars)
   local drop = { ANTHROPIC_API_KEY = true, OPENAI_API_KEY = true, OLLAMA_API_KEY = true }
   for _, v in ipairs(secret_vars or {}) do drop[v] = true end
   local env = {}
-  for _, kv in ipairs(core.environ()) do
+  for _, kv in ipairs(proc.environ()) do
     local k = kv:match("^([^=]*)=")
     if k and not drop[k] and not k:match("_API_KEY$") and not k:match("_TOKEN$") and not k:match("_SECRET$") then
       env[#env + 1] = kv
@@ -199,7 +199,7 @@ M.spec = llmdo.toolset {
         local verdict, a, argv = M.check(args.command, rules, default) -- again, at execution
         if verdict == "blocked" then llmdo.error("permission", a) end
         local timeout = math.max(1, math.min(300, args.timeout or 30))
-        local r = core.spawn { argv = argv, cwd = root, env = env, timeout_ms = timeout * 1000,
+        local r = proc.spawn { argv = argv, cwd = root, env = env, timeout_ms = timeout * 1000,
           max_output = M.MAX_OUTPUT }
         local stderr = truncated(r.stderr, r.stderr_truncated)
         if r.timed_out then stderr = "Command timed out after " .. timeout .. " seconds" end

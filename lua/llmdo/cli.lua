@@ -1,6 +1,10 @@
 -- The commands behind the command line. main.c parses the flags and runs
 -- M.main(opts) as the first task; what it returns is printed to stdout.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
+local task = require "llmdo.core.task"
+local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local link = require "llmdo.link"
 local runtime = require "llmdo.runtime"
@@ -17,7 +21,7 @@ local function resolve_input(opts, project)
     util.fail("input", "Cannot combine prompt argument and --input-json")
   end
   if opts.input_json ~= nil then
-    local ok, v = pcall(core.json_decode, opts.input_json)
+    local ok, v = pcall(json.decode, opts.input_json)
     if not ok then util.fail("input", "Invalid JSON in --input-json: " .. tostring(v):gsub("^.-: ", "")) end
     if type(v) ~= "table" or (#v > 0) or opts.input_json:match("^%s*%[") then
       util.fail("input", "--input-json must be a JSON object")
@@ -26,7 +30,7 @@ local function resolve_input(opts, project)
   end
   if opts.prompt ~= nil then return opts.prompt end
   if project.entry_config.input ~= nil then return project.entry_config.input end
-  local text, err = core.read_stdin()
+  local text, err = sys.read_stdin()
   if err then util.fail("input", err) end
   if text then
     text = text:match("^%s*(.-)%s*$")
@@ -41,7 +45,7 @@ end
 local function approval_mode(opts, project)
   local mode = opts.approve_all and "approve_all" or opts.reject_all and "reject_all"
     or project.runtime.approval_mode
-  if mode == "prompt" and (opts.headless or not core.has_terminal()) then
+  if mode == "prompt" and (opts.headless or not term.has_terminal()) then
     util.fail("usage", "Headless mode cannot prompt for approvals; use --approve-all or --reject-all")
   end
   return mode
@@ -60,7 +64,7 @@ end
 -- turn in progress, Ctrl-D leaves. Approvals given for the session hold for
 -- every turn.
 local function chat(opts, project, mode)
-  if not core.isatty(0) or not core.isatty(1) then
+  if not sys.isatty(0) or not sys.isatty(1) then
     util.fail("usage", "Chat mode requires a terminal (stdin and stdout must be a TTY)")
   end
   local history
@@ -73,7 +77,7 @@ local function chat(opts, project, mode)
     local data = first
     first = nil
     if data == nil then
-      local line = core.readline("you> ")
+      local line = term.readline("you> ")
       if line == nil then
         io.stdout:write("\n")
         return nil
@@ -81,27 +85,27 @@ local function chat(opts, project, mode)
       if line:match("%S") then data = line end
     end
     if data ~= nil then
-      core.chat_stream(true)
-      local ok, result = core.turn(function()
+      term.chat_stream(true)
+      local ok, result = task.turn(function()
         local r, i = runtime.run_entry(project, data, {
           max_depth = opts.max_depth, approval_mode = mode, stream = true, history = history, kind = "run",
         })
         return { r, i }
       end)
-      local streamed = core.chat_stream(false)
+      local streamed = term.chat_stream(false)
       if ok then
         local info
         result, info = result[1], result[2]
         history = info.messages
         if streamed == 0 and result ~= nil then
-          io.stdout:write(type(result) == "table" and core.json_encode(result, "p") or tostring(result))
+          io.stdout:write(type(result) == "table" and json.encode(result, "p") or tostring(result))
         end
         io.stdout:write("\n")
-      elseif core.is_error(result) and result.kind == "cancelled" then
+      elseif E.is(result) and result.kind == "cancelled" then
         io.stdout:write("\n(stopped)\n")
       else
         io.stdout:write("\n")
-        io.stderr:write("Error: ", core.is_error(result) and result.message or tostring(result), "\n")
+        io.stderr:write("Error: ", E.is(result) and result.message or tostring(result), "\n")
       end
       io.stdout:flush()
     end
@@ -188,9 +192,9 @@ function M.script(opts)
 end
 
 function M.main(opts)
-  core.set_verbosity(opts.verbose or 0)
+  term.set_verbosity(opts.verbose or 0)
   local command = opts.command == "check" and M.check or opts.command == "lua" and M.script or M.run
-  local ok, res = xpcall(command, core.msghandler, opts)
+  local ok, res = xpcall(command, E.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end
   return res

@@ -1,7 +1,8 @@
 -- Input normalisation (features.md §4): what an entry or a worker call
 -- receives, turned into schema args and prompt parts, and prompt parts
 -- turned into a canonical user message.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local sys = require "llmdo.core.sys"
 local util = require "llmdo.util"
 local schema = require "llmdo.schema"
 local V = require "llmdo.validate"
@@ -51,7 +52,7 @@ function M.prompt_parts(s, args, kind)
     end
     return parts
   end
-  return { core.json_encode(args, "s") }
+  return { json.encode(args, "s") }
 end
 
 -- normalize(schema_in, data, kind) -> args|nil, parts
@@ -120,7 +121,7 @@ function M.resolve_attachment(a, root)
   local p = a.path
   if p:sub(1, 2) == "~/" then p = (os.getenv("HOME") or "") .. p:sub(2) end
   local abs = util.abspath(p, root)
-  if core.stat(abs) ~= "file" then util.fail("run", "Attachment not found: " .. abs) end
+  if sys.stat(abs) ~= "file" then util.fail("run", "Attachment not found: " .. abs) end
   local ext = (abs:match("%.([%w]+)$") or ""):lower()
   local mt = M.media_types[ext]
   if not mt then

@@ -61,9 +61,9 @@ local function resolve_schema(def, cache, files)
       bad("schema_in_ref must use 'file.lua:Name' syntax or name a schema exported by a Lua file (got '" .. ref .. "')")
     end
     local abs = util.abspath(file, util.dirname(def.file))
-    local kind = require("llmdo.core").stat(abs)
+    local kind = require("llmdo.core.sys").stat(abs)
     if kind ~= "file" then bad("Schema file not found: " .. file .. " (resolved: " .. abs .. ")") end
-    local loaded = project.load_lua(cache, require("llmdo.core").realpath(abs) or abs)
+    local loaded = project.load_lua(cache, require("llmdo.core.sys").realpath(abs) or abs)
     local s = loaded.schemas[name]
     if not s then
       local other = loaded.toolsets[name] or loaded.entries[name] or loaded.models[name]
@@ -204,7 +204,7 @@ function M.load(arg, opts)
       def.model = model
     end)
     if not ok then -- the message names the worker; prefix its file
-      if require("llmdo.core").is_error(err) then err.message = def.display .. ": " .. err.message end
+      if require("llmdo.core.error").is(err) then err.message = def.display .. ": " .. err.message end
       error(err, 0)
     end
     models.check_server_tools(def)
@@ -300,7 +300,7 @@ function M.load(arg, opts)
   if manifest.entry.input ~= nil then -- the default input must fit the entry
     local ok, err = pcall(require("llmdo.input").normalize, entry.schema_in, manifest.entry.input, "project")
     if not ok then
-      local msg = require("llmdo.core").is_error(err) and err.message or tostring(err)
+      local msg = require("llmdo.core.error").is(err) and err.message or tostring(err)
       fail("project", display .. ": entry.input: " .. msg)
     end
   end
@@ -311,7 +311,7 @@ function M.load(arg, opts)
   end
   return {
     root = root,
-    cwd = require("llmdo.core").cwd(),
+    cwd = require("llmdo.core.sys").cwd(),
     secret_vars = secret_vars,
     display = display,
     runtime = manifest.runtime,

@@ -4,7 +4,10 @@
 -- A model string is "provider:model" (anthropic:claude-haiku-4-5,
 -- openai:gpt-4o-mini, ollama:llama3, <project provider>:name), "lua:NAME"
 -- for a scripted model exported with llmdo.model, or "test".
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local txt = require "llmdo.core.text"
+local http = require "llmdo.core.http"
 local util = require "llmdo.util"
 
 local M = {}
@@ -19,7 +22,7 @@ end
 local function matches(model, patterns)
   local m = model:match("^%s*(.-)%s*$")
   for _, p in ipairs(patterns) do
-    if core.glob_match(p:match("^%s*(.-)%s*$"), m, "i") then return true end
+    if txt.glob_match(p:match("^%s*(.-)%s*$"), m, "i") then return true end
   end
   return false
 end
@@ -195,8 +198,8 @@ end
 backends.http = function(spec, req, ctx)
   local p = require("llmdo.providers." .. spec.api)
   local url, headers = M.endpoint(spec)
-  local body = core.json_encode(p.encode(req, spec, { stream = ctx.stream }))
-  local h <close> = core.http_request {
+  local body = json.encode(p.encode(req, spec, { stream = ctx.stream }))
+  local h <close> = http.request {
     url = url, headers = headers, body = body, stream = ctx.stream,
     max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms, idle_timeout = ctx.idle_timeout,
   }
@@ -212,7 +215,7 @@ backends.http = function(spec, req, ctx)
       else
         local ok, err = pcall(st.event, st, ev, ctx.on_delta)
         if not ok then
-          if core.is_error(err) and err.in_stream then
+          if E.is(err) and err.in_stream then
             util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
           end
           error(err, 0)
@@ -227,7 +230,7 @@ backends.http = function(spec, req, ctx)
     local status, text, err = h:wait()
     if not status then util.fail("model", "Model request to " .. spec.string .. " failed: " .. err) end
     if status < 200 or status >= 300 then http_error(spec, status, text, p) end
-    local ok, decoded = pcall(core.json_decode, text)
+    local ok, decoded = pcall(json.decode, text)
     if not ok then
       util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string
         .. ": the response is not JSON: " .. require("llmdo.providers.wire").excerpt(text))

@@ -1,18 +1,18 @@
 -- The prelude: runs once when the state is built.
 --
 -- Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
--- yielding the sentinel core.YIELD to the scheduler. When user code calls
+-- yielding the sentinel task.YIELD to the scheduler. When user code calls
 -- one inside its own coroutine, that yield would land in the user's
 -- coroutine.resume instead. These wrappers pass such yields up to the
 -- scheduler and hand the operation's results back down, so user coroutines
 -- (iterators, generators) and host waits compose.
-local core = require "llmdo.core"
+local task = require "llmdo.core.task"
 
-local YIELD = core.YIELD
+local YIELD = task.YIELD
 local co_resume, co_yield, co_status = coroutine.resume, coroutine.yield, coroutine.status
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack = table.pack, table.unpack
-local nowait = core.nowait
+local nowait = task.nowait
 
 local function forward(co, r)
   while r[1] and r[2] == YIELD and r.n == 2 and co_status(co) == "suspended" do

@@ -1,6 +1,7 @@
 -- Loading a project: locating it, evaluating project.lua with strict
 -- validation, and loading Lua files once each. Linking is in llmdo.link.
-local core = require "llmdo.core"
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
 local util = require "llmdo.util"
 local V = require "llmdo.validate"
 local llmdo = require "llmdo"
@@ -65,10 +66,10 @@ M.runtime_defaults = {
 -- one, or a single .worker file. Returns { file=, root=, single_worker= }.
 function M.locate(arg)
   local abs = util.abspath(arg)
-  local kind = core.stat(abs)
+  local kind = sys.stat(abs)
   if kind == "directory" then
     local file = abs .. "/project.lua"
-    if core.stat(file) ~= "file" then fail("project", "Project file not found: " .. file) end
+    if sys.stat(file) ~= "file" then fail("project", "Project file not found: " .. file) end
     return { file = file, root = abs }
   end
   if kind == nil then
@@ -96,7 +97,7 @@ local function run_file(path, display)
   if not chunk then fail("project", tostring(err)) end
   local ok, res = pcall(chunk)
   if not ok then
-    if core.is_error(res) then error(res, 0) end
+    if E.is(res) then error(res, 0) end
     res = tostring(res)
     -- require's message lists every path tried, one per line; keep it one line
     local head = res:match("^(.-module '[^']*' not found):\n")
@@ -157,12 +158,12 @@ end
 -- `what` is "Worker" or "Lua"; a missing file is a project error.
 function M.resolve_listed(root, rel, what, manifest_display)
   local abs = util.abspath(rel, root)
-  local kind = core.stat(abs)
+  local kind = sys.stat(abs)
   if kind ~= "file" then
     local prefix = manifest_display and (manifest_display .. ": ") or ""
     fail("project", prefix .. what .. " file not found: " .. rel .. " (resolved: " .. abs .. ")")
   end
-  return core.realpath(abs) or abs
+  return sys.realpath(abs) or abs
 end
 
 -- Project Lua files run once per process and real path, whether listed in
@@ -186,8 +187,8 @@ local function search_project(name)
   for _, root in ipairs(roots) do
     for _, f in ipairs { rel .. ".lua", rel .. "/init.lua" } do
       local abs = root .. "/" .. f
-      if core.stat(abs) == "file" then
-        abs = core.realpath(abs) or abs
+      if sys.stat(abs) == "file" then
+        abs = sys.realpath(abs) or abs
         return function() return run_module(abs) end, abs
       end
       tried[#tried + 1] = "no file '" .. abs .. "'"

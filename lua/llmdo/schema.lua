@@ -6,7 +6,9 @@
 -- optional and "T[]" an array of T. A field may instead be a JSON Schema
 -- table; it is optional when it has `default` or `optional = true`.
 -- A table whose `type` is "object" is taken as a complete JSON Schema.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local txt = require "llmdo.core.text"
 
 local M = {}
 
@@ -41,7 +43,7 @@ function M.to_json_schema(params, path)
   path = path or "params"
   if params == nil then
     return { type = "object", properties = setmetatable({}, { __jsontype = "object" }),
-      required = core.json_array() }
+      required = json.array() }
   end
   if type(params) ~= "table" then return nil, path .. ": expected a table" end
   if params.type == "object" then return params end
@@ -61,7 +63,7 @@ function M.to_json_schema(params, path)
   return {
     type = "object",
     properties = setmetatable(props, { __jsontype = "object" }),
-    required = core.json_array(required),
+    required = json.array(required),
     additionalProperties = false,
   }
 end
@@ -98,11 +100,11 @@ end
 function M.instance(s, args)
   local name = s.name and (" for schema " .. s.name) or ""
   if type(args) ~= "table" then
-    error(core.error("run", "Invalid input" .. name .. ": expected a table, got " .. type(args)), 2)
+    error(E.new("run", "Invalid input" .. name .. ": expected a table, got " .. type(args)), 2)
   end
   M.fill_defaults(s.json, args)
   local ok, err = M.validate(s.json, args)
-  if not ok then error(core.error("run", "Invalid input" .. name .. ": " .. err), 2) end
+  if not ok then error(E.new("run", "Invalid input" .. name .. ": " .. err), 2) end
   return M.mark(s, args)
 end
 
@@ -119,7 +121,7 @@ end
 
 -- Validates a value against a JSON Schema. Returns true or false, message.
 function M.validate(js, value)
-  return core.schema_validate(js, value)
+  return txt.schema_validate(js, value)
 end
 
 return M

@@ -3,7 +3,7 @@
 -- results are back it answers with text naming them, as JSON
 -- {"tool": result, ...}. With no tools it answers "success (no tool calls)",
 -- as pydantic-ai's TestModel does.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
 
 local M = {}
 
@@ -24,9 +24,9 @@ local function example(s, depth)
   elseif t == "boolean" then
     return false
   elseif t == "null" then
-    return core.null
+    return json.null
   elseif t == "array" then
-    local out = core.json_array()
+    local out = json.array()
     for i = 1, (s.minItems or 0) do out[i] = example(s.items, depth + 1) end
     return out
   elseif t == "object" or s.properties then
@@ -46,7 +46,7 @@ function M.respond(req)
     for _, part in ipairs(last.parts) do
       if part.type == "tool_result" then results[part.name] = part.content end
     end
-    return { text = core.json_encode(results, "s") }
+    return { text = json.encode(results, "s") }
   end
   if #req.tools == 0 then return { text = "success (no tool calls)" } end
   local calls = {}

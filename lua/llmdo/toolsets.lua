@@ -8,7 +8,8 @@
 -- Cleanups run exactly once per instance, in reverse order of creation,
 -- whether the call succeeded, failed or was cancelled; a failing cleanup is
 -- a warning and never replaces the call's own result or error.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
 local util = require "llmdo.util"
 local llmdo = require "llmdo"
 local schema = require "llmdo.schema"
@@ -23,7 +24,7 @@ local WORKER_PARAMS = {
     input = { type = "string" },
     attachments = { type = "array", items = { type = "string" } },
   },
-  required = core.json_array { "input" },
+  required = json.array { "input" },
   additionalProperties = false,
 }
 
@@ -113,7 +114,7 @@ local function acquire(entry, frame, def, run, call_instances)
     call_instances[#call_instances + 1] = inst
     return inst
   end
-  local key = entry.target.name .. "\0" .. (entry.prefix or "") .. "\0" .. core.json_encode(config, "s")
+  local key = entry.target.name .. "\0" .. (entry.prefix or "") .. "\0" .. json.encode(config, "s")
   local owner = scope == "run" and run or run.session
   local cache = scope == "run" and run.shared or run.session.globals
   local inst = cache[key]
@@ -179,7 +180,7 @@ function M.cleanup(instances)
       local ok, err = pcall(inst.cleanup)
       if not ok then
         io.stderr:write("warning: cleanup of toolset '", inst.label, "' failed: ",
-          core.is_error(err) and err.message or tostring(err), "\n")
+          E.is(err) and err.message or tostring(err), "\n")
       end
     end
   end

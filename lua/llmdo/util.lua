@@ -1,17 +1,19 @@
 -- Small helpers shared by the loader, the linker and the runtime.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
 
 local M = {}
 
 -- Raises an llmdo error of `kind` ("project", "input", "run", ...).
 function M.fail(kind, msg, fields)
-  error(core.error(kind, msg, fields), 0)
+  error(E.new(kind, msg, fields), 0)
 end
 
 -- Lexically normalised absolute path: joins `p` to `base` unless absolute,
 -- folds "." and "..". Symlinks are left alone (see realpath for those).
 function M.abspath(p, base)
-  if p:sub(1, 1) ~= "/" then p = (base or core.cwd()) .. "/" .. p end
+  if p:sub(1, 1) ~= "/" then p = (base or sys.cwd()) .. "/" .. p end
   local parts = {}
   for seg in p:gmatch("[^/]+") do
     if seg == ".." then
@@ -35,7 +37,7 @@ function M.basename(p) return p:match("([^/]*)$") end
 -- How a path is shown to the user: relative to the working directory when
 -- it lies beneath it, absolute otherwise.
 function M.display(abs)
-  local cwd = core.cwd()
+  local cwd = sys.cwd()
   if cwd and abs:sub(1, #cwd + 1) == cwd .. "/" then return abs:sub(#cwd + 2) end
   return abs
 end
@@ -66,7 +68,7 @@ end
 -- A Lua value described for error messages: "a string", "an integer", ...
 function M.describe(v)
   local t = type(v)
-  if v == core.null then return "null" end
+  if v == json.null then return "null" end
   if math.type(v) == "integer" then return "an integer" end
   if t == "number" then return "a number" end
   if t == "table" then return "a table" end

@@ -1,6 +1,6 @@
 -- .worker files: YAML frontmatter (through libyaml) and instructions.
 -- Error texts follow the reference (features.md §2), prefixed with the file.
-local core = require "llmdo.core"
+local txt = require "llmdo.core.text"
 local util = require "llmdo.util"
 
 local M = {}
@@ -63,12 +63,12 @@ function M.parse(abs)
   local function fail(msg) util.fail("project", display .. ": " .. msg) end
   local text, err = util.read_file(abs)
   if not text then fail("cannot read: " .. tostring(err)) end
-  local yaml, body, line = core.frontmatter(text)
+  local yaml, body, line = txt.frontmatter(text)
   if not yaml then
     if body == "unclosed" then fail("Invalid worker file format: frontmatter is not closed by a '---' line") end
     fail("Invalid worker file format: missing frontmatter")
   end
-  local ok, fm = pcall(core.yaml_load, yaml, line)
+  local ok, fm = pcall(txt.yaml_load, yaml, line)
   if not ok then fail("Invalid YAML frontmatter: " .. tostring(fm)) end
   if not is_mapping(fm) or next(fm) == nil then fail("Invalid worker file format: missing frontmatter") end
   for _, k in ipairs(util.sorted_keys(fm)) do

@@ -1,7 +1,7 @@
 -- A JSON decoder for tests that keeps what lua-cjson loses: arrays and
 -- objects are marked with __jsontype (so [] and {} differ) and null is
--- core.null, so it can sit in an array.
-local core = require "llmdo.core"
+-- json.null, so it can sit in an array.
+local json = require "llmdo.core.json"
 
 local ARRAY = { __jsontype = "array" }
 local OBJECT = { __jsontype = "object" }
@@ -70,7 +70,7 @@ local function decode(s)
       return str()
     elseif s:sub(pos, pos + 3) == "true" then pos = pos + 4; return true
     elseif s:sub(pos, pos + 4) == "false" then pos = pos + 5; return false
-    elseif s:sub(pos, pos + 3) == "null" then pos = pos + 4; return core.null
+    elseif s:sub(pos, pos + 3) == "null" then pos = pos + 4; return json.null
     end
     local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
     if not num or num == "" then fail("unexpected character") end

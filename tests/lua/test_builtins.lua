@@ -2,7 +2,10 @@
 -- lists, calling the toolsets the way a worker call builds them.
 local here = arg[0]:match("^(.*)/") or "."
 local T = dofile(here .. "/t.lua")
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
+local task = require "llmdo.core.task"
 local fs = require("llmdo.toolsets.filesystem").spec
 local shell_mod = require "llmdo.toolsets.shell"
 local shell = shell_mod.spec
@@ -35,14 +38,14 @@ end
 -- error); failure() returns the error's message and kind (nil if it worked).
 local function res(tool, args)
   local ok, r = pcall(tool.fn, args, {})
-  if not ok then error("unexpected error: " .. tostring(core.is_error(r) and r.message or r), 2) end
+  if not ok then error("unexpected error: " .. tostring(E.is(r) and r.message or r), 2) end
   return r
 end
 
 local function failure(tool, args)
   local ok, r = pcall(tool.fn, args, {})
   if ok then return nil end
-  if core.is_error(r) then return r.message, r.kind end
+  if E.is(r) then return r.message, r.kind end
   return tostring(r), "error"
 end
 
@@ -103,7 +106,7 @@ T.eq(table.concat(r, ","), "a.txt,utf.txt", "top level only")
 r = res(fsw.list_files, { path = "sub", pattern = "**/*.txt" })
 T.eq(table.concat(r, ","), "deep/c.txt", "relative to the listed directory")
 r = res(fsw.list_files, { path = "missing" })
-T.eq(core.json_encode(r), "[]", "a missing directory lists nothing")
+T.eq(json.encode(r), "[]", "a missing directory lists nothing")
 
 -- the attack list: every one is refused as a permission error
 local attacks = {
@@ -214,12 +217,12 @@ T.ok(r.stdout:sub(-23) == "\n... (output truncated)", "truncation marker")
 T.eq(r.truncated, true, "truncated flag")
 write("hang.sh", "#!/bin/sh\nsleep 37.25 &\nsleep 37.25\n")
 assert(os.execute("chmod +x " .. root .. "/hang.sh"))
-local t0 = core.now()
+local t0 = sys.now()
 r = res(sh, { command = "./hang.sh", timeout = 1 })
-T.ok(core.now() - t0 < 3000, "the timeout stops it")
+T.ok(sys.now() - t0 < 3000, "the timeout stops it")
 T.eq(r.exit_code, -1, "timeout: -1")
 T.eq(r.stderr, "Command timed out after 1 seconds", "timeout message")
-core.sleep(100)
+task.sleep(100)
 T.ok(not io.popen("pgrep -f 'sleep 37[.]25'"):read("a"):match("%d"), "the whole process group was killed")
 r = res(sh, { command = "sleep 0", timeout = 0 })
 T.eq(r.exit_code, 0, "timeout clamped up to 1 s")

@@ -3,14 +3,15 @@
 local here = arg[0]:match("^(.*)/") or "."
 local T = dofile(here .. "/t.lua")
 local llmdo = require "llmdo"
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local sys = require "llmdo.core.sys"
 local V = require "llmdo.validate"
 local schema = require "llmdo.schema"
 
 -- sleeping suspends the task, not the process
-local t0 = core.now()
+local t0 = sys.now()
 llmdo.sleep(30)
-T.ok(core.now() - t0 >= 29, "sleep waited")
+T.ok(sys.now() - t0 >= 29, "sleep waited")
 
 -- a host wait inside a user coroutine (an iterator) is passed to the scheduler
 local gen = coroutine.wrap(function()
@@ -72,11 +73,11 @@ T.eq(shape({ runtime = { max_depth = 2 }, list = {} }, ""), nil, "valid")
 local js = schema.to_json_schema({
   a = "number", b = "string?", tags = "string[]", n = { type = "integer", default = 1 },
 })
-T.eq(core.json_encode(js, "s"),
+T.eq(json.encode(js, "s"),
   '{"additionalProperties":false,"properties":{"a":{"type":"number"},"b":{"type":"string"},'
   .. '"n":{"default":1,"type":"integer"},"tags":{"items":{"type":"string"},"type":"array"}},'
   .. '"required":["a","tags"],"type":"object"}', "shorthand")
-T.eq(core.json_encode(schema.to_json_schema(nil), "s"), '{"properties":{},"required":[],"type":"object"}', "no params")
+T.eq(json.encode(schema.to_json_schema(nil), "s"), '{"properties":{},"required":[],"type":"object"}', "no params")
 local _, err = schema.to_json_schema({ a = "strnig" })
 T.ok(err and err:find('params.a: unknown type "strnig"'), "bad type: " .. tostring(err))
 
@@ -87,17 +88,17 @@ msg = T.raises(S, { input = "x" })
 T.ok(msg:find("n: required field is missing"), msg)
 
 -- JSON round trips keep integers
-local d = core.json_decode('{"n": 3, "f": 2.5, "list": [1, 2.0], "s": "x"}')
+local d = json.decode('{"n": 3, "f": 2.5, "list": [1, 2.0], "s": "x"}')
 T.eq(math.type(d.n), "integer", "integer kept")
 T.eq(d.f, 2.5, "float kept")
 T.eq(math.type(d.list[2]), "integer", "2.0 becomes 2")
 T.eq(llmdo.json.decode("7"), 7, "top-level number")
 -- empty arrays survive a round trip (provider blocks are sent back as received)
-T.eq(core.json_encode(core.json_decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}}'), "s"),
+T.eq(json.encode(json.decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}}'), "s"),
   '{"a":[],"b":[],"c":"[]","d":[[]],"e":{}}', "empty arrays")
 
 -- a table whose keys collide once stringified cannot become a JSON object
-msg = T.raises(core.json_encode, { [1] = "a", ["1"] = "b", x = 1 })
+msg = T.raises(json.encode, { [1] = "a", ["1"] = "b", x = 1 })
 T.ok(msg:find('both 1 and "1"'), "colliding keys: " .. msg)
 
 -- declared objects

@@ -1,7 +1,7 @@
 -- The JSON Schema validator against the official JSON-Schema-Test-Suite
 -- (Debian package json-schema-test-suite), draft 7, for every keyword the
 -- validator supports. Usage: llmdo lua test_schema_suite.lua [SUITE_DIR]
-local core = require "llmdo.core"
+local txt = require "llmdo.core.text"
 local here = arg[0]:match("^(.*)/") or "."
 local decode = dofile(here .. "/jsondec.lua")
 local dir = arg[1] or "/usr/share/json-schema-test-suite/tests/draft7"
@@ -37,7 +37,7 @@ for _, name in ipairs(files) do
   for _, group in ipairs(groups) do
     local key = name .. "/" .. group.description
     for _, t in ipairs(group.tests) do
-      local ok = core.schema_validate(group.schema, t.data)
+      local ok = txt.schema_validate(group.schema, t.data)
       if known[key] then
         skipped = skipped + 1
       elseif ok == t.valid then

@@ -1,6 +1,7 @@
 -- The Anthropic Messages API: canonical messages <-> wire JSON, and the
 -- stream accumulator (protocols.md §1).
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
 local util = require "llmdo.util"
 local wire = require "llmdo.providers.wire"
 
@@ -119,12 +120,12 @@ A.error_message = wire.error_message
 function A.stream()
   local st = { blocks = {}, usage = {}, json = {} }
   function st.event(_, ev, on_delta)
-    local ok, d = pcall(core.json_decode, ev.data)
+    local ok, d = pcall(json.decode, ev.data)
     if not ok or type(d) ~= "table" then return end
     local t = d.type or ev.event
     if t == "error" or ev.event == "error" then
       local msg = type(d.error) == "table" and d.error.message or ev.data
-      error(core.error("model", tostring(msg), { in_stream = true }), 0)
+      error(E.new("model", tostring(msg), { in_stream = true }), 0)
     elseif t == "message_start" and type(d.message) == "table" then
       local u = d.message.usage or {}
       st.usage.input_tokens, st.usage.output_tokens = u.input_tokens, u.output_tokens
@@ -146,7 +147,7 @@ function A.stream()
       elseif delta.type == "signature_delta" then
         b.signature = (b.signature or "") .. (delta.signature or "")
       elseif delta.type == "citations_delta" then
-        b.citations = b.citations or core.json_array()
+        b.citations = b.citations or json.array()
         b.citations[#b.citations + 1] = delta.citation
       end
     elseif t == "content_block_stop" then
@@ -154,9 +155,9 @@ function A.stream()
       if b and (b.type == "tool_use" or b.type == "server_tool_use") then
         local text = table.concat(parts or {})
         if text:match("%S") then
-          local ok2, input = pcall(core.json_decode, text)
+          local ok2, input = pcall(json.decode, text)
           if not ok2 then
-            error(core.error("model", "tool input in the stream is not JSON: " .. wire.excerpt(text)), 0)
+            error(E.new("model", "tool input in the stream is not JSON: " .. wire.excerpt(text)), 0)
           end
           b.input = input
         end

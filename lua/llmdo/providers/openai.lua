@@ -1,7 +1,8 @@
 -- OpenAI Chat Completions and compatible servers (Ollama, vLLM, llama.cpp,
 -- OpenRouter, ...): canonical messages <-> wire JSON, the stream
 -- accumulator, and the quirks of protocols.md §3.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local E = require "llmdo.core.error"
 local util = require "llmdo.util"
 local wire = require "llmdo.providers.wire"
 
@@ -41,7 +42,7 @@ function O.encode(req, spec, opts)
           texts[#texts + 1] = p.text
         elseif p.type == "tool_call" then
           calls[#calls + 1] = { id = p.id, type = "function",
-            ["function"] = { name = p.name, arguments = core.json_encode(setmetatable(
+            ["function"] = { name = p.name, arguments = json.encode(setmetatable(
               util.shallow_copy(p.args or {}), { __jsontype = "object" }), "s") } }
         end
       end
@@ -79,10 +80,10 @@ local stop_reasons = { stop = "end", tool_calls = "tool_calls", length = "max_to
 -- proxies), null, missing or "" (protocols.md §3): all become a table.
 local function parse_args(raw, name)
   if type(raw) == "table" then return raw end
-  if raw == nil or raw == core.null or raw == "" then return {} end
-  local ok, v = pcall(core.json_decode, tostring(raw))
+  if raw == nil or raw == json.null or raw == "" then return {} end
+  local ok, v = pcall(json.decode, tostring(raw))
   if not ok or type(v) ~= "table" then
-    error(core.error("model", "arguments of tool call '" .. tostring(name) .. "' are not a JSON object: "
+    error(E.new("model", "arguments of tool call '" .. tostring(name) .. "' are not a JSON object: "
       .. wire.excerpt(raw)), 0)
   end
   return v
@@ -143,12 +144,12 @@ function O.stream()
   local st = { text = {}, calls = {}, order = {} }
   function st.event(_, ev, on_delta)
     if ev.data == "[DONE]" then return end
-    local ok, d = pcall(core.json_decode, ev.data)
+    local ok, d = pcall(json.decode, ev.data)
     if not ok or type(d) ~= "table" then return end
     if d.error ~= nil or ev.event == "error" then
       local e = d.error
       local msg = type(e) == "table" and e.message or (type(e) == "string" and e) or ev.data
-      error(core.error("model", tostring(msg), { in_stream = true }), 0)
+      error(E.new("model", tostring(msg), { in_stream = true }), 0)
     end
     if type(d.usage) == "table" then st.usage = usage_of(d.usage) end
     for _, choice in ipairs(type(d.choices) == "table" and d.choices or {}) do
@@ -170,12 +171,12 @@ function O.stream()
         if type(fn.name) == "string" and fn.name ~= "" then acc.name = fn.name end
         local a = fn.arguments
         if type(a) == "table" then
-          acc.args = { core.json_encode(a) }
+          acc.args = { json.encode(a) }
         elseif type(a) == "string" then
           acc.args[#acc.args + 1] = a
         end
       end
-      if choice.finish_reason and choice.finish_reason ~= core.null then st.reason = choice.finish_reason end
+      if choice.finish_reason and choice.finish_reason ~= json.null then st.reason = choice.finish_reason end
     end
   end
   function st.finish()

@@ -1,5 +1,6 @@
 -- Helpers shared by the provider wire mappings.
-local core = require "llmdo.core"
+local json = require "llmdo.core.json"
+local sys = require "llmdo.core.sys"
 local util = require "llmdo.util"
 
 local M = {}
@@ -8,7 +9,7 @@ local M = {}
 function M.read_base64(path)
   local bytes, err = util.read_file(path)
   if not bytes then util.fail("run", "Attachment not readable: " .. path .. " (" .. tostring(err) .. ")") end
-  return core.base64(bytes)
+  return sys.base64(bytes)
 end
 
 -- At most 300 characters of a response body, on one line, for messages.
@@ -22,7 +23,7 @@ end
 -- The provider's message from an error body: {"error": {"message": ...}},
 -- {"error": "..."} or {"message": ...}; otherwise an excerpt of the text.
 function M.error_message(text)
-  local ok, body = pcall(core.json_decode, text)
+  local ok, body = pcall(json.decode, text)
   if ok and type(body) == "table" then
     if type(body.error) == "table" and body.error.message then return tostring(body.error.message) end
     if type(body.error) == "string" then return body.error end

@@ -1,0 +1,221 @@
+-- The agent loop: one worker call, from its first message to its result,
+-- read top to bottom. It runs in the calling task (the entry, a parallel
+-- branch, or the tool that called the worker) over C primitives that
+-- yield that task: a model request waits on the network, a turn's tool
+-- calls wait on the tool plane. See docs/architecture.md.
+--
+--   call(parent, name, input)
+--     frame.new        checks (task, depth), budgets        [C: frame.c]
+--     toolsets.build   fresh toolset instances for the call
+--     repeat
+--       model_turn     frame.count -> models.request          [yields: HTTP]
+--       record_turn    the assistant message, its tool calls
+--       run_tools      tool.invoke per call, concurrently      [C: toolplane.c]
+--       tool_results   one tool message; retries and errors
+--     until the model answers without tool calls
+--     cleanup          shielded from cancellation, exactly once
+local E = require "llmdo.core.error"
+local json = require "llmdo.core.json"
+local frame = require "llmdo.core.frame"
+local task = require "llmdo.core.task"
+local term = require "llmdo.core.term"
+local tool = require "llmdo.core.tool"
+local util = require "llmdo.util"
+local input = require "llmdo.input"
+local models = require "llmdo.models"
+local toolsets = require "llmdo.toolsets"
+
+local M = {}
+
+-- Appends a canonical message to the call's history (and the -vvv log).
+local function append(f, messages, msg)
+  messages[#messages + 1] = msg
+  term.event("message", f, msg)
+end
+
+-- The canonical request of a model turn (DESIGN §1.4). Scripted models get
+-- their own copy of the history, so they cannot change the call's.
+local function request(f, def, tool_list, messages)
+  local tools = {}
+  for i, t in ipairs(tool_list) do
+    tools[i] = { name = t.name, description = t.description, parameters = t.parameters }
+  end
+  return {
+    worker = def.name,
+    depth = f.depth,
+    model = def.model,
+    instructions = def.instructions,
+    tools = tools,
+    server_tools = def.server_side_tools,
+    messages = util.deep_copy(messages),
+  }
+end
+
+-- One request to the model: counted against the budgets first; streamed
+-- text is shown as it arrives.
+local function model_turn(f, def, run, tool_list, messages)
+  frame.count(f, "requests", 1)
+  local streamed = false
+  local response = models.request(def.model_spec, request(f, def, tool_list, messages), {
+    stream = run.stream,
+    max_retries = run.max_retries,
+    connect_timeout_ms = run.connect_timeout_ms,
+    idle_timeout = run.idle_timeout,
+    on_delta = function(text)
+      if not streamed then
+        streamed = true
+        term.event("text_start", f)
+      end
+      term.event("delta", f, text)
+    end,
+    on_reset = function()
+      if streamed then term.event("delta", f, "\n[stream interrupted; retrying]\n") end
+      streamed = false
+    end,
+  })
+  frame.add_usage(f, response.usage)
+  if response.text then
+    if not streamed then term.event("text_start", f) end
+    term.event("response", f, response.text)
+  end
+  return response
+end
+
+-- Records the assistant message of a response and returns its tool calls.
+local function record_turn(f, messages, response)
+  -- HTTP backends give the parts in order (with server-tool blocks);
+  -- scripted models give text and tool calls
+  local parts = response.parts
+  if not parts then
+    parts = {}
+    if response.text then parts[1] = { type = "text", text = response.text } end
+    for _, call in ipairs(response.tool_calls) do
+      parts[#parts + 1] = { type = "tool_call", id = call.id, name = call.name, args = call.args }
+    end
+  end
+  local calls = {}
+  for _, p in ipairs(parts) do
+    if p.type == "tool_call" then
+      if not p.id or p.id == "" then p.id = string.format("call_%d_%d", f.depth, #calls + 1) end
+      calls[#calls + 1] = { id = p.id, name = p.name, args = p.args }
+    elseif p.type == "provider" and p.block.type == "server_tool_use" then
+      term.event("server_tool", f, p.block.name or "?", p.block.input or {})
+    end
+  end
+  append(f, messages, { role = "assistant", parts = parts })
+  return calls
+end
+
+-- Runs a turn's tool calls through the tool plane: those not marked
+-- sequential together, then the sequential ones one at a time, in order.
+-- A lone call runs in this task; more run as parallel branches.
+local function run_tools(f, tools, calls)
+  local outcomes, together = {}, {}
+  for i, call in ipairs(calls) do
+    local t = tools[call.name]
+    if not (t and t.sequential) then together[#together + 1] = i end
+  end
+  if #together == 1 then
+    outcomes[together[1]] = tool.invoke(f, calls[together[1]])
+  elseif #together > 1 then
+    task.map(together, function(i) outcomes[i] = tool.invoke(f, calls[i]) end)
+  end
+  for i, call in ipairs(calls) do
+    if not outcomes[i] then outcomes[i] = tool.invoke(f, call) end
+  end
+  return outcomes
+end
+
+local RETRY_SUFFIX = "\n\nFix the errors and try again."
+
+-- The tool message of a turn: the results in call order. Retry prompts
+-- count against each tool's budget while they are consecutive, as in
+-- pydantic-ai; a tool error fails the call. Returns the message and the
+-- retry counts for the next turn.
+local function tool_results(run, tools, calls, outcomes, retries)
+  local parts, failed = {}, {}
+  for i, call in ipairs(calls) do
+    local o = outcomes[i]
+    local part = { type = "tool_result", id = call.id, name = call.name }
+    if o.kind == "ok" then
+      part.content, part.is_error = o.content, false
+    elseif o.kind == "retry" or o.kind == "unknown" then
+      local t = tools[call.name]
+      local budget = t and t.retries or 1
+      local key = t and call.name or "\0unknown"
+      local used = (retries[key] or 0) + 1
+      failed[key] = used
+      if used > budget then
+        util.fail("run", "Tool '" .. call.name .. "' exceeded max retries count of " .. budget
+          .. " (last problem: " .. o.message .. ")")
+      end
+      part.content, part.is_error = o.message .. RETRY_SUFFIX, true
+    elseif o.kind == "permission" then
+      if not run.return_permission_errors then error(o.error, 0) end
+      part.content = json.encode({ error = o.message, tool_name = call.name, error_type = "permission" }, "s")
+      part.is_error = false
+    else
+      error(o.error, 0)
+    end
+    parts[i] = part
+  end
+  return { role = "tool", parts = parts }, failed
+end
+
+-- The turns of a call, until the model answers without tool calls.
+local function loop(f, def, run, messages, instances)
+  for _, m in ipairs(messages) do term.event("message", f, m) end
+  local tools, tool_list = toolsets.build(f, def, run, instances)
+  frame.set_tools(f, tools)
+  local retries = {}
+  while true do
+    local response = model_turn(f, def, run, tool_list, messages)
+    local calls = record_turn(f, messages, response)
+    if #calls == 0 then
+      term.event("complete", f)
+      return response.text or ""
+    end
+    frame.count(f, "tool_calls", #calls)
+    local outcomes = run_tools(f, tools, calls)
+    local msg
+    msg, retries = tool_results(run, tools, calls, outcomes, retries)
+    append(f, messages, msg)
+  end
+end
+
+-- rt:call_agent(name, input): runs worker `name` as a child of `parent`
+-- and returns its final text. Only the first call made from the entry
+-- (depth 0) in a turn takes and extends the entry's history (features §15).
+function M.call(parent, name, data)
+  frame.new(parent, name) -- the checks alone, before anything else
+  local run = frame.get(parent, "run")
+  local def = run.project.workers[name]
+  if not def then
+    util.fail("run", "Agent '" .. tostring(name) .. "' not found. Available: "
+      .. util.list(util.sorted_keys(run.project.workers)))
+  end
+  local _, parts = input.normalize(def.schema_in, data, "run")
+  local rtc = run.project.runtime
+  local f = frame.new(parent, name, def, def.max_requests or rtc.max_requests,
+    def.max_tool_calls or rtc.max_tool_calls)
+  local messages = {}
+  local takes_history = parent.depth == 0 and not run.history_taken
+  if takes_history then
+    run.history_taken = true
+    for i, m in ipairs(frame.get(parent, "history")) do messages[i] = m end
+  end
+  messages[#messages + 1] = input.user_message(parts, run.project.root)
+  local instances = {} -- call-scoped toolset instances, in creation order
+  local ok, res = xpcall(loop, E.msghandler, f, def, run, messages, instances)
+  task.shield(toolsets.cleanup, instances)
+  frame.close(f)
+  if not ok then error(res, 0) end
+  if takes_history then
+    local history = frame.get(parent, "history")
+    for i = #history, 1, -1 do history[i] = nil end
+    for i, m in ipairs(messages) do history[i] = m end
+  end
+  return res
+end
+
+return M
