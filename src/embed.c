@@ -1,5 +1,5 @@
 /*
-** embed: package.preload loaders for the Lua sources compiled into llmdo.
+** embed: loaders for the Lua sources compiled into llmdo.
 */
 #include "embed.h"
 
@@ -37,7 +37,7 @@ static void load_module(lua_State *L, const ld_embedded *m) {
   if (status != LUA_OK) lua_error(L);
 }
 
-/* package.preload[name](name): runs the module chunk. [-1, +1, may raise] */
+/* loader(name): runs the module chunk. [-1, +1, may raise] */
 static int l_embed_loader(lua_State *L) {
   const ld_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
   load_module(L, m);
@@ -46,12 +46,21 @@ static int l_embed_loader(lua_State *L) {
   return 1;
 }
 
-void ld_embed_install(lua_State *L) {
+void ld_embed_install(lua_State *L, int internal, int sources) {
+  internal = lua_absindex(L, internal);
+  sources = lua_absindex(L, sources);
+  const char *dev = getenv("LLMDO_SOURCE_DIR");
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE); /* preload */
   for (const ld_embedded *m = ld_embedded_modules; m->name; m++) {
     lua_pushlightuserdata(L, (void *)m);
     lua_pushcclosure(L, l_embed_loader, 1);
-    lua_setfield(L, -2, m->name);
+    lua_setfield(L, strcmp(m->name, "llmdo") == 0 ? -2 : internal, m->name);
+    if (dev && *dev)
+      lua_pushfstring(L, "@%s/%s", dev, m->path);
+    else
+      lua_pushfstring(L, "@%s", m->path);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, sources);
   }
   lua_pop(L, 1);
 }

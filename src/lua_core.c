@@ -125,13 +125,13 @@ static int open_text(lua_State *L) {
   return 1;
 }
 
-void ld_core_install(lua_State *L) {
+void ld_core_install(lua_State *L, int idx) {
   static const luaL_Reg modules[] = {
       {"llmdo.core.error", open_error}, {"llmdo.core.json", open_json},   {"llmdo.core.sys", open_sys},
       {"llmdo.core.fs", open_fs},       {"llmdo.core.proc", open_proc},   {"llmdo.core.http", open_http},
       {"llmdo.core.task", open_task},   {"llmdo.core.frame", open_frame}, {"llmdo.core.tool", open_tool},
       {"llmdo.core.term", open_term},   {"llmdo.core.text", open_text},   {NULL, NULL}};
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushvalue(L, idx);
   luaL_setfuncs(L, modules, 0);
   lua_pop(L, 1);
 }

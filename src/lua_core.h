@@ -10,7 +10,7 @@
 
 #include <lua.h>
 
-/* Registers the internal modules' loaders. [-0, +0] */
-void ld_core_install(lua_State *L);
+/* Adds the internal modules' loaders to the table at idx. [-0, +0] */
+void ld_core_install(lua_State *L, int idx);
 
 #endif

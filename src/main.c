@@ -129,9 +129,7 @@ static int pmain(lua_State *L) {
   ld_sched *s = lua_touserdata(L, 2);
   outcome *o = lua_newuserdatauv(L, sizeof *o, 0);
   memset(o, 0, sizeof *o);
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "llmdo.cli");
-  lua_call(L, 1, 1);
+  ld_vm_require(L, "llmdo.cli");
   lua_getfield(L, -1, "main"); /* ... cli main */
   push_options(L, c);
   ld_sched_spawn(s, L, 1, on_main_done, o, NULL);

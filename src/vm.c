@@ -19,6 +19,7 @@
 #include "lua_core.h"
 
 static const char debug_key = 'd';
+static const char require_key = 'r'; /* the prelude's require for llmdo's own modules */
 
 void ld_vm_set_debug(lua_State *L, int on) {
   lua_pushboolean(L, on);
@@ -93,7 +94,12 @@ int ld_vm_sorted_keys(lua_State *L, int idx) {
   return n;
 }
 
-/* Builds the state inside a protected call. [-0, +0, may raise] */
+/*
+** Builds the state inside a protected call: the standard libraries, the
+** loaders of llmdo's own modules (kept out of package.preload, so only
+** the prelude's require can reach them) and the prelude, which gets
+** (loaders, sources) and returns the require C uses. [-0, +0, may raise]
+*/
 static int l_vm_init(lua_State *L) {
   luaL_openlibs(L);
   ld_error_init(L);
@@ -101,12 +107,23 @@ static int l_vm_init(lua_State *L) {
   lua_pushcfunction(L, luaopen_cjson);
   lua_setfield(L, -2, "cjson");
   lua_pop(L, 1);
-  ld_core_install(L);
-  ld_embed_install(L);
-  lua_getglobal(L, "require");
+  lua_newtable(L); /* 1: internal loaders */
+  lua_newtable(L); /* 2: source names of llmdo's own chunks */
+  ld_core_install(L, 1);
+  ld_embed_install(L, 1, 2);
+  lua_getfield(L, 1, "llmdo.prelude");
   lua_pushliteral(L, "llmdo.prelude");
-  lua_call(L, 1, 0);
+  lua_call(L, 1, 1); /* the prelude's chunk runs and returns its set-up */
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &require_key);
   return 0;
+}
+
+void ld_vm_require(lua_State *L, const char *name) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &require_key);
+  lua_pushstring(L, name);
+  lua_call(L, 1, 1);
 }
 
 static int panic(lua_State *L) {

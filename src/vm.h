@@ -29,4 +29,8 @@ int ld_vm_pcall(lua_State *L, int nargs, int nres);
 ** scheduler can decorate errors of dead coroutines the same way. */
 void ld_vm_decorate(lua_State *L, lua_State *co, int level);
 
+/* Pushes llmdo's own module 'name' (internal modules included), loading
+** it on first use. [-0, +1, may raise] */
+void ld_vm_require(lua_State *L, const char *name);
+
 #endif

@@ -1,18 +1,58 @@
--- The prelude: runs once when the state is built.
+-- The prelude: runs once when the state is built. It returns the set-up
+-- function vm.c calls with (loaders, sources): the loaders of llmdo's
+-- own modules, and the chunk source names of llmdo's own Lua files.
 --
--- Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
+-- 1. The wall: llmdo's internal modules (llmdo.core.*, llmdo.agent, ...)
+-- are reachable only from llmdo's own Lua. A project's Lua files see the
+-- documented `llmdo` module; `require "llmdo.core.frame"` from a project
+-- is an error, and package.loaded and package.preload never hold an
+-- internal module. (This keeps the API honest; it is no sandbox: the
+-- debug library can still reach anything.) LLMDO_INTERNALS=1 lifts it,
+-- for llmdo's own tests.
+--
+-- 2. Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
 -- yielding the sentinel task.YIELD to the scheduler. When user code calls
 -- one inside its own coroutine, that yield would land in the user's
 -- coroutine.resume instead. These wrappers pass such yields up to the
 -- scheduler and hand the operation's results back down, so user coroutines
 -- (iterators, generators) and host waits compose.
-local task = require "llmdo.core.task"
-
-local YIELD = task.YIELD
 local co_resume, co_yield, co_status = coroutine.resume, coroutine.yield, coroutine.status
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack = table.pack, table.unpack
-local nowait = task.nowait
+local getinfo = debug.getinfo
+local YIELD, nowait
+
+local function install_require(loaders, sources)
+  local std_require = require
+  local loaded = {}   -- internal module name -> value
+  local open = os.getenv("LLMDO_INTERNALS") == "1"
+  local function internal_require(name)
+    local v = loaded[name]
+    if v ~= nil then return v end
+    local loader = loaders[name]
+    if not loader then return std_require(name) end
+    v = loader(name)
+    if v == nil then v = true end
+    loaded[name] = v
+    return v
+  end
+  function require(name) -- luacheck: ignore 121
+    if type(name) == "string" and loaders[name] then
+      local info = getinfo(2, "S")
+      if not (open or (info and sources[info.source])) then
+        error("module '" .. name .. "' is internal to llmdo; project code uses require \"llmdo\" "
+          .. "(see docs/lua-api.md)", 2)
+      end
+      return internal_require(name)
+    end
+    local ok, v = pcall(std_require, name)
+    if ok then return v end
+    -- "module 'x' not found" comes without a place (pcall called it): the caller's
+    if type(v) == "string" and v:find("module '" .. name .. "' not found", 1, true) == 1 then error(v, 2) end
+    error(v, 0)
+  end
+  return internal_require
+end
 
 local function forward(co, r)
   while r[1] and r[2] == YIELD and r.n == 2 and co_status(co) == "suspended" do
@@ -50,4 +90,9 @@ function coroutine.wrap(f)
   end
 end
 
-return true
+return function(loaders, sources)
+  local internal_require = install_require(loaders, sources)
+  local task = internal_require("llmdo.core.task")
+  YIELD, nowait = task.YIELD, task.nowait
+  return internal_require
+end

@@ -1,0 +1,112 @@
+"""Lifetimes and boundaries: cleanups of every scope finish after Ctrl-C,
+even when they wait, and a project's Lua sees only the documented `llmdo`
+module, never llmdo's internals."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import Case, main, project, worker, basic
+
+SCOPED = r"""
+local llmdo = require "llmdo"
+local M = {}
+for _, scope in ipairs { "call", "run", "global" } do
+  M[scope] = llmdo.toolset { scope = scope, factory = function()
+    return { tools = { [scope .. "_sleep"] = { approval = "pre_approved",
+      fn = function() io.stderr:write("started\n"); llmdo.sleep(20000); return "woke" end } },
+      -- a cleanup that waits (closing a connection, say) must still finish
+      cleanup = function() llmdo.sleep(30); io.stderr:write("cleanup ", scope, " done\n") end }
+  end }
+end
+M.all = llmdo.model(function(req)
+  if req.messages[#req.messages].role == "user" then
+    local calls = {}
+    for i, t in ipairs(req.tools) do calls[i] = { name = t.name, args = {} } end
+    return { tool_calls = calls }
+  end
+  return { text = "finished" }
+end)
+return M
+"""
+
+
+def interrupted_cleanups(binary):
+    files = {"project.lua": project(workers=("main.worker",), lua=("s.lua",)),
+             "main.worker": worker(model="lua:all", extra="toolsets: [call, run, global]"), "s.lua": SCOPED}
+    with tempfile.TemporaryDirectory(prefix="llmdo-life-") as root:
+        for path, content in files.items():
+            with open(os.path.join(root, path), "w") as f:
+                f.write(content)
+        p = subprocess.Popen([binary, "run", ".", "go"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        # wait until all three tools run (ordering, not a clock)
+        seen = b""
+        while seen.count(b"started\n") < 3:
+            chunk = p.stderr.read1(4096)
+            if not chunk:
+                break
+            seen += chunk
+        p.send_signal(signal.SIGINT)
+        try:
+            _, rest = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            return ["did not exit after Ctrl-C"]
+        err = (seen + rest).decode()
+        problems = []
+        if p.returncode != 130:
+            problems.append(f"exit status {p.returncode}, want 130; stderr {err!r}")
+        for scope in ("call", "run", "global"):
+            if err.count(f"cleanup {scope} done\n") != 1:
+                problems.append(f"want 'cleanup {scope} done' once: {err!r}")
+        if "warning" in err:
+            problems.append(f"a cleanup failed: {err!r}")
+        return problems
+
+
+class Custom(Case):
+    def __init__(self, name, fn):
+        super().__init__(name, {}, [])
+        self.fn = fn
+
+    def run(self, binary):
+        return self.fn(binary)
+
+
+PEEK = r"""
+local ok, err = pcall(require, "%s")
+local llmdo = require "llmdo"
+return { main = llmdo.entry { main = function()
+  return tostring(ok) .. " " .. tostring(package.loaded["%s"]) .. " " .. tostring(package.preload["%s"]) .. " | " .. tostring(err)
+end } }
+"""
+
+def peek(module):
+    return Case(f"a project cannot require {module}",
+                {"project.lua": project(workers=(), lua=("e.lua",)), "e.lua": PEEK % (module, module, module)},
+                ["run", ".", "x"],
+                stdout=f"false nil nil | module '{module}' is internal to llmdo; project code uses require \"llmdo\" "
+                       "(see docs/lua-api.md)\n")
+
+
+CASES = [
+    Custom("Ctrl-C: cleanups of every scope finish, even when they wait", interrupted_cleanups),
+    peek("llmdo.core.frame"),
+    peek("llmdo.core.tool"),
+    peek("llmdo.agent"),
+    peek("llmdo.runtime"),
+    Case("a direct require of an internal module names the file and line",
+         {"project.lua": project(workers=(), lua=("e.lua",)), "e.lua": 'local c = require "llmdo.core.json"\n'},
+         ["check", "."], exit=2,
+         stderr="Error: e.lua:1: module 'llmdo.core.json' is internal to llmdo; project code uses require \"llmdo\" "
+                "(see docs/lua-api.md)\n"),
+    Case("the public module still loads, with its documented API",
+         {"project.lua": project(workers=(), lua=("e.lua",)),
+          "e.lua": 'local llmdo = require "llmdo"\nreturn { main = llmdo.entry { main = function() '
+                   'return llmdo.json.encode({ a = 1 }) .. " " .. type(llmdo.sleep) end } }\n'},
+         ["run", ".", "x"], stdout='{"a":1} function\n'),
+]
+
+main(CASES)
