@@ -12,6 +12,7 @@ local sys = require "llmdo.core.sys"
 local task = require "llmdo.core.task"
 local V = require "llmdo.validate"
 local schema = require "llmdo.schema"
+local util = require "llmdo.util"
 
 local M = {}
 
@@ -89,8 +90,8 @@ function M.toolset(def)
     declare_error("toolset", "give exactly one of 'factory' (per-call instances) or 'tools' (stateless)")
   end
   for name, tool in pairs(def.tools or {}) do -- static tools are checked now, naming the line
-    if not tostring(name):match("^[%w_%-]+$") or #tostring(name) > 64 then
-      declare_error("toolset", "tools." .. tostring(name) .. ": tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+    if not util.is_tool_name(name) then
+      declare_error("toolset", "tools." .. tostring(name) .. ": tool names must match " .. util.TOOL_NAME_RULE)
     end
     local _, perr = schema.to_json_schema(tool.params, "tools." .. name .. ".params")
     if perr then declare_error("toolset", perr) end

@@ -88,12 +88,7 @@ local instance_marks = setmetatable({}, { __mode = "k" })
 
 -- Validates args against the schema; returns the instance (args, marked).
 -- A missing property that declares a default gets it (as pydantic does).
-function M.fill_defaults(js, args)
-  for k, p in pairs(type(js.properties) == "table" and js.properties or {}) do
-    if args[k] == nil and type(p) == "table" and p.default ~= nil then args[k] = p.default end
-  end
-  return args
-end
+M.fill_defaults = txt.schema_fill_defaults -- the tool plane's, in place
 
 -- Schema{...}: validates (defaults filled in) and marks the table as an
 -- instance. A failure is a run error naming the field.

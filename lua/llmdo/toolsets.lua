@@ -81,8 +81,8 @@ local function instantiate(entry, spec, config, ctx, label)
   end
   for name, def in pairs(inst.tools) do
     local path = "toolset '" .. label .. "': tools." .. tostring(name)
-    if type(name) ~= "string" or not name:match("^[%w_%-]+$") or #name > 64 then
-      util.fail("run", path .. ": tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+    if not util.is_tool_name(name) then
+      util.fail("run", path .. ": tool names must match " .. util.TOOL_NAME_RULE)
     end
     local err = llmdo._tool_shape(def, path)
     if err then util.fail("run", err) end

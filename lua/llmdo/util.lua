@@ -5,6 +5,13 @@ local sys = require "llmdo.core.sys"
 
 local M = {}
 
+-- Tool names, worker names and instance names (which prefix tool names)
+-- follow the one rule every provider accepts.
+M.TOOL_NAME_RULE = "^[a-zA-Z0-9_-]{1,64}$"
+function M.is_tool_name(name)
+  return type(name) == "string" and #name <= 64 and name:match("^[%w_%-]+$") ~= nil
+end
+
 -- Raises an llmdo error of `kind` ("project", "input", "run", ...).
 function M.fail(kind, msg, fields)
   error(E.new(kind, msg, fields), 0)

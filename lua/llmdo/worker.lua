@@ -5,7 +5,6 @@ local util = require "llmdo.util"
 
 local M = {}
 
-local NAME_PATTERN = "^[%w_%-]+$" -- tool names: ^[a-zA-Z0-9_-]{1,64}$ at every provider
 
 M.fields = {
   "name", "description", "entry", "model", "compatible_models", "schema_in_ref", "toolsets",
@@ -27,9 +26,7 @@ end
 
 local function is_mapping(v) return type(v) == "table" and (next(v) == nil or not is_list(v)) end
 
-function M.valid_name(name)
-  return type(name) == "string" and #name <= 64 and name:match(NAME_PATTERN) ~= nil
-end
+M.valid_name = util.is_tool_name
 
 -- Parses one toolsets entry: "name" or { inst = { toolset = X, ...config } }.
 -- Returns { name = <as listed>, toolset = <referenced>, config = {...}|nil }.
@@ -45,7 +42,7 @@ local function parse_toolset_entry(item, fail)
       .. "like 'src: {toolset: filesystem, base_path: ./src}'")
   end
   if not M.valid_name(inst) then
-    fail("Invalid toolset instance name '" .. tostring(inst) .. "': must match ^[a-zA-Z0-9_-]{1,64}$")
+    fail("Invalid toolset instance name '" .. tostring(inst) .. "': must match " .. util.TOOL_NAME_RULE)
   end
   if not is_mapping(body) or type(body.toolset) ~= "string" or not body.toolset:match("%S") then
     fail("Invalid toolset entry '" .. inst .. "': expected {toolset: NAME, ...configuration}")
@@ -81,7 +78,7 @@ function M.parse(abs)
   if not name or name == "" then fail("Worker file must have a 'name' field") end
   if type(name) ~= "string" then fail("Invalid name: expected string, got " .. util.describe(name)) end
   if not M.valid_name(name) then
-    fail("Invalid name '" .. name .. "': worker names are tool names and must match ^[a-zA-Z0-9_-]{1,64}$")
+    fail("Invalid name '" .. name .. "': worker names are tool names and must match " .. util.TOOL_NAME_RULE)
   end
   if fm.description ~= nil and type(fm.description) ~= "string" then fail("Invalid description: expected string") end
   if fm.model ~= nil and type(fm.model) ~= "string" then fail("Invalid model: expected string") end
