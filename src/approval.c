@@ -66,7 +66,7 @@ static int worker_rule(lua_State *L, const ld_gate *g, const char *global, const
   return on;
 }
 
-int ld_approval_first(lua_State *L, const ld_gate *g) {
+static int first(lua_State *L, const ld_gate *g) {
   lua_getfield(L, g->tool, "kind");
   int worker = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "worker") == 0;
   lua_pop(L, 1);
@@ -87,7 +87,14 @@ int ld_approval_first(lua_State *L, const ld_gate *g) {
   return r;
 }
 
-int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres) {
+int ld_approval_first(lua_State *L, const ld_gate *g) {
+  LD_STACK_ENTER(L);
+  int r = first(L, g);
+  LD_STACK_LEAVE(L, 0);
+  return r;
+}
+
+static int after_fn(lua_State *L, const ld_gate *g, int nres) {
   int top = lua_gettop(L), first = top - nres + 1;
   const char *d = nres > 0 ? lua_tostring(L, first) : NULL;
   int r;
@@ -244,7 +251,14 @@ static void push_prompt_text(lua_State *L, const ld_gate *g) {
   lua_concat(L, lua_gettop(L) - base);
 }
 
-int ld_approval_mode(lua_State *L, const ld_gate *g) {
+int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres) {
+  LD_STACK_ENTER(L);
+  int r = after_fn(L, g, nres);
+  LD_STACK_LEAVE(L, (r == LD_DENIED) - nres);
+  return r;
+}
+
+static int mode(lua_State *L, const ld_gate *g) {
   run_field(L, g, "approval_mode");
   const char *mode = lua_tostring(L, -1);
   int r;
@@ -265,7 +279,14 @@ int ld_approval_mode(lua_State *L, const ld_gate *g) {
   return r;
 }
 
-int ld_approval_answer(lua_State *L, const ld_gate *g) {
+int ld_approval_mode(lua_State *L, const ld_gate *g) {
+  LD_STACK_ENTER(L);
+  int r = mode(L, g);
+  LD_STACK_LEAVE(L, r == LD_DENIED || r == LD_PROMPT);
+  return r;
+}
+
+static int answer(lua_State *L, const ld_gate *g) {
   const char *choice = lua_tostring(L, -2);
   if (choice && (strcmp(choice, "a") == 0 || strcmp(choice, "s") == 0)) {
     if (strcmp(choice, "s") == 0) { /* only "for this session" approvals are remembered */
@@ -283,4 +304,11 @@ int ld_approval_answer(lua_State *L, const ld_gate *g) {
   lua_insert(L, -3);
   lua_pop(L, 2);
   return LD_DENIED;
+}
+
+int ld_approval_answer(lua_State *L, const ld_gate *g) {
+  LD_STACK_ENTER(L);
+  int r = answer(L, g);
+  LD_STACK_LEAVE(L, (r == LD_DENIED) - 2);
+  return r;
 }

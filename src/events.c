@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 
 #include "json.h"
+#include "vm.h"
 
 static int verbosity;
 static long seq;
@@ -135,6 +136,7 @@ void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_
 
 void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error) {
   if (!ld_events_lines()) return;
+  LD_STACK_ENTER(L);
   content_idx = lua_absindex(L, content_idx);
   fputc('\n', stderr);
   tag(L, frame_idx);
@@ -149,6 +151,7 @@ void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int con
   indented(cut ? cut : s);
   free(cut);
   lua_pop(L, 1);
+  LD_STACK_LEAVE(L, 0);
 }
 
 void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int input_idx) {

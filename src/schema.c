@@ -18,6 +18,7 @@
 
 #include <lauxlib.h>
 #include "json.h"
+#include "vm.h"
 
 #define MAX_ERRORS 8
 #define MAX_DEPTH  64
@@ -621,7 +622,15 @@ int l_schema_validate(lua_State *L) {
   return 2;
 }
 
+static void fill_defaults(lua_State *L, int schema, int args, int copy);
+
 void ld_schema_fill_defaults(lua_State *L, int schema, int args, int copy) {
+  LD_STACK_ENTER(L);
+  fill_defaults(L, schema, args, copy);
+  LD_STACK_LEAVE(L, 1);
+}
+
+static void fill_defaults(lua_State *L, int schema, int args, int copy) {
   schema = lua_absindex(L, schema);
   args = lua_absindex(L, args);
   lua_pushvalue(L, args); /* the result, replaced by a copy on the first default */

@@ -58,6 +58,7 @@ static int outcome_msg(lua_State *L, const char *kind, const char *msg) {
 /* Reports the outcome on top as a tool-result event and returns it. [-0, +0] */
 static int reported(lua_State *L) {
   if (!ld_events_lines()) return 1; /* nothing to show: skip making the text */
+  LD_STACK_ENTER(L);
   int o = lua_gettop(L);
   lua_getfield(L, o, "kind");
   int ok = strcmp(lua_tostring(L, -1), "ok") == 0;
@@ -71,6 +72,7 @@ static int reported(lua_State *L) {
   }
   ld_event_tool_result(L, P_FRAME, lua_tostring(L, P_NAME) ? lua_tostring(L, P_NAME) : "?", -1, !ok);
   lua_settop(L, o);
+  LD_STACK_LEAVE(L, 0);
   return 1;
 }
 

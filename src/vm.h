@@ -6,6 +6,19 @@
 
 #include <lua.h>
 
+/* Debug builds (no NDEBUG: the sanitizer build) check that a C function
+** keeps the stack effect its comment promises: LD_STACK_ENTER(L) first,
+** then LD_STACK_LEAVE(L, d) where it returns, d being what it leaves pushed
+** minus what it popped. */
+#ifndef NDEBUG
+#include <assert.h>
+#define LD_STACK_ENTER(L)    const int ld_stack_top_ = lua_gettop(L)
+#define LD_STACK_LEAVE(L, d) assert(lua_gettop(L) == ld_stack_top_ + (d))
+#else
+#define LD_STACK_ENTER(L)    ((void)0)
+#define LD_STACK_LEAVE(L, d) ((void)0)
+#endif
+
 /* Creates a state with the standard libraries, cjson, llmdo.core, every
 ** embedded module preloaded and the prelude run. NULL when out of memory;
 ** on other failures prints to stderr and returns NULL. */
