@@ -45,6 +45,7 @@ int luaopen_llmdo_core(lua_State *L) {
       {"read_stdin", l_io_read_stdin},
       {"set_hooks", l_agent_set_hooks},
       {"schema_validate", l_schema_validate},
+      {"schema_check_pattern", l_schema_check_pattern},
       {"event", l_events_emit},
       {"set_verbosity", l_events_set_verbosity},
       {"chat_stream", l_events_chat_stream},

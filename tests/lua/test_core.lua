@@ -80,6 +80,42 @@ T.eq(core.json_encode(schema.to_json_schema(nil), "s"), '{"properties":{},"requi
 local _, err = schema.to_json_schema({ a = "strnig" })
 T.ok(err and err:find('params.a: unknown type "strnig"'), "bad type: " .. tostring(err))
 
+-- patterns are ECMA-262 regular expressions, searched, not anchored
+local function matches(pattern, value)
+  return (core.schema_validate({ type = "string", pattern = pattern }, value))
+end
+T.eq(matches("^[\\d]+$", "12"), true, "\\d inside a class")
+T.eq(matches("^(?=.*\\d)", "abc"), false, "lookahead rejects")
+T.eq(matches("^(?=.*\\d)", "a1"), true, "lookahead accepts")
+T.eq(matches("^\\p{L}+$", "caf\u{e9}"), true, "\\p{L} letters")
+T.eq(matches("^\\p{L}+$", "a1"), false, "\\p{L} rejects a digit")
+T.eq(matches("b", "abc"), true, "not anchored")
+T.eq(matches("^a$", "a\n"), false, "$ only at the end, as in ECMA-262")
+T.eq(matches("^\\d$", "\u{663}"), false, "\\d is ASCII, as in ECMA-262")
+T.eq(matches("^\\u00e9$", "\u{e9}"), true, "\\uhhhh escapes")
+T.eq(matches("^a.c$", "a\xffc"), false, "invalid UTF-8 matches nothing")
+-- a pattern that does not compile fails closed when validating...
+ok, msg = core.schema_validate({ type = "object", properties = { q = { type = "string", pattern = "(?=x" } } },
+  { q = "x" })
+T.eq(ok, false, "bad pattern rejects")
+T.ok(msg:find("q: invalid pattern '(?=x': missing closing parenthesis", 1, true), "bad pattern named: " .. msg)
+ok, msg = core.schema_validate({ type = "object", patternProperties = { ["a("] = { type = "string" } } }, { ab = 1 })
+T.eq(ok, false, "bad patternProperties key rejects")
+T.ok(msg:find("invalid pattern 'a('", 1, true), "bad key named: " .. msg)
+-- ...and is an error where a schema is declared
+_, err = schema.to_json_schema({ q = { type = "string", pattern = "(?=x" } })
+T.ok(err and err:find("params.q.pattern: invalid pattern '(?=x'", 1, true), "declared pattern: " .. tostring(err))
+_, err = schema.to_json_schema({ type = "object", properties = { a = { type = "array", items = {
+  type = "object", patternProperties = { ["[z-a]"] = {} } } } } }, "tools.t.params")
+T.ok(err and err:find("tools.t.params.properties.a.items.patternProperties: invalid pattern '[z-a]'", 1, true),
+  "nested patternProperties: " .. tostring(err))
+T.eq(select(2, schema.to_json_schema({ e = { enum = { { pattern = "(" } } } })), nil, "enum values are not patterns")
+msg = T.raises(llmdo.toolset, { tools = { t = { params = { q = { type = "string", pattern = "\\p{Nope}" } },
+  fn = function() end } } })
+T.ok(msg:find("tools.t.params.q.pattern: invalid pattern", 1, true), "toolset declaration: " .. msg)
+msg = T.raises(llmdo.schema, { fields = { q = { type = "string", pattern = "*" } } })
+T.ok(msg:find("fields.q.pattern: invalid pattern '*'", 1, true), "schema declaration: " .. msg)
+
 local S = llmdo.schema { fields = { input = "string", n = "integer" } }
 local inst = S { input = "x", n = 2 }
 T.eq(schema.schema_of(inst), S, "instance is marked")
