@@ -51,8 +51,7 @@ static void put_newline(lua_State *L, jbuf *b, int flags, int depth) {
   for (int i = 0; i < depth; i++) PUTS(L, b, "  ");
 }
 
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
+size_t ld_json_utf8_char(const unsigned char *s, size_t n, unsigned *cp) {
   if (s[0] < 0x80) return *cp = s[0], 1;
   size_t len;
   unsigned c, min;
@@ -108,7 +107,7 @@ static void put_string(lua_State *L, jbuf *b, const char *str, size_t n, int fla
       put(L, b, (const char *)s + i, 1), i++;
     else {
       unsigned cp;
-      size_t len = utf8_decode(s + i, n - i, &cp);
+      size_t len = ld_json_utf8_char(s + i, n - i, &cp);
       if (!len) {
         if (flags & LD_JSON_ASCII)
           put_u(L, b, 0xFFFD);
@@ -205,7 +204,7 @@ static int valid_utf8(const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   unsigned cp;
   for (size_t i = 0, len; i < n; i += len)
-    if (!(len = utf8_decode(s + i, n - i, &cp))) return 0;
+    if (!(len = ld_json_utf8_char(s + i, n - i, &cp))) return 0;
   return 1;
 }
 
@@ -439,7 +438,7 @@ static const char *dec_string(jdec *d, const char *p) {
         continue;
       }
       unsigned cp;
-      size_t len = utf8_decode((const unsigned char *)p, (size_t)(d->end - p), &cp);
+      size_t len = ld_json_utf8_char((const unsigned char *)p, (size_t)(d->end - p), &cp);
       if (!len) dec_fail(d, p, "invalid UTF-8 in a string");
       p += len;
     }

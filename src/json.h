@@ -35,6 +35,11 @@ void ld_json_mark_array(lua_State *L, int idx);
 /* core.json_array([t]) -> t marked as a JSON array (also when empty). */
 int l_json_array(lua_State *L);
 
+/* Decodes the UTF-8 sequence that begins s (n > 0 bytes): its length, with
+** the code point in *cp, or 0 when it is not valid UTF-8 (overlong forms,
+** surrogates and cut sequences included). */
+size_t ld_json_utf8_char(const unsigned char *s, size_t n, unsigned *cp);
+
 /* Adds core.json_decode (integers kept, empty arrays marked) to the table on top. */
 void ld_json_open(lua_State *L);
 

@@ -22,6 +22,7 @@
 #include "sched.h"
 #include "schema.h"
 #include "sysutil.h"
+#include "term.h"
 #include "vm.h"
 #include "toolplane.h"
 
@@ -49,6 +50,7 @@ int luaopen_llmdo_core(lua_State *L) {
       {"event", l_events_emit},
       {"set_verbosity", l_events_set_verbosity},
       {"chat_stream", l_events_chat_stream},
+      {"term_escape", l_term_escape},
       {"call_tool", l_toolplane_call},
       {"approve_agent", l_toolplane_gate_agent},
       {"parallel", l_join_parallel},

@@ -101,7 +101,7 @@ local function chat(opts, project, mode)
         io.stdout:write("\n(stopped)\n")
       else
         io.stdout:write("\n")
-        io.stderr:write("Error: ", core.is_error(result) and result.message or tostring(result), "\n")
+        io.stderr:write("Error: ", core.term_escape(core.is_error(result) and result.message or tostring(result)), "\n")
       end
       io.stdout:flush()
     end

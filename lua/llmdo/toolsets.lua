@@ -179,7 +179,7 @@ function M.cleanup(instances)
       local ok, err = pcall(inst.cleanup)
       if not ok then
         io.stderr:write("warning: cleanup of toolset '", inst.label, "' failed: ",
-          core.is_error(err) and err.message or tostring(err), "\n")
+          core.term_escape(core.is_error(err) and err.message or tostring(err)), "\n")
       end
     end
   end

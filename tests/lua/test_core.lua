@@ -136,6 +136,11 @@ T.eq(core.json_encode(core.json_decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}
 msg = T.raises(core.json_encode, { [1] = "a", ["1"] = "b", x = 1 })
 T.ok(msg:find('both 1 and "1"'), "colliding keys: " .. msg)
 
+-- text for the terminal: controls and bytes that are not UTF-8 escaped, newlines kept only when asked
+T.eq(core.term_escape("a\rb\xff\tc\0\27[1m\u{9b}\u{202e}\u{e9}\n"), "a\\rb\\xff\tc\\x00\\x1b[1m\\u009b\\u202e\u{e9}\\n",
+  "one line")
+T.eq(core.term_escape("a\nb\r\n", true), "a\nb\\r\n", "lines")
+
 -- declared objects
 T.eq(llmdo.kind(llmdo.toolset { tools = {} }), "toolset", "toolset kind")
 T.eq(llmdo.kind(llmdo.model(function() end)), "model", "model kind")
