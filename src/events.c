@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 
 #include "json.h"
+#include "term.h"
 #include "vm.h"
 
 static int verbosity;
@@ -67,20 +68,31 @@ static void tag(lua_State *L, int frame_idx) {
   lua_pop(L, 1);
 }
 
-/* Writes text with every line indented by two spaces. */
-static void indented(const char *s) {
-  fputs("  ", stderr);
-  for (; *s; s++) {
-    fputc(*s, stderr);
-    if (*s == '\n' && s[1]) fputs("  ", stderr);
+/* An ld_term_escape sink for indented(): a line's indent is written with
+** its first character, so a final newline gets none. */
+static void indent_sink(void *ud, const char *s, size_t n) {
+  int *line_start = ud;
+  for (size_t i = 0; i < n; i++) {
+    if (*line_start) fputs("  ", stderr);
+    fputc(s[i], stderr);
+    *line_start = s[i] == '\n';
   }
+}
+
+/* Writes text escaped, with every line indented by two spaces. */
+static void indented(const char *s) {
+  int line_start = 0;
+  fputs("  ", stderr);
+  ld_term_escape(s, strlen(s), LD_TERM_LINES, indent_sink, &line_start);
   fputc('\n', stderr);
 }
 
 void ld_event_user(lua_State *L, int frame_idx, const char *text) {
   if (!ld_events_lines()) return;
   tag(L, frame_idx);
-  fprintf(stderr, " You: %s\n", text);
+  fputs(" You: ", stderr);
+  ld_term_write(stderr, text, strlen(text), LD_TERM_LINES);
+  fputc('\n', stderr);
 }
 
 void ld_event_text_start(lua_State *L, int frame_idx) {
@@ -105,7 +117,7 @@ void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
     return;
   }
   if (verbosity != 2) return;
-  fwrite(text, 1, len, stderr);
+  ld_term_write(stderr, text, len, LD_TERM_LINES);
   fflush(stderr);
 }
 
@@ -115,7 +127,9 @@ static void print_args(lua_State *L, int idx) {
   size_t len;
   const char *json = lua_tolstring(L, -1, &len);
   char *cut = ld_events_truncate(json, len, 400, 0);
-  fprintf(stderr, "  Args: %s\n", cut ? cut : json);
+  fputs("  Args: ", stderr);
+  ld_term_write(stderr, cut ? cut : json, cut ? strlen(cut) : len, LD_TERM_LINE);
+  fputc('\n', stderr);
   free(cut);
   lua_pop(L, 1);
 }
@@ -126,7 +140,9 @@ static void call_line(lua_State *L, int frame_idx, const char *label, const char
   args_idx = lua_absindex(L, args_idx);
   fputc('\n', stderr);
   tag(L, frame_idx);
-  fprintf(stderr, " %s: %s\n", label, name);
+  fprintf(stderr, " %s: ", label);
+  ld_term_write(stderr, name, strlen(name), LD_TERM_LINE);
+  fputc('\n', stderr);
   print_args(L, args_idx);
 }
 
@@ -140,7 +156,9 @@ void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int con
   content_idx = lua_absindex(L, content_idx);
   fputc('\n', stderr);
   tag(L, frame_idx);
-  fprintf(stderr, " %s: %s\n", is_error ? "Tool error" : "Tool result", name);
+  fprintf(stderr, " %s: ", is_error ? "Tool error" : "Tool result");
+  ld_term_write(stderr, name, strlen(name), LD_TERM_LINE);
+  fputc('\n', stderr);
   if (lua_istable(L, content_idx))
     ld_json_encode(L, content_idx, LD_JSON_SORTED | LD_JSON_PRETTY);
   else

@@ -2,7 +2,8 @@
 ** json: the encoder. See json.h.
 **
 ** The output buffer lives in a userdata whose __gc frees it, so errors
-** raised mid-way (a function value, a cycle) leak nothing.
+** raised mid-way (a function value, a cycle) leak nothing. The decoder
+** builds its strings in luaL_Buffers, so it holds nothing of its own.
 */
 #include "json.h"
 
@@ -12,7 +13,6 @@
 #include <string.h>
 
 #include <lauxlib.h>
-#include <lua-cjson.h>
 
 #define MAX_DEPTH 128
 #define ARRAY_MT  "llmdo.json.array"
@@ -51,8 +51,7 @@ static void put_newline(lua_State *L, jbuf *b, int flags, int depth) {
   for (int i = 0; i < depth; i++) PUTS(L, b, "  ");
 }
 
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
+size_t ld_json_utf8_char(const unsigned char *s, size_t n, unsigned *cp) {
   if (s[0] < 0x80) return *cp = s[0], 1;
   size_t len;
   unsigned c, min;
@@ -76,11 +75,12 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
 
 static void put_u(lua_State *L, jbuf *b, unsigned u) {
   char tmp[8];
-  snprintf(tmp, sizeof tmp, "\\u%04x", u);
+  snprintf(tmp, sizeof tmp, "\\u%04x", u & 0xFFFFu); /* callers pass one UTF-16 unit */
   put(L, b, tmp, 6);
 }
 
-/* Writes a JSON string; invalid UTF-8 becomes U+FFFD. */
+/* Writes a JSON string; each byte that is not part of valid UTF-8 becomes
+** U+FFFD (providers take nothing else). */
 static void put_string(lua_State *L, jbuf *b, const char *str, size_t n, int flags) {
   const unsigned char *s = (const unsigned char *)str;
   PUTS(L, b, "\"");
@@ -107,7 +107,7 @@ static void put_string(lua_State *L, jbuf *b, const char *str, size_t n, int fla
       put(L, b, (const char *)s + i, 1), i++;
     else {
       unsigned cp;
-      size_t len = utf8_decode(s + i, n - i, &cp);
+      size_t len = ld_json_utf8_char(s + i, n - i, &cp);
       if (!len) {
         if (flags & LD_JSON_ASCII)
           put_u(L, b, 0xFFFD);
@@ -188,12 +188,29 @@ int ld_json_table_kind(lua_State *L, int idx, lua_Integer *len) {
 
 static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth);
 
+typedef struct jkey {
+  const char *s;
+  size_t n;
+} jkey;
+
+/* Byte order, a key that is a prefix of another first: keys may hold NULs. */
 static int cmp_keys(const void *a, const void *b) {
-  const char *const *x = a, *const *y = b;
-  return strcmp(*x, *y);
+  const jkey *x = a, *y = b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Writes the object at idx; keys must be strings (integers are stringified). */
+static int valid_utf8(const char *str, size_t n) {
+  const unsigned char *s = (const unsigned char *)str;
+  unsigned cp;
+  for (size_t i = 0, len; i < n; i += len)
+    if (!(len = ld_json_utf8_char(s + i, n - i, &cp))) return 0;
+  return 1;
+}
+
+/* Writes the object at idx; keys must be strings (integers are stringified)
+** of valid UTF-8: a key that is not would need replacing, and two such keys
+** could become one. */
 static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
   lua_newtable(L); /* keys: string form -> original key */
   int keys = lua_gettop(L);
@@ -205,6 +222,10 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
     if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
       lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, -1));
     } else if (t == LUA_TSTRING) {
+      size_t len;
+      const char *k = lua_tolstring(L, -1, &len);
+      if (!valid_utf8(k, len))
+        luaL_error(L, "cannot encode the key \"%s\" in JSON: it is not valid UTF-8", k);
       lua_pushvalue(L, -1);
     } else {
       luaL_error(L, "cannot encode a table with %s keys in JSON", luaL_typename(L, -1));
@@ -218,24 +239,26 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
     lua_rawset(L, keys);
     n++;
   }
-  const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* keys names */
+  jkey *names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* keys names */
   size_t i = 0;
   lua_pushnil(L);
   while (lua_next(L, keys)) {
     lua_pop(L, 1);
-    names[i++] = lua_tostring(L, -1); /* anchored by 'keys' */
+    names[i].s = lua_tolstring(L, -1, &names[i].n); /* anchored by 'keys' */
+    i++;
   }
   if (flags & LD_JSON_SORTED) qsort(names, n, sizeof *names, cmp_keys);
   PUTS(L, b, "{");
   for (i = 0; i < n; i++) {
     if (i) PUTS(L, b, ",");
     put_newline(L, b, flags, depth + 1);
-    put_string(L, b, names[i], strlen(names[i]), flags);
+    put_string(L, b, names[i].s, names[i].n, flags);
     if (flags & LD_JSON_PRETTY)
       PUTS(L, b, ": ");
     else
       PUTS(L, b, ":");
-    lua_getfield(L, keys, names[i]); /* original key */
+    lua_pushlstring(L, names[i].s, names[i].n);
+    lua_rawget(L, keys); /* original key */
     lua_gettable(L, idx);
     encode(L, b, lua_gettop(L), flags, depth + 1);
     lua_pop(L, 1);
@@ -344,129 +367,229 @@ int l_json_array(lua_State *L) {
 }
 
 /*
-** lua-cjson reads every number as a float and "[]" as an empty table that
-** would go back out as "{}". Before decoding, empty arrays (outside strings)
-** are rewritten to hold one sentinel string; after, fix() empties them again
-** and marks them as arrays, and turns integral floats into integers - so
-** provider blocks survive a round trip and 3 stays 3.
+** The decoder. lua-cjson's reads every number as a float, cannot tell "[]"
+** from "{}", and passes invalid UTF-8 through; this one keeps integers
+** (an integral number such as 2.0 or 1e3 becomes an integer too, so a
+** provider's block survives a round trip), marks empty arrays, and takes
+** RFC 8259 text only: strings of valid UTF-8 with their control
+** characters escaped, no lone surrogates, nesting the encoder takes back
+** (MAX_DEPTH). Errors say what and at which
+** byte, without a ": " (callers cut a "where: " prefix).
 */
-#define EMPTY_SENTINEL       "\\u0000[]"
-#define EMPTY_SENTINEL_VALUE "\0[]"
+typedef struct jdec {
+  lua_State *L;
+  const char *start, *end;
+} jdec;
 
-/* The next empty array "[ ]" outside strings at or after 'from': its '['
-** in *start and the byte after its ']' in *end. 0 when there is none. */
-static int next_empty_array(const char *s, size_t n, size_t from, size_t *start, size_t *end) {
-  int in_str = 0, esc = 0;
-  for (size_t i = from; i < n; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (esc)
-        esc = 0;
-      else if (c == '\\')
-        esc = 1;
-      else if (c == '"')
-        in_str = 0;
-    } else if (c == '"') {
-      in_str = 1;
-    } else if (c == '[') {
-      size_t j = i + 1;
-      while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
-      if (j < n && s[j] == ']') {
-        *start = i;
-        *end = j + 1;
-        return 1;
-      }
-    }
-  }
-  return 0;
+static int dec_fail(jdec *d, const char *at, const char *what) {
+  return luaL_error(d->L, "%s at byte %d", what, (int)(at - d->start) + 1);
 }
 
-/* Pushes the string at idx with "[ ]" replaced by the sentinel array (the
-** string itself when it has none). [-0, +1] */
-static void mark_empty_arrays(lua_State *L, int idx) {
-  size_t n, at = 0, start, end;
-  const char *s = lua_tolstring(L, idx, &n);
-  if (!next_empty_array(s, n, 0, &start, &end)) {
-    lua_pushvalue(L, idx);
-    return;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  do { /* a string state carried across is not needed: each match ends outside a string */
-    luaL_addlstring(&b, s + at, start - at);
-    luaL_addstring(&b, "[\"" EMPTY_SENTINEL "\"]");
-    at = end;
-  } while (next_empty_array(s, n, at, &start, &end));
-  luaL_addlstring(&b, s + at, n - at);
-  luaL_pushresult(&b);
+static const char *skip_space(jdec *d, const char *p) {
+  while (p < d->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
 }
 
-static int is_sentinel_array(lua_State *L, int idx) {
-  if (lua_rawlen(L, idx) != 1) return 0;
+static const char *dec_value(jdec *d, const char *p, int depth);
+
+/* Reads four hex digits at p; -1 if they are not. */
+static long hex4(jdec *d, const char *p) {
+  if (d->end - p < 4) return -1;
+  long v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    int h = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+static void add_utf8(luaL_Buffer *b, unsigned long cp) {
+  char u[4];
   size_t n;
-  lua_rawgeti(L, idx, 1);
-  const char *v = lua_tolstring(L, -1, &n);
-  int r = v && n == sizeof EMPTY_SENTINEL_VALUE - 1 && memcmp(v, EMPTY_SENTINEL_VALUE, n) == 0;
-  lua_pop(L, 1);
-  return r;
+  if (cp < 0x80)
+    u[0] = (char)cp, n = 1;
+  else if (cp < 0x800)
+    u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+  else if (cp < 0x10000)
+    u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3F)), u[2] = (char)(0x80 | (cp & 0x3F)),
+    n = 3;
+  else
+    u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3F)),
+    u[2] = (char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+  luaL_addlstring(b, u, n);
 }
 
-static void fix(lua_State *L, int idx, int depth) {
-  if (depth > MAX_DEPTH) return;
-  luaL_checkstack(L, 6, "JSON nesting");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      lua_Integer i;
-      if (lua_numbertointeger(lua_tonumber(L, -1), &i) && (lua_Number)i == lua_tonumber(L, -1)) {
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, i);
-        lua_rawset(L, idx);
+/* The string whose opening quote is at p: pushes it, returns the byte after
+** its closing quote. [-0, +1, raises] */
+static const char *dec_string(jdec *d, const char *p) {
+  luaL_Buffer b;
+  luaL_buffinit(d->L, &b);
+  p++;
+  for (;;) {
+    const char *run = p;
+    while (p < d->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) {
+      if ((unsigned char)*p < 0x80) {
+        p++;
+        continue;
       }
-    } else if (lua_type(L, -1) == LUA_TTABLE) {
-      int t = lua_gettop(L);
-      if (is_sentinel_array(L, t)) {
-        lua_pushnil(L);
-        lua_rawseti(L, t, 1);
-        ld_json_mark_array(L, t);
-      } else {
-        fix(L, t, depth + 1);
-      }
+      unsigned cp;
+      size_t len = ld_json_utf8_char((const unsigned char *)p, (size_t)(d->end - p), &cp);
+      if (!len) dec_fail(d, p, "invalid UTF-8 in a string");
+      p += len;
     }
+    luaL_addlstring(&b, run, (size_t)(p - run));
+    if (p == d->end) dec_fail(d, p, "unterminated string");
+    if (*p == '"') break;
+    if (*p != '\\') dec_fail(d, p, "unescaped control character in a string");
+    const char *esc = p++;
+    if (p == d->end) dec_fail(d, p, "unterminated string");
+    char c = *p++;
+    switch (c) {
+    case '"': luaL_addchar(&b, '"'); break;
+    case '\\': luaL_addchar(&b, '\\'); break;
+    case '/': luaL_addchar(&b, '/'); break;
+    case 'b': luaL_addchar(&b, '\b'); break;
+    case 'f': luaL_addchar(&b, '\f'); break;
+    case 'n': luaL_addchar(&b, '\n'); break;
+    case 'r': luaL_addchar(&b, '\r'); break;
+    case 't': luaL_addchar(&b, '\t'); break;
+    case 'u': {
+      long cp = hex4(d, p);
+      if (cp < 0) dec_fail(d, esc, "invalid \\u escape");
+      p += 4;
+      if (cp >= 0xDC00 && cp <= 0xDFFF) dec_fail(d, esc, "unpaired surrogate");
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        long lo = d->end - p >= 6 && p[0] == '\\' && p[1] == 'u' ? hex4(d, p + 2) : -1;
+        if (lo < 0xDC00 || lo > 0xDFFF) dec_fail(d, esc, "unpaired surrogate");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        p += 6;
+      }
+      add_utf8(&b, (unsigned long)cp);
+      break;
+    }
+    default: dec_fail(d, esc, "invalid escape");
+    }
+  }
+  luaL_pushresult(&b);
+  return p + 1;
+}
+
+/* The number at p: pushes it, returns the byte after it. [-0, +1, raises] */
+static const char *dec_number(jdec *d, const char *p) {
+  const char *q = p;
+  if (q < d->end && *q == '-') q++;
+  if (q < d->end && *q == '0')
+    q++;
+  else if (q < d->end && *q >= '1' && *q <= '9')
+    while (q < d->end && *q >= '0' && *q <= '9') q++;
+  else
+    dec_fail(d, p, "invalid number");
+  if (q < d->end && *q == '.') {
+    if (++q == d->end || *q < '0' || *q > '9') dec_fail(d, p, "invalid number");
+    while (q < d->end && *q >= '0' && *q <= '9') q++;
+  }
+  if (q < d->end && (*q == 'e' || *q == 'E')) {
+    q++;
+    if (q < d->end && (*q == '+' || *q == '-')) q++;
+    if (q == d->end || *q < '0' || *q > '9') dec_fail(d, p, "invalid number");
+    while (q < d->end && *q >= '0' && *q <= '9') q++;
+  }
+  lua_State *L = d->L;
+  lua_pushlstring(L, p, (size_t)(q - p));
+  if (!lua_stringtonumber(L, lua_tostring(L, -1))) dec_fail(d, p, "invalid number");
+  lua_remove(L, -2);
+  lua_Integer i;
+  if (!lua_isinteger(L, -1) && lua_numbertointeger(lua_tonumber(L, -1), &i) &&
+      (lua_Number)i == lua_tonumber(L, -1)) {
     lua_pop(L, 1);
+    lua_pushinteger(L, i);
+  }
+  return q;
+}
+
+/* The array or object whose bracket is at p. [-0, +1, raises] */
+static const char *dec_container(jdec *d, const char *p, int depth) {
+  lua_State *L = d->L;
+  int object = *p == '{';
+  char close = object ? '}' : ']';
+  if (depth >= MAX_DEPTH) dec_fail(d, p, "nested too deeply");
+  luaL_checkstack(L, 4, "JSON nesting");
+  lua_newtable(L);
+  p = skip_space(d, p + 1);
+  if (p < d->end && *p == close) {
+    if (!object) ld_json_mark_array(L, -1);
+    return p + 1;
+  }
+  for (lua_Integer n = 1;; n++) {
+    if (object) {
+      if (p == d->end || *p != '"') dec_fail(d, p, "expected a string key");
+      p = skip_space(d, dec_string(d, p));
+      if (p == d->end || *p != ':') dec_fail(d, p, "expected ':'");
+      p = dec_value(d, p + 1, depth + 1);
+      lua_rawset(L, -3);
+    } else {
+      p = dec_value(d, p, depth + 1);
+      lua_rawseti(L, -2, n);
+    }
+    p = skip_space(d, p);
+    if (p < d->end && *p == close) return p + 1;
+    if (p == d->end || *p != ',') dec_fail(d, p, object ? "expected ',' or '}'" : "expected ',' or ']'");
+    p = skip_space(d, p + 1);
   }
 }
 
-/* core.json_decode(text) -> value; raises on invalid JSON. Upvalue 1 is
-** cjson.decode. [-1, +1, raises] */
-static int l_json_decode(lua_State *L) {
-  luaL_checkstring(L, 1);
-  lua_settop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  mark_empty_arrays(L, 1);
-  lua_call(L, 1, 1);
-  if (lua_istable(L, -1)) {
-    if (is_sentinel_array(L, lua_gettop(L))) {
-      lua_pushnil(L);
-      lua_rawseti(L, -2, 1);
-      ld_json_mark_array(L, lua_gettop(L));
-    } else {
-      fix(L, lua_gettop(L), 0);
-    }
-  } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-    lua_Integer i;
-    if (lua_numbertointeger(lua_tonumber(L, -1), &i) && (lua_Number)i == lua_tonumber(L, -1)) {
-      lua_pop(L, 1);
-      lua_pushinteger(L, i);
-    }
+static int literal(jdec *d, const char *p, const char *word) {
+  size_t n = strlen(word);
+  return (size_t)(d->end - p) >= n && memcmp(p, word, n) == 0;
+}
+
+/* The value at p (after any space). [-0, +1, raises] */
+static const char *dec_value(jdec *d, const char *p, int depth) {
+  p = skip_space(d, p);
+  if (p == d->end) dec_fail(d, p, "unexpected end of text");
+  switch (*p) {
+  case '"': return dec_string(d, p);
+  case '{':
+  case '[': return dec_container(d, p, depth);
+  case 't':
+    if (!literal(d, p, "true")) break;
+    lua_pushboolean(d->L, 1);
+    return p + 4;
+  case 'f':
+    if (!literal(d, p, "false")) break;
+    lua_pushboolean(d->L, 0);
+    return p + 5;
+  case 'n':
+    if (!literal(d, p, "null")) break;
+    lua_pushlightuserdata(d->L, NULL);
+    return p + 4;
+  default:
+    if (*p == '-' || (*p >= '0' && *p <= '9')) return dec_number(d, p);
+    break;
   }
+  dec_fail(d, p, "unexpected character");
+  return p;
+}
+
+/* core.json_decode(text) -> value; raises on invalid JSON. [-1, +1, raises] */
+static int l_json_decode(lua_State *L) {
+  size_t n;
+  jdec d;
+  d.L = L;
+  d.start = luaL_checklstring(L, 1, &n);
+  d.end = d.start + n;
+  lua_settop(L, 1);
+  const char *p = skip_space(&d, dec_value(&d, d.start, 0));
+  if (p != d.end) dec_fail(&d, p, "unexpected text after the value");
   return 1;
 }
 
 void ld_json_open(lua_State *L) {
-  luaopen_cjson(L); /* core cjson */
-  lua_getfield(L, -1, "decode");
-  lua_pushcclosure(L, l_json_decode, 1);
-  lua_setfield(L, -3, "decode");
-  lua_pop(L, 1);
+  lua_pushcfunction(L, l_json_decode);
+  lua_setfield(L, -2, "decode");
 }

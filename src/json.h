@@ -1,5 +1,5 @@
 /*
-** json: a JSON encoder for Lua values (decoding is lua-cjson's).
+** json: JSON text to and from Lua values.
 **
 ** lua-cjson cannot sort keys or mark an empty table as an array, and the
 ** approval cache needs canonical JSON (sorted keys), the message log needs
@@ -35,7 +35,12 @@ void ld_json_mark_array(lua_State *L, int idx);
 /* core.json_array([t]) -> t marked as a JSON array (also when empty). */
 int l_json_array(lua_State *L);
 
-/* Adds core.json_decode (lua-cjson's decoder, integers kept) to the table on top. */
+/* Decodes the UTF-8 sequence that begins s (n > 0 bytes): its length, with
+** the code point in *cp, or 0 when it is not valid UTF-8 (overlong forms,
+** surrogates and cut sequences included). */
+size_t ld_json_utf8_char(const unsigned char *s, size_t n, unsigned *cp);
+
+/* Adds core.json_decode (integers kept, empty arrays marked) to the table on top. */
 void ld_json_open(lua_State *L);
 
 #endif

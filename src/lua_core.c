@@ -21,6 +21,8 @@
 #include "sched.h"
 #include "schema.h"
 #include "sysutil.h"
+#include "term.h"
+#include "vm.h"
 #include "toolplane.h"
 #include "vm.h"
 
@@ -109,6 +111,7 @@ static int open_term(lua_State *L) {
                                  {"chat_stream", l_events_chat_stream},
                                  {"readline", l_lineedit_readline},
                                  {"has_terminal", l_prompt_available},
+                                 {"escape", l_term_escape},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
@@ -120,6 +123,7 @@ static int open_text(lua_State *L) {
                                  {"glob_match", l_glob_match},
                                  {"schema_validate", l_schema_validate},
                                  {"schema_fill_defaults", l_schema_fill_defaults},
+                                 {"schema_check_pattern", l_schema_check_pattern},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

@@ -19,6 +19,7 @@
 #include "lineedit.h"
 #include "prompt.h"
 #include "sched.h"
+#include "term.h"
 #include "vm.h"
 
 typedef struct outcome {
@@ -110,13 +111,26 @@ static void print_result(lua_State *L, int idx) {
   lua_pop(L, 1);
 }
 
-/* Writes "Error: message" (and under --debug the traceback). */
+/* Writes "Error: message", escaped; one line unless flags keep newlines. */
+static void error_line(const char *msg, size_t n, int flags) {
+  fputs("Error: ", stderr);
+  ld_term_write(stderr, msg, n, flags);
+  fputc('\n', stderr);
+}
+
+/* Writes the error line (and under --debug the traceback, which a plain
+** error carries in its message). */
 static void print_error(lua_State *L, int idx) {
-  const char *msg = ld_error_message(L, idx);
-  fprintf(stderr, "Error: %s\n", msg);
+  size_t n;
+  ld_error_message(L, idx);
+  const char *msg = lua_tolstring(L, -1, &n);
+  error_line(msg, n, ld_vm_debug(L) ? LD_TERM_LINES : LD_TERM_LINE);
   lua_pop(L, 1);
-  if (ld_vm_debug(L) && ld_error_is(L, idx) && lua_getfield(L, idx, "traceback") == LUA_TSTRING)
-    fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  if (ld_vm_debug(L) && ld_error_is(L, idx) && lua_getfield(L, idx, "traceback") == LUA_TSTRING) {
+    msg = lua_tolstring(L, -1, &n);
+    ld_term_write(stderr, msg, n, LD_TERM_LINES);
+    fputc('\n', stderr);
+  }
   lua_settop(L, idx);
 }
 
@@ -166,7 +180,7 @@ int main(int argc, char **argv) {
   ld_cli cli;
   char err[512];
   if (ld_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
-    fprintf(stderr, "Error: %s\n", err);
+    error_line(err, strlen(err), LD_TERM_LINE);
     return LD_EXIT_USAGE;
   }
   if (cli.command == LD_CMD_HELP) {
@@ -202,7 +216,7 @@ int main(int argc, char **argv) {
     if (ld_vm_pcall(L, 2, 1) == LUA_OK) {
       status = (int)lua_tointeger(L, -1);
     } else {
-      fprintf(stderr, "Error: %s\n", ld_error_message(L, -1));
+      print_error(L, lua_gettop(L));
     }
     lua_settop(L, 0);
   }

@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "own.h"
+#include "term.h"
 
 typedef struct request {
   struct request *next;
@@ -214,13 +215,15 @@ static int ask_k(lua_State *L, int status, lua_KContext ctx) {
   return k(L, status, kctx);
 }
 
-int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, lua_KFunction k) {
+int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, size_t len, lua_KContext ctx, lua_KFunction k) {
   if (P.closed_by_user)
     return ld_error_raisef(L, "permission", "cannot ask for approval: the terminal was closed");
   if (open_tty(ld_sched_loop(ld_sched_get(L))) != 0)
     return ld_error_raisef(L, "permission", "cannot ask for approval: no terminal (/dev/tty)");
+  ld_term_push(L, text, len, LD_TERM_LINES);
   request *r = calloc(1, sizeof *r);
-  char *copy = r ? strdup(text) : NULL;
+  char *copy = r ? strdup(lua_tostring(L, -1)) : NULL;
+  lua_pop(L, 1);
   if (!copy) {
     free(r);
     return luaL_error(L, "not enough memory");

@@ -19,12 +19,13 @@
 int ld_prompt_available(void);
 
 /*
-** Queues a question for task t and suspends it. 'text' is the body shown
-** under the "approval i of n" header. The task resumes with (choice, note):
+** Queues a question for task t and suspends it. 'text' (len bytes, NULs
+** included) is the body shown under the "approval i of n" header, escaped
+** for the terminal: it shows what the model chose. The task resumes with (choice, note):
 ** choice "a", "s" or "d"; note a string or nil. Tail-call it:
-** return ld_prompt_ask(L, t, text, ctx, k). [-0, +0, yields]
+** return ld_prompt_ask(L, t, text, len, ctx, k). [-0, +0, yields]
 */
-int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, lua_KContext ctx, lua_KFunction k);
+int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, size_t len, lua_KContext ctx, lua_KFunction k);
 
 /* Closes the terminal handle, if open (before the loop closes). */
 void ld_prompt_close(void);

@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 
 #include "error.h"
+#include "term.h"
 #include "vm.h"
 
 enum { READY, RUNNING, WAITING };
@@ -329,7 +330,10 @@ static void close_thread(ld_sched *s, lua_State *co, int err) {
   if (status != LUA_OK && lua_gettop(co) > 0) {
     lua_xmove(co, s->L, 1);
     if (!err || !lua_rawequal(s->L, -1, err)) {
-      fprintf(stderr, "warning: error while closing a task: %s\n", ld_error_message(s->L, -1));
+      fputs("warning: error while closing a task: ", stderr);
+      ld_error_message(s->L, -1);
+      ld_term_write(stderr, lua_tostring(s->L, -1), lua_rawlen(s->L, -1), LD_TERM_LINE);
+      fputc('\n', stderr);
       lua_pop(s->L, 1); /* the message */
     }
     lua_pop(s->L, 1);

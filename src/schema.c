@@ -5,18 +5,21 @@
 ** name the offending location as a path ("items[2].name") so a model's
 ** retry prompt and a user's input error both point at the field. Branches
 ** of anyOf/oneOf/not/if are evaluated "quietly" (no messages recorded).
-** The only C resource, a compiled regex, never lives across a Lua call.
+** Compiled regular expressions are Lua-owned (see push_regex), so an error
+** raised mid-way leaks nothing.
 */
 #include "schema.h"
 
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <lauxlib.h>
+#include <pcre2.h>
+
 #include "json.h"
 #include "vm.h"
 
@@ -157,48 +160,133 @@ static size_t utf8_len(const char *s, size_t n) {
   return count;
 }
 
-/* ECMA-262 escapes POSIX ERE lacks, rewritten; 0 if the result does not fit. */
-static int translate_regex(const char *src, char *dst, size_t cap) {
-  size_t j = 0;
-  for (const char *p = src; *p; p++) {
-    const char *rep = NULL;
-    char one[3] = {0};
-    if (*p == '\\' && p[1]) {
-      switch (p[1]) {
-      case 'd': rep = "[0-9]"; break;
-      case 'D': rep = "[^0-9]"; break;
-      case 'w': rep = "[A-Za-z0-9_]"; break;
-      case 'W': rep = "[^A-Za-z0-9_]"; break;
-      case 's': rep = "[[:space:]]"; break;
-      case 'S': rep = "[^[:space:]]"; break;
-      default:
-        one[0] = '\\', one[1] = p[1];
-        rep = one;
-        break;
-      }
-      p++;
-    } else {
-      one[0] = *p;
-      rep = one;
-    }
-    size_t n = strlen(rep);
-    if (j + n + 1 > cap) return 0;
-    memcpy(dst + j, rep, n);
-    j += n;
+/*
+** Patterns are ECMA-262 regular expressions, searched (not anchored). PCRE2
+** reads them with the options that bring it closest: UTF-8 patterns and
+** subjects (\p{L} works), ASCII \d \w \b as in ECMA-262 (no PCRE2_UCP),
+** \uhhhh and \u{h...} escapes, '$' only at the very end, '.' stopping at
+** CR and LF, "[]" and "[^]". A subject that is not valid UTF-8 matches
+** nothing. Each pattern is compiled once per state: the registry table
+** below maps the pattern string to its compiled form (a userdata whose
+** __gc frees it) or to the message saying why it does not compile.
+*/
+#define REGEX_OPTIONS                                                                                        \
+  (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY | PCRE2_ALLOW_EMPTY_CLASS |   \
+   PCRE2_NEVER_BACKSLASH_C)
+#define REGEX_MT "llmdo.Regex"
+
+static const char regex_cache = 'r';
+
+typedef struct regex {
+  pcre2_code *code;
+  pcre2_match_data *md;
+} regex;
+
+static int l_regex_gc(lua_State *L) {
+  regex *r = lua_touserdata(L, 1);
+  pcre2_match_data_free(r->md);
+  pcre2_code_free(r->code);
+  r->md = NULL;
+  r->code = NULL;
+  return 0;
+}
+
+/* Compiles pattern p into the new userdata r (left without code when p does
+** not compile); returns NULL or the message. No Lua call in between. */
+static const char *compile(regex *r, const char *p, size_t n, char *msg, size_t cap) {
+  pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+  if (!cc) return "not enough memory";
+  pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
+  pcre2_set_newline(cc, PCRE2_NEWLINE_ANYCRLF);
+  int code;
+  PCRE2_SIZE at;
+  r->code = pcre2_compile((PCRE2_SPTR)p, n, REGEX_OPTIONS, &code, &at, cc);
+  pcre2_compile_context_free(cc);
+  if (!r->code) {
+    PCRE2_UCHAR why[200];
+    if (pcre2_get_error_message(code, why, sizeof why) < 0)
+      snprintf((char *)why, sizeof why, "error %d", code);
+    snprintf(msg, cap, "%s at offset %zu", (const char *)why, (size_t)at);
+    return msg;
   }
-  dst[j] = '\0';
+  r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+  return r->md ? NULL : "not enough memory";
+}
+
+/* Pushes the compiled pattern at idx (a regex userdata), or the message
+** "invalid pattern '...': why" when it does not compile. [-0, +1, may raise] */
+static void push_regex(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &regex_cache) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &regex_cache);
+  }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) != LUA_TNIL) { /* cache compiled */
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  regex *r = lua_newuserdatauv(L, sizeof *r, 0); /* owned by Lua before anything is allocated */
+  r->code = NULL;
+  r->md = NULL;
+  if (luaL_newmetatable(L, REGEX_MT)) {
+    lua_pushcfunction(L, l_regex_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  size_t n;
+  const char *p = lua_tolstring(L, idx, &n);
+  char buf[256];
+  const char *why = compile(r, p, n, buf, sizeof buf);
+  if (why == buf) { /* cache r */
+    lua_pop(L, 1);
+    lua_pushfstring(L, "invalid pattern '%s': %s", p, why);
+  } else if (why) {
+    luaL_error(L, "%s", why);
+  }
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, -4); /* cache value */
+  lua_remove(L, -2);
+}
+
+/* Searches s for the pattern at idx: 1 match, 0 no match, -1 the pattern
+** does not compile (*why is the whole message, anchored by the cache), -2
+** the search could not finish (*why says why). [-0, +0, may raise (memory)] */
+static int regex_search(lua_State *L, int idx, const char *s, size_t n, const char **why) {
+  push_regex(L, idx);
+  *why = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    *why = lua_tostring(L, -1); /* anchored by the cache */
+    lua_pop(L, 1);
+    return -1;
+  }
+  regex *r = lua_touserdata(L, -1);
+  lua_pop(L, 1); /* still anchored by the cache */
+  int rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, 0, r->md, NULL);
+  if (rc >= 0) return 1;
+  if (rc == PCRE2_ERROR_NOMATCH) return 0;
+  *why = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT
+             ? "the search takes too long"
+             : "the search failed";
+  return -2;
+}
+
+int l_schema_check_pattern(lua_State *L) {
+  luaL_checkstring(L, 1);
+  push_regex(L, 1);
+  if (lua_type(L, -1) != LUA_TSTRING) lua_pushnil(L);
   return 1;
 }
 
-/* 1 match, 0 no match, -1 unsupported pattern. No Lua call in between. */
-static int regex_search(const char *pattern, const char *s) {
-  char buf[1024];
-  regex_t re;
-  if (!translate_regex(pattern, buf, sizeof buf)) return -1;
-  if (regcomp(&re, buf, REG_EXTENDED | REG_NOSUB) != 0) return -1;
-  int r = regexec(&re, s, 0, NULL, 0) == 0;
-  regfree(&re);
-  return r;
+/* A pattern that does not compile, or a search that cannot finish, rejects
+** the value: validation fails closed. */
+static int fail_pattern(vctx *c, int r, int pat, const char *why) {
+  if (r == -1) return fail(c, "%s", why);
+  return fail(c, "cannot be checked against pattern '%s': %s", lua_tostring(c->L, pat), why);
 }
 
 /* Pushes the schema a "#/a/b" reference names; nil if it names nothing. */
@@ -305,8 +393,10 @@ static int check_string(vctx *c, int s, int v) {
   if (number_kw(c, s, "maxLength", &lim) && (double)len > lim)
     ok = fail(c, "must be at most %g characters long", lim);
   if (kw(c, s, "pattern") == LUA_TSTRING) {
-    const char *pat = lua_tostring(L, -1);
-    if (regex_search(pat, str) == 0) ok = fail(c, "does not match pattern '%s'", pat);
+    const char *why;
+    int r = regex_search(L, -1, str, n, &why);
+    if (r == 0) ok = fail(c, "does not match pattern '%s'", lua_tostring(L, -1));
+    if (r < 0) ok = fail_pattern(c, r, -1, why);
   }
   lua_pop(L, 1);
   return ok;
@@ -451,7 +541,8 @@ static int check_object(vctx *c, int s, int v) {
       lua_pop(L, 1);
       continue;
     }
-    const char *k = lua_tostring(L, key);
+    size_t klen;
+    const char *k = lua_tolstring(L, key, &klen);
     size_t old = push_key(c, k);
     int matched = 0;
     if (!lua_isnil(L, names)) {
@@ -468,7 +559,10 @@ static int check_object(vctx *c, int s, int v) {
     if (lua_istable(L, pats)) {
       lua_pushnil(L);
       while (lua_next(L, pats)) {
-        if (lua_type(L, -2) == LUA_TSTRING && regex_search(lua_tostring(L, -2), k) == 1) {
+        const char *why;
+        int r = lua_type(L, -2) == LUA_TSTRING ? regex_search(L, -2, k, klen, &why) : 0;
+        if (r < 0) ok = fail_pattern(c, r, -2, why);
+        if (r == 1) {
           matched = 1;
           if (!validate(c, lua_gettop(L), val)) ok = 0;
         }

@@ -131,7 +131,7 @@ static int gate(lua_State *L, int decision) {
     return plane_k(L, lua_pcallk(L, 2, 2, 0, K_GATE_FN, plane_k), K_GATE_FN);
   case LD_PROMPT: { /* the prompt text is on top; it stays there while we wait */
     ld_task *t = ld_task_check(L, "an approval prompt");
-    return ld_prompt_ask(L, t, lua_tostring(L, -1), K_GATE_PROMPT, plane_k);
+    return ld_prompt_ask(L, t, lua_tostring(L, -1), lua_rawlen(L, -1), K_GATE_PROMPT, plane_k);
   }
   default: /* LD_DENIED: the error is on top */
     if (lua_toboolean(L, P_GATE_ONLY)) return lua_error(L);

@@ -105,7 +105,7 @@ local function chat(opts, project, mode)
         io.stdout:write("\n(stopped)\n")
       else
         io.stdout:write("\n")
-        io.stderr:write("Error: ", E.is(result) and result.message or tostring(result), "\n")
+        io.stderr:write("Error: ", term.escape(E.is(result) and result.message or tostring(result)), "\n")
       end
       io.stdout:flush()
     end

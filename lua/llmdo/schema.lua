@@ -38,7 +38,61 @@ local function field_schema(spec, path)
   return nil, nil, path .. ": expected a type name or a JSON Schema table"
 end
 
--- JSON Schema for a parameter table (shorthand or full). Returns schema or nil, err.
+-- Where subschemas sit, so that only real patterns are compiled (not, say,
+-- an enum value that happens to have a "pattern" key).
+local ONE_SCHEMA = { "additionalProperties", "propertyNames", "items", "additionalItems", "contains", "not",
+  "if", "then", "else" }
+local SCHEMA_LISTS = { "allOf", "anyOf", "oneOf", "prefixItems", "items" }
+local SCHEMA_MAPS = { "properties", "patternProperties", "definitions", "$defs", "dependencies" }
+
+local function sorted_string_keys(t)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  return keys
+end
+
+-- The first pattern in schema s that does not compile, as "path: message".
+local function bad_pattern(s, path, seen)
+  if type(s) ~= "table" or seen[s] then return nil end
+  seen[s] = true
+  if type(s.pattern) == "string" then
+    local err = txt.schema_check_pattern(s.pattern)
+    if err then return path .. ".pattern: " .. err end
+  end
+  if type(s.patternProperties) == "table" then
+    for _, k in ipairs(sorted_string_keys(s.patternProperties)) do
+      local err = txt.schema_check_pattern(k)
+      if err then return path .. ".patternProperties: " .. err end
+    end
+  end
+  for _, key in ipairs(ONE_SCHEMA) do
+    local err = bad_pattern(s[key], path .. "." .. key, seen)
+    if err then return err end
+  end
+  for _, key in ipairs(SCHEMA_LISTS) do
+    if type(s[key]) == "table" then
+      for i, sub in ipairs(s[key]) do
+        local err = bad_pattern(sub, string.format("%s.%s[%d]", path, key, i - 1), seen)
+        if err then return err end
+      end
+    end
+  end
+  for _, key in ipairs(SCHEMA_MAPS) do
+    if type(s[key]) == "table" then
+      for _, name in ipairs(sorted_string_keys(s[key])) do
+        local err = bad_pattern(s[key][name], path .. "." .. key .. "." .. name, seen)
+        if err then return err end
+      end
+    end
+  end
+  return nil
+end
+
+-- JSON Schema for a parameter table (shorthand or full). Returns schema or
+-- nil, err; a pattern that does not compile is an error here, at declaration.
 function M.to_json_schema(params, path)
   path = path or "params"
   if params == nil then
@@ -46,7 +100,11 @@ function M.to_json_schema(params, path)
       required = json.array() }
   end
   if type(params) ~= "table" then return nil, path .. ": expected a table" end
-  if params.type == "object" then return params end
+  if params.type == "object" then
+    local err = bad_pattern(params, path, {})
+    if err then return nil, err end
+    return params
+  end
   local props, required = {}, {}
   local names = {}
   for k in pairs(params) do
@@ -56,7 +114,8 @@ function M.to_json_schema(params, path)
   table.sort(names)
   for _, name in ipairs(names) do
     local s, req, err = field_schema(params[name], path .. "." .. name)
-    if not s then return nil, err end
+    err = err or bad_pattern(s, path .. "." .. name, {})
+    if err then return nil, err end
     props[name] = s
     if req then required[#required + 1] = name end
   end

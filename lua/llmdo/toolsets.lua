@@ -10,6 +10,7 @@
 -- a warning and never replaces the call's own result or error.
 local json = require "llmdo.core.json"
 local E = require "llmdo.core.error"
+local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local llmdo = require "llmdo"
 local schema = require "llmdo.schema"
@@ -180,7 +181,7 @@ function M.cleanup(instances)
       local ok, err = pcall(inst.cleanup)
       if not ok then
         io.stderr:write("warning: cleanup of toolset '", inst.label, "' failed: ",
-          E.is(err) and err.message or tostring(err), "\n")
+          term.escape(E.is(err) and err.message or tostring(err)), "\n")
       end
     end
   end

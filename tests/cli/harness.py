@@ -74,12 +74,13 @@ def mock_provider():
 
 class Case:
     def __init__(self, name, files, args, exit=0, stdout=None, stderr=None, env=None,
-                 stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_re=None,
+                 stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_lacks=(), stderr_re=None,
                  timeout=20, mock=None, mock_default=None, check=None, stdout_re=None, max_time=None):
         self.name, self.files, self.args = name, files, args
         self.exit, self.stdout, self.stderr = exit, stdout, stderr
         self.env, self.stdin, self.cwd = env or {}, stdin, cwd
         self.stdout_has, self.stderr_has, self.stderr_re = stdout_has, stderr_has, stderr_re
+        self.stderr_lacks = stderr_lacks
         self.timeout = timeout
         # mock: the scripted provider responses (None: no provider); check(requests) -> problems
         self.mock, self.mock_default, self.check, self.stdout_re = mock, mock_default, check, stdout_re
@@ -139,6 +140,9 @@ def run_case(binary, case):
         for s in case.stderr_has:
             if sub(s) not in err:
                 problems.append(f"stderr lacks {sub(s)!r}: {err!r}")
+        for s in case.stderr_lacks:
+            if sub(s) in err:
+                problems.append(f"stderr has {sub(s)!r}: {err!r}")
         if case.stderr_re and not re.search(sub(case.stderr_re), err):
             problems.append(f"stderr does not match {case.stderr_re!r}: {err!r}")
         if case.stdout_re and not re.search(sub(case.stdout_re), out):

@@ -15,6 +15,18 @@ return { calc = llmdo.toolset { tools = {
 } } }
 """
 
+# a tool whose result is the model's own text, for what reaches the terminal
+SAY_TOOLS = """
+local llmdo = require "llmdo"
+return { calc = llmdo.toolset { tools = {
+  say = { params = { s = "string" }, approval = "pre_approved", fn = function(a) return a.s end },
+} } }
+"""
+# terminal controls a provider or model might send: colour, title, bell, CSI (C1), right-to-left override
+NASTY = "\x1b[31mred\x1b[0m\nline 2\x1b]0;title\x07 \u009b2J \u202eevil"
+NASTY_SHOWN = "\\x1b[31mred\\x1b[0m\\nline 2\\x1b]0;title\\x07 \\u009b2J \\u202eevil"
+RAW_CONTROLS = ("\x1b", "\x07", "\u009b", "\u202e")
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 PDF = b"%PDF-1.4\n%test\n"
 
@@ -182,6 +194,18 @@ CASES = [
     Case("a flat error body (old vLLM)", proj(model="openai:gpt-test"), ["run", ".", "hi"],
          mock=[{"status": 400, "body": {"object": "error", "message": "bad model", "type": "BadRequestError"}}],
          exit=1, stderr=err("Model API error (status 400) from openai:gpt-test: bad model")),
+    Case("a provider error with terminal controls is shown escaped, on one line", proj(), ["run", ".", "hi"],
+         mock=[{"status": 400, "body": {"type": "error", "error": {"type": "invalid_request_error", "message": NASTY}}}],
+         exit=1, stderr=err("Model API error (status 400) from anthropic:claude-test: " + NASTY_SHOWN)),
+    Case("-v events escape the model's text and arguments; the result on stdout is byte-exact",
+         proj(files={"t.lua": SAY_TOOLS}), ["run", ".", "hi", "-v"],
+         mock=[{"tool_calls": [{"name": "say", "args": {"s": NASTY}, "id": "toolu_1"}]}, {"text": NASTY}],
+         stdout=NASTY + "\n", stderr_lacks=RAW_CONTROLS,
+         stderr_has=["Args: {\"s\":\"\\u001b[31mred\\u001b[0m\\nline 2\\u001b]0;title\\u0007 \\u009b2J \\u202eevil\"}",
+                     "Tool result: say\n  " + NASTY_SHOWN.replace("\\nline", "\n  line"),
+                     "Response:\n  " + NASTY_SHOWN.replace("\\nline", "\n  line")]),
+    Case("-vv streamed text is escaped too", proj(), ["run", ".", "hi", "-vv"], mock=[{"text": NASTY}],
+         stdout=NASTY + "\n", stderr_lacks=RAW_CONTROLS),
     Case("a connection reset mid-stream is retried", proj(), ["run", ".", "hi", "-v"],
          mock=[{"text": "first attempt text", "fault": "reset_mid_stream"}, {"text": "second attempt"}],
          stdout="second attempt\n", check=check_count(2)),

@@ -94,6 +94,19 @@ def denial_returned_to_model(binary):
     s.expect(r'\{"error":"Approval denied for mul: not now","error_type":"permission","tool_name":"mul"\}\n')
     check(s.finish() == 0, "exit status 0")
 
+def model_controls_escaped(binary):
+    # the model's path holds an escape, a NUL and a right-to-left override: shown
+    # escaped, and the NUL does not cut off the rest of the prompt
+    s = Session(binary, ["run", ".", 'guarded:{"path":"a\\u001b[2J\\u0000b\\u202ec","n":50};say'], files())
+    s.expect(r"action: Guarded op on a\\x1b\[2J\\x00b\\u202ec\nargs:   \{\n.*\n.*\"path\": \"a\\u001b\[2J\\u0000b\\u202ec\"")
+    s.expect("> ")
+    shown = s.out[:s.pos]
+    check(not any(c in shown for c in "\x1b\x00\u202e"), f"raw controls on the terminal:\n{shown!r}")
+    s.send("d\n")
+    s.expect("note")
+    s.send("\n")
+    check(s.finish() == 1, "exit status 1")
+
 def headless_with_a_terminal(binary):
     s = Session(binary, ["run", ".", "say", "--headless"], files())
     s.expect("Headless mode cannot prompt for approvals; use --approve-all or --reject-all")
@@ -108,4 +121,5 @@ run_tests([
     ("describe() and worker-call descriptions", describe_and_worker_calls),
     ("a denial returned to the model", denial_returned_to_model),
     ("--headless refuses prompt mode even with a terminal", headless_with_a_terminal),
+    ("the model's terminal controls are escaped in the prompt", model_controls_escaped),
 ])

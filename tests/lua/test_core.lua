@@ -5,6 +5,8 @@ local T = dofile(here .. "/t.lua")
 local llmdo = require "llmdo"
 local json = require "llmdo.core.json"
 local sys = require "llmdo.core.sys"
+local txt = require "llmdo.core.text"
+local term = require "llmdo.core.term"
 local V = require "llmdo.validate"
 local schema = require "llmdo.schema"
 
@@ -81,6 +83,42 @@ T.eq(json.encode(schema.to_json_schema(nil), "s"), '{"properties":{},"required":
 local _, err = schema.to_json_schema({ a = "strnig" })
 T.ok(err and err:find('params.a: unknown type "strnig"'), "bad type: " .. tostring(err))
 
+-- patterns are ECMA-262 regular expressions, searched, not anchored
+local function matches(pattern, value)
+  return (txt.schema_validate({ type = "string", pattern = pattern }, value))
+end
+T.eq(matches("^[\\d]+$", "12"), true, "\\d inside a class")
+T.eq(matches("^(?=.*\\d)", "abc"), false, "lookahead rejects")
+T.eq(matches("^(?=.*\\d)", "a1"), true, "lookahead accepts")
+T.eq(matches("^\\p{L}+$", "caf\u{e9}"), true, "\\p{L} letters")
+T.eq(matches("^\\p{L}+$", "a1"), false, "\\p{L} rejects a digit")
+T.eq(matches("b", "abc"), true, "not anchored")
+T.eq(matches("^a$", "a\n"), false, "$ only at the end, as in ECMA-262")
+T.eq(matches("^\\d$", "\u{663}"), false, "\\d is ASCII, as in ECMA-262")
+T.eq(matches("^\\u00e9$", "\u{e9}"), true, "\\uhhhh escapes")
+T.eq(matches("^a.c$", "a\xffc"), false, "invalid UTF-8 matches nothing")
+-- a pattern that does not compile fails closed when validating...
+ok, msg = txt.schema_validate({ type = "object", properties = { q = { type = "string", pattern = "(?=x" } } },
+  { q = "x" })
+T.eq(ok, false, "bad pattern rejects")
+T.ok(msg:find("q: invalid pattern '(?=x': missing closing parenthesis", 1, true), "bad pattern named: " .. msg)
+ok, msg = txt.schema_validate({ type = "object", patternProperties = { ["a("] = { type = "string" } } }, { ab = 1 })
+T.eq(ok, false, "bad patternProperties key rejects")
+T.ok(msg:find("invalid pattern 'a('", 1, true), "bad key named: " .. msg)
+-- ...and is an error where a schema is declared
+_, err = schema.to_json_schema({ q = { type = "string", pattern = "(?=x" } })
+T.ok(err and err:find("params.q.pattern: invalid pattern '(?=x'", 1, true), "declared pattern: " .. tostring(err))
+_, err = schema.to_json_schema({ type = "object", properties = { a = { type = "array", items = {
+  type = "object", patternProperties = { ["[z-a]"] = {} } } } } }, "tools.t.params")
+T.ok(err and err:find("tools.t.params.properties.a.items.patternProperties: invalid pattern '[z-a]'", 1, true),
+  "nested patternProperties: " .. tostring(err))
+T.eq(select(2, schema.to_json_schema({ e = { enum = { { pattern = "(" } } } })), nil, "enum values are not patterns")
+msg = T.raises(llmdo.toolset, { tools = { t = { params = { q = { type = "string", pattern = "\\p{Nope}" } },
+  fn = function() end } } })
+T.ok(msg:find("tools.t.params.q.pattern: invalid pattern", 1, true), "toolset declaration: " .. msg)
+msg = T.raises(llmdo.schema, { fields = { q = { type = "string", pattern = "*" } } })
+T.ok(msg:find("fields.q.pattern: invalid pattern '*'", 1, true), "schema declaration: " .. msg)
+
 local S = llmdo.schema { fields = { input = "string", n = "integer" } }
 local inst = S { input = "x", n = 2 }
 T.eq(schema.schema_of(inst), S, "instance is marked")
@@ -100,6 +138,11 @@ T.eq(json.encode(json.decode('{"a":[],"b":[ ],"c":"[]","d":[[]],"e":{}}'), "s"),
 -- a table whose keys collide once stringified cannot become a JSON object
 msg = T.raises(json.encode, { [1] = "a", ["1"] = "b", x = 1 })
 T.ok(msg:find('both 1 and "1"'), "colliding keys: " .. msg)
+
+-- text for the terminal: controls and bytes that are not UTF-8 escaped, newlines kept only when asked
+T.eq(term.escape("a\rb\xff\tc\0\27[1m\u{9b}\u{202e}\u{e9}\n"), "a\\rb\\xff\tc\\x00\\x1b[1m\\u009b\\u202e\u{e9}\\n",
+  "one line")
+T.eq(term.escape("a\nb\r\n", true), "a\nb\\r\n", "lines")
 
 -- declared objects
 T.eq(llmdo.kind(llmdo.toolset { tools = {} }), "toolset", "toolset kind")

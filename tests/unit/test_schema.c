@@ -37,6 +37,11 @@ void suite_schema(void) {
   CHECK_STR(check(L, "{enum={'a','b'}}", "'c'"), "(input): is not one of the allowed values");
   CHECK_STR(check(L, "{type='object', properties={p={type='string', pattern='^\\\\d+$'}}}", "{p='12x'}"),
             "p: does not match pattern '^\\d+$'");
+  /* fails closed on a pattern it cannot compile; the same from the cache */
+  for (int i = 0; i < 2; i++)
+    CHECK_STR(check(L, "{type='string', pattern='(?=x'}", "'x'"),
+              "(input): invalid pattern '(?=x': missing closing parenthesis at offset 4");
+  CHECK_STR(check(L, "{type='string', pattern='^[\\\\d]+$'}", "'12'"), "ok");
   CHECK_STR(check(L, "{anyOf={{type='string'},{type='integer'}}}", "true"),
             "(input): does not match any of the allowed forms (anyOf)");
   CHECK_STR(
