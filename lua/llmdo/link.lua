@@ -1,5 +1,7 @@
 -- Linking: from a PROJECT argument to a linked project, with every check of
 -- features.md §3.2 in its order. Each error names the file it is about.
+local E = require "llmdo.core.error"
+local sys = require "llmdo.core.sys"
 local util = require "llmdo.util"
 local project = require "llmdo.project"
 local worker = require "llmdo.worker"
@@ -61,9 +63,9 @@ local function resolve_schema(def, cache, files)
       bad("schema_in_ref must use 'file.lua:Name' syntax or name a schema exported by a Lua file (got '" .. ref .. "')")
     end
     local abs = util.abspath(file, util.dirname(def.file))
-    local kind = require("llmdo.core.sys").stat(abs)
+    local kind = sys.stat(abs)
     if kind ~= "file" then bad("Schema file not found: " .. file .. " (resolved: " .. abs .. ")") end
-    local loaded = project.load_lua(cache, require("llmdo.core.sys").realpath(abs) or abs)
+    local loaded = project.load_lua(cache, sys.realpath(abs) or abs)
     local s = loaded.schemas[name]
     if not s then
       local other = loaded.toolsets[name] or loaded.entries[name] or loaded.models[name]
@@ -153,26 +155,8 @@ function M.check_tool_conflicts(def)
   end
 end
 
--- Links the project named by `arg`. opts.model is --model.
-function M.load(arg, opts)
-  opts = opts or {}
-  local loc = project.locate(arg)
-  local manifest = loc.single_worker and single_worker_manifest(loc.single_worker)
-      or project.load_manifest(loc.file)
-  local display = manifest.display
-  local root = loc.root
-  local cache = {}
-  project.add_root(root)
-
-  -- Lua files first: the entry checks need their exports.
-  local files = {}
-  for _, rel in ipairs(manifest.lua) do
-    local abs = project.resolve_listed(root, rel, "Lua", display)
-    if not cache[abs] then files[#files + 1] = project.load_lua(cache, abs) end
-  end
-  local lua_toolsets, lua_models, entries = collect_exports(files, display)
-
-  -- §3.2 step 2 and 3
+-- §3.2 steps 2 and 3: a project runs something, and has at most one entry.
+local function check_entries(display, manifest, entries)
   if #manifest.workers == 0 and #entries == 0 then
     fail("project", display .. ": At least one .worker file or llmdo.entry is required")
   end
@@ -182,45 +166,61 @@ function M.load(arg, opts)
     fail("project", display .. ": Multiple llmdo.entry definitions found: " .. util.list(names)
       .. ". Only one entry is allowed.")
   end
-  local lua_entry = entries[1]
+end
 
-  -- step 4: worker files, their models and schemas
+-- Resolves a worker's model; errors name the worker, and get its file.
+local function resolve_model(def, opts, model_ctx)
+  local ok, err = pcall(function()
+    local model, source = models.select(def, opts)
+    def.model_spec = models.parse(model, def.name, source, model_ctx)
+    def.model = model
+  end)
+  if not ok then
+    if E.is(err) then err.message = def.display .. ": " .. err.message end
+    error(err, 0)
+  end
+end
+
+-- A worker may only lower the run's budgets.
+local function check_budgets(def, runtime)
+  for _, budget in ipairs { "max_requests", "max_tool_calls" } do
+    local limit = runtime[budget]
+    if def[budget] and limit and def[budget] > limit then
+      fail("project", def.display .. ": " .. budget .. ": " .. def[budget] .. " is above runtime." .. budget
+        .. " (" .. limit .. "); a worker can only lower its budgets")
+    end
+  end
+end
+
+-- Step 4: the worker files, their models and schemas. Returns name ->
+-- def and the defs in manifest order.
+local function load_workers(ctx)
   local workers, order = {}, {}
-  local model_ctx = { providers = manifest.providers, models = lua_models }
-  for _, rel in ipairs(manifest.workers) do
-    local abs = loc.single_worker or project.resolve_listed(root, rel, "Worker", display)
+  local model_ctx = { providers = ctx.manifest.providers, models = ctx.lua_models }
+  for _, rel in ipairs(ctx.manifest.workers) do
+    local abs = ctx.loc.single_worker or project.resolve_listed(ctx.root, rel, "Worker", ctx.display)
     local def = worker.parse(abs)
     if workers[def.name] then
       fail("project", def.display .. ": Duplicate worker name: " .. def.name .. " (also in "
         .. workers[def.name].display .. ")")
     end
-    if lua_entry and lua_entry.name == def.name then
+    if ctx.lua_entry and ctx.lua_entry.name == def.name then
       fail("project", def.display .. ": Worker name '" .. def.name .. "' conflicts with Lua entry (in "
-        .. lua_entry.from .. ")")
+        .. ctx.lua_entry.from .. ")")
     end
-    local ok, err = pcall(function()
-      local model, source = models.select(def, opts)
-      def.model_spec = models.parse(model, def.name, source, model_ctx)
-      def.model = model
-    end)
-    if not ok then -- the message names the worker; prefix its file
-      if require("llmdo.core.error").is(err) then err.message = def.display .. ": " .. err.message end
-      error(err, 0)
-    end
+    resolve_model(def, ctx.opts, model_ctx)
     models.check_server_tools(def)
-    for _, budget in ipairs { "max_requests", "max_tool_calls" } do -- a worker may only lower a budget
-      local limit = manifest.runtime[budget]
-      if def[budget] and limit and def[budget] > limit then
-        fail("project", def.display .. ": " .. budget .. ": " .. def[budget] .. " is above runtime." .. budget
-          .. " (" .. limit .. "); a worker can only lower its budgets")
-      end
-    end
-    if def.schema_in_ref then def.schema_in = resolve_schema(def, cache, files) end
+    check_budgets(def, ctx.manifest.runtime)
+    if def.schema_in_ref then def.schema_in = resolve_schema(def, ctx.cache, ctx.files) end
     workers[def.name] = def
     order[#order + 1] = def
   end
+  return workers, order
+end
 
-  -- step 5: exactly one entry
+-- Step 5: the workers marked entry (sorted), at most one, and not beside
+-- an llmdo.entry.
+local function marked_entries(display, order, lua_entry)
   local marked = {}
   for _, def in ipairs(order) do
     if def.entry then marked[#marked + 1] = def.name end
@@ -234,8 +234,11 @@ function M.load(arg, opts)
     fail("project", display .. ": Multiple workers marked entry: " .. util.list(marked)
       .. ". Only one entry worker is allowed.")
   end
+  return marked
+end
 
-  -- step 6: one toolset name space
+-- Step 6: one toolset name space for built-ins, Lua toolsets and workers.
+local function toolset_namespace(lua_toolsets, order)
   local namespace = {}
   for name in pairs(builtins.toolsets) do namespace[name] = { kind = "builtin", name = name, from = "built-in" } end
   for _, name in ipairs(util.sorted_keys(lua_toolsets)) do
@@ -253,71 +256,99 @@ function M.load(arg, opts)
     end
     namespace[def.name] = { kind = "worker", name = def.name, worker = def, from = def.display }
   end
+  return namespace
+end
 
-  -- step 7: each worker's toolsets
-  for _, def in ipairs(order) do
-    for _, e in ipairs(def.toolsets) do
-      local target = namespace[e.toolset]
-      if not target then
-        fail("project", def.display .. ": Unknown toolset '" .. e.toolset .. "' for worker '" .. def.name
-          .. "'. Available: " .. util.list(util.sorted_keys(namespace)))
-      end
-      if e.instance and target.kind == "worker" then
-        fail("project", def.display .. ": toolset instance '" .. e.name .. "' names worker '" .. target.name
-          .. "'; workers take no configuration (list it as '- " .. target.name .. "')")
-      end
-      e.target = target
-      e.prefix = e.instance and e.name or nil
-      local spec = target.kind == "lua" and target.spec or target.kind == "builtin" and builtins.spec(target.name)
-      if spec and spec.validate_config and e.config then
-        local ok, problem = pcall(spec.validate_config, e.config)
-        if not ok or problem then
-          fail("project", def.display .. ": toolset '" .. e.name .. "' (" .. target.name .. "): "
-            .. tostring(problem))
-        end
+-- Step 7: points each worker's toolset entries at their targets and checks
+-- named instances' configuration and tool-name conflicts.
+local function link_toolsets(def, namespace)
+  for _, e in ipairs(def.toolsets) do
+    local target = namespace[e.toolset]
+    if not target then
+      fail("project", def.display .. ": Unknown toolset '" .. e.toolset .. "' for worker '" .. def.name
+        .. "'. Available: " .. util.list(util.sorted_keys(namespace)))
+    end
+    if e.instance and target.kind == "worker" then
+      fail("project", def.display .. ": toolset instance '" .. e.name .. "' names worker '" .. target.name
+        .. "'; workers take no configuration (list it as '- " .. target.name .. "')")
+    end
+    e.target = target
+    e.prefix = e.instance and e.name or nil
+    local spec = target.kind == "lua" and target.spec or target.kind == "builtin" and builtins.spec(target.name)
+    if spec and spec.validate_config and e.config then
+      local ok, problem = pcall(spec.validate_config, e.config)
+      if not ok or problem then
+        fail("project", def.display .. ": toolset '" .. e.name .. "' (" .. target.name .. "): "
+          .. tostring(problem))
       end
     end
-    M.check_tool_conflicts(def)
   end
+  M.check_tool_conflicts(def)
+end
 
-  -- step 8: the entry
+-- Step 8: the entry, and the default input it must accept.
+local function choose_entry(ctx, workers, order, marked)
   local entry
-  if loc.single_worker then
+  if ctx.loc.single_worker then
     local def = order[1]
     entry = { kind = "worker", name = def.name, worker = def, schema_in = def.schema_in }
-  elseif lua_entry then
-    local e = lua_entry.def
-    entry = { kind = "lua", name = lua_entry.name, main = e.main, schema_in = e.schema_in,
-      description = e.description, from = lua_entry.from }
+  elseif ctx.lua_entry then
+    local e = ctx.lua_entry.def
+    entry = { kind = "lua", name = ctx.lua_entry.name, main = e.main, schema_in = e.schema_in,
+      description = e.description, from = ctx.lua_entry.from }
   elseif #marked == 1 then
     local def = workers[marked[1]]
     entry = { kind = "worker", name = def.name, worker = def, schema_in = def.schema_in }
   else
-    fail("project", display .. ": No entry found. Mark one worker with entry: true or define one "
+    fail("project", ctx.display .. ": No entry found. Mark one worker with entry: true or define one "
       .. "llmdo.entry in a Lua file.")
   end
-
-  if manifest.entry.input ~= nil then -- the default input must fit the entry
-    local ok, err = pcall(require("llmdo.input").normalize, entry.schema_in, manifest.entry.input, "project")
+  local default = ctx.manifest.entry.input
+  if default ~= nil then
+    local ok, err = pcall(require("llmdo.input").normalize, entry.schema_in, default, "project")
     if not ok then
-      local msg = require("llmdo.core.error").is(err) and err.message or tostring(err)
-      fail("project", display .. ": entry.input: " .. msg)
+      fail("project", ctx.display .. ": entry.input: " .. (E.is(err) and err.message or tostring(err)))
     end
   end
+  return entry
+end
 
+-- Links the project named by `arg`, in the steps of features §3.2.
+-- opts.model is --model.
+function M.load(arg, opts)
+  local loc = project.locate(arg)
+  local manifest = loc.single_worker and single_worker_manifest(loc.single_worker)
+      or project.load_manifest(loc.file)
+  local ctx = { opts = opts or {}, loc = loc, manifest = manifest, display = manifest.display, root = loc.root,
+    cache = {}, files = {} }
+  project.add_root(ctx.root)
+  -- Lua files first: the entry checks need their exports
+  for _, rel in ipairs(manifest.lua) do
+    local abs = project.resolve_listed(ctx.root, rel, "Lua", ctx.display)
+    if not ctx.cache[abs] then ctx.files[#ctx.files + 1] = project.load_lua(ctx.cache, abs) end
+  end
+  local lua_toolsets, entries
+  lua_toolsets, ctx.lua_models, entries = collect_exports(ctx.files, ctx.display)
+  check_entries(ctx.display, manifest, entries)
+  ctx.lua_entry = entries[1]
+  local workers, order = load_workers(ctx)
+  local marked = marked_entries(ctx.display, order, ctx.lua_entry)
+  local namespace = toolset_namespace(lua_toolsets, order)
+  for _, def in ipairs(order) do link_toolsets(def, namespace) end
+  local entry = choose_entry(ctx, workers, order, marked)
   local secret_vars = {}
   for _, p in pairs(manifest.providers) do
     if p.api_key_env then secret_vars[#secret_vars + 1] = p.api_key_env end
   end
   return {
-    root = root,
-    cwd = require("llmdo.core.sys").cwd(),
+    root = ctx.root,
+    cwd = sys.cwd(),
     secret_vars = secret_vars,
-    display = display,
+    display = ctx.display,
     runtime = manifest.runtime,
     entry_config = manifest.entry,
     providers = manifest.providers,
-    models = lua_models,
+    models = ctx.lua_models,
     workers = workers,
     worker_list = order,
     entry = entry,
