@@ -55,9 +55,8 @@ local function parse_toolset_entry(item, fail)
 end
 
 -- Parses a worker file. Returns the worker definition (unlinked).
-function M.parse(abs)
-  local display = util.display(abs)
-  local function fail(msg) util.fail("project", display .. ": " .. msg) end
+-- The frontmatter of a worker file as a mapping, and its body.
+local function read(abs, fail)
   local text, err = util.read_file(abs)
   if not text then fail("cannot read: " .. tostring(err)) end
   local yaml, body, line = txt.frontmatter(text)
@@ -73,7 +72,12 @@ function M.parse(abs)
       fail("Unknown field '" .. tostring(k) .. "' (known fields: " .. table.concat(M.fields, ", ") .. ")")
     end
   end
+  return fm, body
+end
 
+-- The scalar fields: name, description, model, entry, budgets,
+-- compatible_models, schema_in_ref.
+local function check_scalars(fm, fail)
   local name = fm.name
   if not name or name == "" then fail("Worker file must have a 'name' field") end
   if type(name) ~= "string" then fail("Invalid name: expected string, got " .. util.describe(name)) end
@@ -83,14 +87,12 @@ function M.parse(abs)
   if fm.description ~= nil and type(fm.description) ~= "string" then fail("Invalid description: expected string") end
   if fm.model ~= nil and type(fm.model) ~= "string" then fail("Invalid model: expected string") end
   if fm.entry ~= nil and type(fm.entry) ~= "boolean" then fail("Invalid entry: expected boolean") end
-
   for _, budget in ipairs { "max_requests", "max_tool_calls" } do
     local v = fm[budget]
     if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
       fail("Invalid " .. budget .. ": expected an integer >= 1")
     end
   end
-
   local compatible = fm.compatible_models
   if compatible ~= nil then
     if not is_list(compatible) then fail("Invalid compatible_models: expected YAML list") end
@@ -98,53 +100,61 @@ function M.parse(abs)
       if type(p) ~= "string" then fail("Invalid compatible_models entry: expected string, got " .. util.describe(p)) end
     end
   end
-
   local ref = fm.schema_in_ref
   if ref ~= nil then
     if type(ref) ~= "string" then fail("Invalid schema_in_ref: expected string") end
     if not ref:match("%S") then fail("Invalid schema_in_ref: must not be empty") end
   end
+end
 
+local function parse_toolsets(list, fail)
   local toolsets = {}
-  if fm.toolsets ~= nil then
-    if not is_list(fm.toolsets) then fail("Invalid toolsets: expected YAML list") end
-    local seen = {}
-    for _, item in ipairs(fm.toolsets) do
-      local ts = parse_toolset_entry(item, fail)
-      if seen[ts.name] then fail("Duplicate toolset entry: " .. ts.name) end
-      seen[ts.name] = true
-      toolsets[#toolsets + 1] = ts
-    end
+  if list == nil then return toolsets end
+  if not is_list(list) then fail("Invalid toolsets: expected YAML list") end
+  local seen = {}
+  for _, item in ipairs(list) do
+    local ts = parse_toolset_entry(item, fail)
+    if seen[ts.name] then fail("Duplicate toolset entry: " .. ts.name) end
+    seen[ts.name] = true
+    toolsets[#toolsets + 1] = ts
   end
+  return toolsets
+end
 
+local function parse_server_tools(sst, fail)
   local server_tools = {}
-  local sst = fm.server_side_tools
-  if sst ~= nil and sst ~= false then
-    if not is_list(sst) then fail("Invalid server_side_tools: expected YAML list") end
-    for _, item in ipairs(sst) do
-      if not is_mapping(item) then fail("Invalid server_side_tools entry: expected a mapping with 'tool_type'") end
-      if item.tool_type == nil then fail("server_side_tools entry must have 'tool_type'") end
-      if not server_tool_set[item.tool_type] then
-        fail("Unknown tool_type: " .. tostring(item.tool_type) .. ". Supported: "
-          .. table.concat(M.server_tool_types, ", "))
-      end
-      server_tools[#server_tools + 1] = item
+  if sst == nil or sst == false then return server_tools end
+  if not is_list(sst) then fail("Invalid server_side_tools: expected YAML list") end
+  for _, item in ipairs(sst) do
+    if not is_mapping(item) then fail("Invalid server_side_tools entry: expected a mapping with 'tool_type'") end
+    if item.tool_type == nil then fail("server_side_tools entry must have 'tool_type'") end
+    if not server_tool_set[item.tool_type] then
+      fail("Unknown tool_type: " .. tostring(item.tool_type) .. ". Supported: "
+        .. table.concat(M.server_tool_types, ", "))
     end
+    server_tools[#server_tools + 1] = item
   end
+  return server_tools
+end
 
+function M.parse(abs)
+  local display = util.display(abs)
+  local function fail(msg) util.fail("project", display .. ": " .. msg) end
+  local fm, body = read(abs, fail)
+  check_scalars(fm, fail)
   return {
-    name = name,
+    name = fm.name,
     file = abs,
     display = display,
     description = fm.description,
     entry = fm.entry == true,
     model = fm.model,
-    compatible_models = compatible,
-    schema_in_ref = ref,
+    compatible_models = fm.compatible_models,
+    schema_in_ref = fm.schema_in_ref,
     max_requests = fm.max_requests,
     max_tool_calls = fm.max_tool_calls,
-    toolsets = toolsets,
-    server_side_tools = server_tools,
+    toolsets = parse_toolsets(fm.toolsets, fail),
+    server_side_tools = parse_server_tools(fm.server_side_tools, fail),
     instructions = body,
   }
 end
