@@ -81,17 +81,15 @@ static int parse_depth(const char *s, int *out) {
   return 0;
 }
 
-int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
-  memset(o, 0, sizeof *o);
-  if (argc < 2) return fail(err, errlen, "missing command (run, check or lua; see llmdo --help)");
-  const char *cmd = argv[1];
+/* The command word: 0, 1 when parsing is done (help, version), or -1. */
+static int parse_command(const char *cmd, ld_cli *o, char *err, size_t errlen) {
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     o->command = LD_CMD_HELP;
-    return 0;
+    return 1;
   }
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
     o->command = LD_CMD_VERSION;
-    return 0;
+    return 1;
   }
   if (strcmp(cmd, "run") == 0)
     o->command = LD_CMD_RUN;
@@ -103,23 +101,83 @@ int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
     return fail(err, errlen, "unknown option '%s' (expected a command first; see llmdo --help)", cmd);
   else
     return fail(err, errlen, "unknown command '%s' (expected run, check or lua)", cmd);
+  return 0;
+}
 
-  if (o->command == LD_CMD_LUA) {
-    if (argc < 3) return fail(err, errlen, "lua: missing SCRIPT");
-    if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
-      o->command = LD_CMD_HELP;
-      return 0;
-    }
-    o->script = argv[2];
-    o->nargs = argc - 3;
-    o->args = argv + 3;
+/* llmdo lua SCRIPT [ARGS...]: everything after SCRIPT is the script's. */
+static int parse_lua(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
+  if (argc < 3) return fail(err, errlen, "lua: missing SCRIPT");
+  if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+    o->command = LD_CMD_HELP;
     return 0;
   }
+  o->script = argv[2];
+  o->nargs = argc - 3;
+  o->args = argv + 3;
+  return 0;
+}
 
+/* The flag at argv[*i] (its value may take argv[*i + 1]): 0, 1 when
+** parsing is done (--help), or -1. */
+static int parse_flag(int argc, char **argv, int *i, ld_cli *o, char *err, size_t errlen) {
+  const char *a = argv[*i], *val = NULL;
+  int missing = 0;
+  if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    o->command = LD_CMD_HELP;
+    return 1;
+  } else if (strcmp(a, "--debug") == 0) {
+    o->debug = 1;
+  } else if (take(argc, argv, i, "--model", &val, &missing)) {
+    if (missing) return fail(err, errlen, "option '--model' needs a value");
+    if (!*val) return fail(err, errlen, "option '--model' needs a non-empty value");
+    o->model = val;
+  } else if (o->command != LD_CMD_RUN) {
+    return fail(err, errlen, "option '%s' does not apply to 'check'", a);
+  } else if (take(argc, argv, i, "--input-json", &val, &missing)) {
+    if (missing) return fail(err, errlen, "option '--input-json' needs a value");
+    o->input_json = val;
+  } else if (take(argc, argv, i, "--max-depth", &val, &missing)) {
+    if (missing) return fail(err, errlen, "option '--max-depth' needs a value");
+    if (parse_depth(val, &o->max_depth) != 0)
+      return fail(err, errlen, "--max-depth: expected an integer from 1 to 1000, got '%s'", val);
+  } else if (strcmp(a, "--approve-all") == 0) {
+    o->approve_all = 1;
+  } else if (strcmp(a, "--reject-all") == 0) {
+    o->reject_all = 1;
+  } else if (strcmp(a, "--headless") == 0) {
+    o->headless = 1;
+  } else if (strcmp(a, "--chat") == 0) {
+    o->chat = 1;
+  } else if (strcmp(a, "--verbose") == 0) {
+    o->verbose++;
+  } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+    o->verbose += (int)strlen(a + 1);
+  } else {
+    return fail(err, errlen, "unknown option '%s'", a);
+  }
+  return 0;
+}
+
+/* What the flags must agree on once all are read. */
+static int check_parsed(ld_cli *o, char *err, size_t errlen) {
+  if (o->verbose > 3) o->verbose = 3;
+  if (!o->project)
+    return fail(err, errlen, "%s: missing PROJECT (a project.lua, its directory, or a .worker file)",
+                o->command == LD_CMD_RUN ? "run" : "check");
+  if (o->approve_all && o->reject_all)
+    return fail(err, errlen, "--approve-all and --reject-all cannot be combined");
+  return 0;
+}
+
+int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof *o);
+  if (argc < 2) return fail(err, errlen, "missing command (run, check or lua; see llmdo --help)");
+  int r = parse_command(argv[1], o, err, errlen);
+  if (r != 0) return r < 0 ? r : 0;
+  if (o->command == LD_CMD_LUA) return parse_lua(argc, argv, o, err, errlen);
   int only_positional = 0, npos = 0;
   for (int i = 2; i < argc; i++) {
-    const char *a = argv[i], *val = NULL;
-    int missing = 0;
+    const char *a = argv[i];
     if (only_positional || a[0] != '-' || strcmp(a, "-") == 0) {
       if (npos == 0)
         o->project = a;
@@ -128,49 +186,11 @@ int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
       else
         return fail(err, errlen, "unexpected argument '%s'", a);
       npos++;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
+    } else if (strcmp(a, "--") == 0) {
       only_positional = 1;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      o->command = LD_CMD_HELP;
-      return 0;
-    } else if (strcmp(a, "--debug") == 0) {
-      o->debug = 1;
-    } else if (take(argc, argv, &i, "--model", &val, &missing)) {
-      if (missing) return fail(err, errlen, "option '--model' needs a value");
-      if (!*val) return fail(err, errlen, "option '--model' needs a non-empty value");
-      o->model = val;
-    } else if (o->command != LD_CMD_RUN) {
-      return fail(err, errlen, "option '%s' does not apply to 'check'", a);
-    } else if (take(argc, argv, &i, "--input-json", &val, &missing)) {
-      if (missing) return fail(err, errlen, "option '--input-json' needs a value");
-      o->input_json = val;
-    } else if (take(argc, argv, &i, "--max-depth", &val, &missing)) {
-      if (missing) return fail(err, errlen, "option '--max-depth' needs a value");
-      if (parse_depth(val, &o->max_depth) != 0)
-        return fail(err, errlen, "--max-depth: expected an integer from 1 to 1000, got '%s'", val);
-    } else if (strcmp(a, "--approve-all") == 0) {
-      o->approve_all = 1;
-    } else if (strcmp(a, "--reject-all") == 0) {
-      o->reject_all = 1;
-    } else if (strcmp(a, "--headless") == 0) {
-      o->headless = 1;
-    } else if (strcmp(a, "--chat") == 0) {
-      o->chat = 1;
-    } else if (strcmp(a, "--verbose") == 0) {
-      o->verbose++;
-    } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
-      o->verbose += (int)strlen(a + 1);
-    } else {
-      return fail(err, errlen, "unknown option '%s'", a);
+    } else if ((r = parse_flag(argc, argv, &i, o, err, errlen)) != 0) {
+      return r < 0 ? r : 0;
     }
   }
-  if (o->verbose > 3) o->verbose = 3;
-  if (!o->project)
-    return fail(err, errlen, "%s: missing PROJECT (a project.lua, its directory, or a .worker file)",
-                o->command == LD_CMD_RUN ? "run" : "check");
-  if (o->approve_all && o->reject_all)
-    return fail(err, errlen, "--approve-all and --reject-all cannot be combined");
-  return 0;
+  return check_parsed(o, err, errlen);
 }
