@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <lauxlib.h>
 
+#include "buf.h"
 #include "error.h"
 #include "sched.h"
 #include "sse.h"
@@ -57,8 +58,7 @@ typedef struct xfer {
   int stream, max_retries, attempt, state, in_multi;
   long status;
   double retry_after; /* seconds, -1 when absent */
-  char *resp;
-  size_t resp_n, resp_cap;
+  ld_buf resp;
   int too_big;
   ld_sse sse;
   int sse_error;
@@ -169,22 +169,11 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
     }
     return n;
   }
-  if (x->resp_n + n > MAX_BODY) {
+  if (x->resp.n + n > MAX_BODY) {
     x->too_big = 1;
     return 0;
   }
-  if (x->resp_n + n + 1 > x->resp_cap) {
-    size_t cap = x->resp_cap ? x->resp_cap : 16384;
-    while (cap < x->resp_n + n + 1) cap *= 2;
-    char *q = realloc(x->resp, cap);
-    if (!q) return 0;
-    x->resp = q;
-    x->resp_cap = cap;
-  }
-  memcpy(x->resp + x->resp_n, p, n);
-  x->resp_n += n;
-  x->resp[x->resp_n] = '\0';
-  return n;
+  return ld_buf_add(&x->resp, p, n, 0) == 0 ? n : 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
@@ -356,7 +345,7 @@ static void restart(xfer *x) {
   x->attempt++;
   x->status = 0;
   x->retry_after = -1;
-  x->resp_n = 0;
+  ld_buf_clear(&x->resp);
   x->delivered = 0;
   x->too_big = x->sse_error = x->timed_out = 0;
   x->errbuf[0] = '\0';
@@ -377,7 +366,7 @@ static void free_xfer(uv_handle_t *h) {
   if (--x->closing > 0) return; /* the other timer is still closing */
   clear_queue(x);
   ld_sse_free(&x->sse);
-  free(x->resp);
+  ld_buf_free(&x->resp);
   free(x->body);
   free(x->error);
   free(x);
@@ -496,7 +485,7 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
     return 3;
   }
   lua_pushinteger(L, x->status);
-  lua_pushlstring(L, x->resp ? x->resp : "", x->resp_n);
+  lua_pushlstring(L, x->resp.p ? x->resp.p : "", x->resp.n);
   return 2;
 }
 

@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "error.h"
 #include "own.h"
 #include "sched.h"
@@ -65,15 +66,15 @@ typedef struct stdin_op {
   } u;
   int is_pipe;
   ld_task *task;
-  char *buf;
-  size_t n, cap, limit;
+  ld_buf buf;
+  size_t limit;
   int failed; /* errno-style code, or 0 */
   int too_big;
   char chunk[65536];
 } stdin_op;
 
 static void stdin_free(stdin_op *op) {
-  free(op->buf);
+  ld_buf_free(&op->buf);
   free(op);
 }
 
@@ -100,7 +101,7 @@ static int stdin_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushnil(L);
     lua_pushfstring(L, "cannot read standard input: %s", uv_strerror(op->failed));
   } else {
-    lua_pushlstring(L, op->buf ? op->buf : "", op->n);
+    lua_pushlstring(L, op->buf.p ? op->buf.p : "", op->buf.n);
     lua_pushnil(L);
   }
   ld_own_free(L, -3);
@@ -108,23 +109,14 @@ static int stdin_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int stdin_append(stdin_op *op, const char *p, size_t n) {
-  if (op->n + n > op->limit) {
+  if (op->buf.n + n > op->limit) {
     op->too_big = 1;
     return -1;
   }
-  if (op->n + n > op->cap) {
-    size_t cap = op->cap ? op->cap * 2 : 65536;
-    while (cap < op->n + n) cap *= 2;
-    char *q = realloc(op->buf, cap);
-    if (!q) {
-      op->failed = UV_ENOMEM;
-      return -1;
-    }
-    op->buf = q;
-    op->cap = cap;
+  if (ld_buf_add(&op->buf, p, n, 0) != 0) {
+    op->failed = UV_ENOMEM;
+    return -1;
   }
-  memcpy(op->buf + op->n, p, n);
-  op->n += n;
   return 0;
 }
 

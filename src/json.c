@@ -7,6 +7,8 @@
 */
 #include "json.h"
 
+#include "buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,30 +19,17 @@
 #define MAX_DEPTH 128
 #define ARRAY_MT  "llmdo.json.array"
 
-typedef struct jbuf {
-  char *p;
-  size_t n, cap;
-} jbuf;
+/* The encoder's output: an ld_buf in a userdata, so an error while
+** encoding (a bad value, no memory) leaves it to the collector. */
+typedef ld_buf jbuf;
 
 static int jbuf_gc(lua_State *L) {
-  jbuf *b = lua_touserdata(L, 1);
-  free(b->p);
-  b->p = NULL;
-  b->n = b->cap = 0;
+  ld_buf_free(lua_touserdata(L, 1));
   return 0;
 }
 
 static void put(lua_State *L, jbuf *b, const char *s, size_t n) {
-  if (b->n + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + n) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) luaL_error(L, "not enough memory");
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
+  if (ld_buf_add(b, s, n, 0) != 0) luaL_error(L, "not enough memory");
 }
 
 #define PUTS(L, b, lit) put(L, b, lit, sizeof(lit) - 1)
@@ -323,8 +312,7 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
 void ld_json_encode(lua_State *L, int idx, int flags) {
   idx = lua_absindex(L, idx);
   jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->p = NULL;
-  b->n = b->cap = 0;
+  *b = (jbuf){0};
   if (luaL_newmetatable(L, "llmdo.jbuf")) { /* made once per state */
     lua_pushcfunction(L, jbuf_gc);
     lua_setfield(L, -2, "__gc");
@@ -332,8 +320,7 @@ void ld_json_encode(lua_State *L, int idx, int flags) {
   lua_setmetatable(L, -2);
   encode(L, b, idx, flags, 0);
   lua_pushlstring(L, b->p ? b->p : "", b->n); /* box json */
-  free(b->p);
-  b->p = NULL;
+  ld_buf_free(b);
   lua_remove(L, -2);
 }
 

@@ -12,45 +12,34 @@ void ld_sse_init(ld_sse *p, size_t max) {
 }
 
 void ld_sse_free(ld_sse *p) {
-  free(p->line);
-  free(p->data);
-  p->line = p->data = NULL;
-  p->line_n = p->line_cap = p->data_n = p->data_cap = 0;
+  ld_buf_free(&p->line);
+  ld_buf_free(&p->data);
 }
 
 void ld_sse_reset(ld_sse *p) {
-  p->line_n = p->data_n = 0;
+  ld_buf_clear(&p->line);
+  ld_buf_clear(&p->data);
   p->event[0] = '\0';
   p->has_data = p->after_cr = 0;
 }
 
-static int grow(char **buf, size_t *cap, size_t need, size_t max) {
-  if (need <= *cap) return 0;
-  if (need > max) return -1;
-  size_t c = *cap ? *cap : 256;
-  while (c < need) c *= 2;
-  if (c > max) c = max;
-  char *q = realloc(*buf, c);
-  if (!q) return -1;
-  *buf = q;
-  *cap = c;
-  return 0;
-}
+/* A line or an event's data, with its NUL, stays below max bytes. */
+static size_t limit(const ld_sse *p) { return p->max > 1 ? p->max - 1 : 1; }
 
 static void dispatch(ld_sse *p, ld_sse_emit emit, void *ud) {
   if (p->has_data) {
     const char *ev = p->event[0] ? p->event : "message";
-    emit(ud, ev, strlen(ev), p->data ? p->data : "", p->data_n);
+    emit(ud, ev, strlen(ev), p->data.p ? p->data.p : "", p->data.n);
   }
-  p->data_n = 0;
+  ld_buf_clear(&p->data);
   p->has_data = 0;
   p->event[0] = '\0';
 }
 
 /* Handles one complete line (without its end). */
 static int line(ld_sse *p, ld_sse_emit emit, void *ud) {
-  const char *s = p->line ? p->line : "";
-  size_t n = p->line_n;
+  const char *s = p->line.p ? p->line.p : "";
+  size_t n = p->line.n;
   if (n == 0) {
     dispatch(p, emit, ud);
     return 0;
@@ -62,12 +51,9 @@ static int line(ld_sse *p, ld_sse_emit emit, void *ud) {
   size_t vlen = colon ? n - flen - 1 : 0;
   if (vlen > 0 && *v == ' ') v++, vlen--;
   if (flen == 4 && memcmp(s, "data", 4) == 0) {
-    size_t need = p->data_n + vlen + (p->has_data ? 1 : 0) + 1;
-    if (grow(&p->data, &p->data_cap, need, p->max) != 0) return -1;
-    if (p->has_data) p->data[p->data_n++] = '\n';
-    memcpy(p->data + p->data_n, v, vlen);
-    p->data_n += vlen;
-    p->data[p->data_n] = '\0';
+    if (ld_buf_reserve(&p->data, vlen + (p->has_data ? 1 : 0), limit(p)) != 0) return -1;
+    if (p->has_data) ld_buf_add(&p->data, "\n", 1, 0);
+    ld_buf_add(&p->data, v, vlen, 0);
     p->has_data = 1;
   } else if (flen == 5 && memcmp(s, "event", 5) == 0) {
     size_t m = vlen < sizeof p->event - 1 ? vlen : sizeof p->event - 1;
@@ -87,23 +73,21 @@ int ld_sse_feed(ld_sse *p, const char *bytes, size_t n, ld_sse_emit emit, void *
     p->after_cr = c == '\r';
     if (c == '\n' || c == '\r') {
       if (line(p, emit, ud) != 0) return -1;
-      p->line_n = 0;
+      ld_buf_clear(&p->line);
       continue;
     }
     /* copy the run up to the next line end in one go */
     size_t j = i;
     while (j < n && bytes[j] != '\n' && bytes[j] != '\r') j++;
-    if (grow(&p->line, &p->line_cap, p->line_n + (j - i) + 1, p->max) != 0) return -1;
-    memcpy(p->line + p->line_n, bytes + i, j - i);
-    p->line_n += j - i;
+    if (ld_buf_add(&p->line, bytes + i, j - i, limit(p)) != 0) return -1;
     i = j - 1;
   }
   return 0;
 }
 
 int ld_sse_finish(ld_sse *p, ld_sse_emit emit, void *ud) {
-  if (p->line_n > 0 && line(p, emit, ud) != 0) return -1;
-  p->line_n = 0;
+  if (p->line.n > 0 && line(p, emit, ud) != 0) return -1;
+  ld_buf_clear(&p->line);
   dispatch(p, emit, ud);
   return 0;
 }

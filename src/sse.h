@@ -13,13 +13,13 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 typedef void (*ld_sse_emit)(void *ud, const char *event, size_t event_len, const char *data, size_t data_len);
 
 typedef struct ld_sse {
-  char *line; /* the line being assembled */
-  size_t line_n, line_cap;
-  char *data; /* data of the event being assembled */
-  size_t data_n, data_cap;
+  ld_buf line; /* the line being assembled */
+  ld_buf data; /* data of the event being assembled */
   char event[64];
   int has_data;
   int after_cr; /* the last byte was \r: a following \n belongs to it */
