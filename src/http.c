@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -43,7 +44,7 @@ static struct {
 } H;
 
 typedef struct event_node {
-  struct event_node *next;
+  STAILQ_ENTRY(event_node) link;
   char *event, *data;
   size_t data_len;
 } event_node;
@@ -62,7 +63,7 @@ typedef struct xfer {
   int too_big;
   ld_sse sse;
   int sse_error;
-  event_node *qhead, *qtail;
+  STAILQ_HEAD(, event_node) queue; /* SSE events not yet taken by h:next() */
   size_t qbytes;
   int paused;
   int delivered; /* events handed to Lua during this attempt */
@@ -106,14 +107,13 @@ static int retryable_status(long s) {
 /* --- buffers and events --------------------------------------------------------- */
 
 static void clear_queue(xfer *x) {
-  while (x->qhead) {
-    event_node *e = x->qhead;
-    x->qhead = e->next;
+  event_node *e;
+  while ((e = STAILQ_FIRST(&x->queue))) {
+    STAILQ_REMOVE_HEAD(&x->queue, link);
     free(e->event);
     free(e->data);
     free(e);
   }
-  x->qtail = NULL;
   x->qbytes = 0;
 }
 
@@ -137,11 +137,7 @@ static void on_sse_event(void *ud, const char *ev, size_t el, const char *data, 
   memcpy(e->data, data, dl);
   e->data[dl] = '\0';
   e->data_len = dl;
-  if (x->qtail)
-    x->qtail->next = e;
-  else
-    x->qhead = e;
-  x->qtail = e;
+  STAILQ_INSERT_TAIL(&x->queue, e, link);
   x->qbytes += dl + el;
   wake(x);
 }
@@ -436,15 +432,14 @@ static int next_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushliteral(L, "reset");
     return 1;
   }
-  if (x->qhead) {
-    event_node *e = x->qhead;
+  event_node *e = STAILQ_FIRST(&x->queue);
+  if (e) {
     lua_createtable(L, 0, 2); /* built while the node is still queued: these can raise */
     lua_pushstring(L, e->event);
     lua_setfield(L, -2, "event");
     lua_pushlstring(L, e->data, e->data_len);
     lua_setfield(L, -2, "data");
-    x->qhead = e->next;
-    if (!x->qhead) x->qtail = NULL;
+    STAILQ_REMOVE_HEAD(&x->queue, link);
     x->qbytes -= e->data_len + strlen(e->event);
     x->delivered++;
     free(e->event);
@@ -524,6 +519,7 @@ static int l_http_request(lua_State *L) {
   xfer *x = calloc(1, sizeof *x);
   if (!x) return luaL_error(L, "not enough memory");
   *box = x; /* from here on the handle owns x, even if we raise */
+  STAILQ_INIT(&x->queue);
   uv_timer_init(H.loop, &x->backoff);
   uv_timer_init(H.loop, &x->idle);
   x->backoff.data = x->idle.data = x;

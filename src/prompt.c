@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -22,7 +23,8 @@
 #include "term.h"
 
 typedef struct request {
-  struct request *next;
+  TAILQ_ENTRY(request) link;
+  int queued;
   ld_task *task;
   char *text;
   int stage; /* 0: waiting for a/s/d, 1: waiting for the note */
@@ -36,13 +38,13 @@ static struct {
   int fd;
   int open, reading, closed_by_user;
   uv_tty_t tty;
-  request *head, *tail;
+  TAILQ_HEAD(, request) queue; /* the head's prompt is (or is about to be) shown */
   int batch_index, batch_total;
   int showing;      /* the head request's prompt is on the terminal */
   uv_timer_t later; /* shows the head after every request of this turn queued */
   char line[2048];
   size_t n;
-} P = {.fd = -1};
+} P = {.fd = -1, .queue = TAILQ_HEAD_INITIALIZER(P.queue)};
 
 int ld_prompt_available(void) {
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -84,9 +86,9 @@ static void free_request(request *r) {
 ** the same scheduler turn has queued, so the batch size is right. */
 static void show_later_cb(uv_timer_t *t) {
   (void)t;
-  if (P.head && !P.showing) {
+  if (TAILQ_FIRST(&P.queue) && !P.showing) {
     P.showing = 1;
-    show(P.head);
+    show(TAILQ_FIRST(&P.queue));
   }
 }
 
@@ -97,11 +99,11 @@ static void answer(request *r, const char *choice, const char *note) {
   snprintf(r->choice, sizeof r->choice, "%s", choice);
   r->note = note && *note ? strdup(note) : NULL;
   ld_task_wake(r->task, 0); /* the continuation reads the answer from r, then frees it */
-  P.head = r->next;
-  if (!P.head) P.tail = NULL;
+  TAILQ_REMOVE(&P.queue, r, link);
+  r->queued = 0;
   P.n = 0;
   P.showing = 0;
-  if (P.head) {
+  if (TAILQ_FIRST(&P.queue)) {
     show_later();
   } else {
     P.batch_index = P.batch_total = 0;
@@ -111,7 +113,7 @@ static void answer(request *r, const char *choice, const char *note) {
 }
 
 static void handle_line(char *line) {
-  request *r = P.head;
+  request *r = TAILQ_FIRST(&P.queue);
   if (!r || !P.showing) return; /* typed ahead of any question */
   size_t n = strlen(line);
   while (n > 0 && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
@@ -141,7 +143,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   (void)s, (void)buf;
   if (nread < 0) { /* the terminal went away: nobody can answer */
     P.closed_by_user = 1;
-    while (P.head) answer(P.head, "d", "no answer (the terminal was closed)");
+    while (TAILQ_FIRST(&P.queue)) answer(TAILQ_FIRST(&P.queue), "d", "no answer (the terminal was closed)");
     return;
   }
   P.n += (size_t)nread;
@@ -177,20 +179,18 @@ static int open_tty(uv_loop_t *loop) {
 
 static void cancel(void *op, ld_task *t) {
   ld_task_abort(t);
-  request *r = op, **pp = &P.head, *prev = NULL;
-  while (*pp && *pp != r) prev = *pp, pp = &(*pp)->next;
-  if (!*pp) return;
-  int was_active = r == P.head;
-  *pp = r->next;
-  if (P.tail == r) P.tail = prev;
+  request *r = op;
+  if (!r->queued) return;
+  int was_active = r == TAILQ_FIRST(&P.queue);
+  TAILQ_REMOVE(&P.queue, r, link);
   free_request(r);
   if (was_active) {
     P.n = 0;
     if (P.showing) say("\n(cancelled)\n");
     P.showing = 0;
-    if (P.head) show_later();
+    if (TAILQ_FIRST(&P.queue)) show_later();
   }
-  if (!P.head) {
+  if (!TAILQ_FIRST(&P.queue)) {
     P.batch_index = P.batch_total = 0;
     if (P.reading) uv_read_stop((uv_stream_t *)&P.tty);
     P.reading = 0;
@@ -232,17 +232,14 @@ int ld_prompt_ask(lua_State *L, ld_task *t, const char *text, size_t len, lua_KC
   r->text = copy;
   r->k = k;
   r->kctx = ctx;
-  if (P.tail)
-    P.tail->next = r;
-  else
-    P.head = r;
-  P.tail = r;
+  TAILQ_INSERT_TAIL(&P.queue, r, link);
+  r->queued = 1;
   P.batch_total++;
   if (!P.reading) {
     uv_read_start((uv_stream_t *)&P.tty, on_alloc, on_read);
     P.reading = 1;
   }
-  if (P.head == r) show_later();
+  if (TAILQ_FIRST(&P.queue) == r) show_later();
   return ld_task_wait(L, t, cancel, r, (lua_KContext)r, ask_k);
 }
 

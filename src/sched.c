@@ -28,17 +28,17 @@ struct ld_task {
   lua_State *co;
   int co_ref;
   int state;
-  int nargs;              /* values to resume with, when READY */
-  int armed;              /* ld_task_wait was called during this resume */
-  int cancelled;          /* level-triggered: every wait raises */
-  int shield;             /* > 0: inside core shield(): cancellation waits until it ends */
-  int nowait;             /* > 0: inside a user coroutine resumed where the task cannot yield */
-  int aborted;            /* the current wait was stopped by cancellation */
-  ld_task *next;          /* ready queue */
-  ld_task *lnext, *lprev; /* all live tasks */
-  ld_group *group;        /* NULL, or the group it belongs to */
-  ld_task *gnext, *gprev; /* that group's list */
-  ld_op_cancel_fn cancel; /* the pending operation's cancel hook */
+  int nargs;                  /* values to resume with, when READY */
+  int armed;                  /* ld_task_wait was called during this resume */
+  int cancelled;              /* level-triggered: every wait raises */
+  int shield;                 /* > 0: inside core shield(): cancellation waits until it ends */
+  int nowait;                 /* > 0: inside a user coroutine resumed where the task cannot yield */
+  int aborted;                /* the current wait was stopped by cancellation */
+  STAILQ_ENTRY(ld_task) next; /* the ready queue */
+  ld_task *lnext, *lprev;     /* all live tasks */
+  ld_group *group;            /* NULL, or the group it belongs to */
+  ld_task *gnext, *gprev;     /* that group's list */
+  ld_op_cancel_fn cancel;     /* the pending operation's cancel hook */
   void *op;
   lua_KFunction k; /* the waiting primitive's continuation */
   lua_KContext kctx;
@@ -51,9 +51,9 @@ struct ld_sched {
   lua_State *L; /* the main thread: done callbacks and deferred work run on it */
   uv_loop_t *loop;
   ld_task *current;
-  ld_task *ready_head, *ready_tail;
+  STAILQ_HEAD(, ld_task) ready;
   ld_task *live_head;
-  ld_defer *defer_head, *defer_tail;
+  STAILQ_HEAD(, ld_defer) deferred;
   int live; /* tasks not yet finished */
   int cancelling;
   ld_group *interrupt;
@@ -67,6 +67,8 @@ ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop) {
   ld_sched *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->L = L;
+  STAILQ_INIT(&s->ready);
+  STAILQ_INIT(&s->deferred);
   s->loop = loop;
   lua_pushlightuserdata(L, s);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_key);
@@ -135,12 +137,7 @@ int ld_sched_push_sentinel(lua_State *L) {
 static void enqueue(ld_task *t) {
   ld_sched *s = t->s;
   t->state = READY;
-  t->next = NULL;
-  if (s->ready_tail)
-    s->ready_tail->next = t;
-  else
-    s->ready_head = t;
-  s->ready_tail = t;
+  STAILQ_INSERT_TAIL(&s->ready, t, next);
 }
 
 ld_task *ld_sched_spawn(ld_sched *s, lua_State *from, int nargs, ld_task_done_fn done, void *ud,
@@ -182,12 +179,7 @@ void ld_sched_defer(ld_sched *s, ld_defer *d, ld_defer_fn fn, void *ud) {
   d->queued = 1;
   d->fn = fn;
   d->ud = ud;
-  d->next = NULL;
-  if (s->defer_tail)
-    s->defer_tail->next = d;
-  else
-    s->defer_head = d;
-  s->defer_tail = d;
+  STAILQ_INSERT_TAIL(&s->deferred, d, next);
 }
 
 ld_task *ld_task_check(lua_State *L, const char *what) {
@@ -380,21 +372,19 @@ static void resume(ld_sched *s, ld_task *t) {
 
 static int drain(ld_sched *s) {
   int worked = 0;
-  while (s->defer_head || s->ready_head) {
+  while (!STAILQ_EMPTY(&s->deferred) || !STAILQ_EMPTY(&s->ready)) {
     worked = 1;
-    while (s->defer_head) {
-      ld_defer *d = s->defer_head;
-      s->defer_head = d->next;
-      if (!s->defer_head) s->defer_tail = NULL;
+    ld_defer *d;
+    while ((d = STAILQ_FIRST(&s->deferred))) {
+      STAILQ_REMOVE_HEAD(&s->deferred, next);
       d->queued = 0;
       d->fn(d->ud);
     }
-    while (s->ready_head) {
-      ld_task *t = s->ready_head;
-      s->ready_head = t->next;
-      if (!s->ready_head) s->ready_tail = NULL;
+    ld_task *t;
+    while ((t = STAILQ_FIRST(&s->ready))) {
+      STAILQ_REMOVE_HEAD(&s->ready, next);
       resume(s, t);
-      if (s->defer_head) break; /* let state machines advance first */
+      if (!STAILQ_EMPTY(&s->deferred)) break; /* let deferred work advance first */
     }
   }
   return worked;
@@ -405,7 +395,7 @@ int ld_sched_run(ld_sched *s) {
     drain(s);
     if (s->live == 0) return 0;
     int alive = uv_run(s->loop, UV_RUN_ONCE);
-    if (!alive && !s->defer_head && !s->ready_head) {
+    if (!alive && STAILQ_EMPTY(&s->deferred) && STAILQ_EMPTY(&s->ready)) {
       fprintf(stderr, "llmdo: internal error: %d task(s) waiting with nothing to wake them\n", s->live);
       return -1;
     }

@@ -15,6 +15,8 @@
 #ifndef LD_SCHED_H
 #define LD_SCHED_H
 
+#include <sys/queue.h>
+
 #include <lua.h>
 #include <uv.h>
 
@@ -35,7 +37,7 @@ typedef void (*ld_defer_fn)(void *ud);
 
 /* An intrusive node for ld_sched_defer; embed it in the object it serves. */
 struct ld_defer {
-  ld_defer *next;
+  STAILQ_ENTRY(ld_defer) next;
   ld_defer_fn fn;
   void *ud;
   int queued;
