@@ -73,7 +73,10 @@ typedef struct xfer {
   uv_timer_t backoff;
   uv_timer_t idle; /* no byte received for idle_ms: the attempt failed */
   uint64_t idle_ms;
-  int timed_out;
+  uint64_t deadline; /* loop time by which the request, retries included, must end */
+  uint64_t total_ms;
+  int timed_out; /* the idle timer (or the deadline) ended the attempt */
+  int past_deadline;
   int closing; /* timers still to close before the struct is freed */
   char errbuf[CURL_ERROR_SIZE];
 } xfer;
@@ -146,8 +149,14 @@ static int success(const xfer *x) { return x->status >= 200 && x->status < 300; 
 
 static void on_idle(uv_timer_t *t);
 
-/* Bytes arrived: the idle clock starts over. */
-static void touch(xfer *x) { uv_timer_start(&x->idle, on_idle, x->idle_ms, 0); }
+/* Bytes arrived: the idle clock starts over - but never runs past the
+** request's deadline. */
+static void touch(xfer *x) {
+  uint64_t now = uv_now(H.loop), ms = x->idle_ms;
+  uint64_t left = x->deadline > now ? x->deadline - now : 0;
+  if (left < ms) ms = left;
+  uv_timer_start(&x->idle, on_idle, ms, 0);
+}
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
@@ -208,9 +217,10 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
-  if ((failed || retryable_status(x->status)) && x->attempt < x->max_retries) {
-    double jitter = (double)rand() / RAND_MAX;
-    double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter);
+  double jitter = (double)rand() / RAND_MAX;
+  double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter);
+  if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
+  if ((failed || retryable_status(x->status)) && x->attempt < x->max_retries && !x->past_deadline) {
     if (x->delivered) x->reset_pending = 1; /* the reader saw part of a stream */
     clear_queue(x);
     x->state = XS_BACKOFF;
@@ -225,11 +235,15 @@ static void attempt_done(xfer *x, CURLcode result) {
     set_error(x, "an event in the stream exceeds 16 MiB");
   else if (failed) {
     char msg[CURL_ERROR_SIZE + 128];
-    if (x->timed_out)
+    if (x->past_deadline)
+      snprintf(msg, sizeof msg,
+               "timeout: no complete answer within %llu s, retries included (runtime.request_timeout)",
+               (unsigned long long)(x->total_ms / 1000));
+    else if (x->timed_out)
       snprintf(msg, sizeof msg, "timeout: no data for %llu s", (unsigned long long)(x->idle_ms / 1000));
     else
       snprintf(msg, sizeof msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
-    if (x->attempt) strncat(msg, " (after retries)", sizeof msg - strlen(msg) - 1);
+    if (x->attempt && !x->past_deadline) strncat(msg, " (after retries)", sizeof msg - strlen(msg) - 1);
     set_error(x, msg);
   }
   wake(x);
@@ -511,7 +525,8 @@ static int l_http_request(lua_State *L) {
   int stream = lua_toboolean(L, 5);
   int max_retries = opt_int(L, 1, "max_retries", 4);
   int connect_ms = opt_int(L, 1, "connect_timeout_ms", 10000);
-  int idle_s = opt_int(L, 1, "idle_timeout", 600);
+  int idle_s = opt_int(L, 1, "idle_timeout", 120);
+  int total_s = opt_int(L, 1, "request_timeout", 600);
 
   xfer **box = lua_newuserdatauv(L, sizeof *box, 0); /* 6 */
   *box = NULL;
@@ -523,7 +538,9 @@ static int l_http_request(lua_State *L) {
   uv_timer_init(H.loop, &x->backoff);
   uv_timer_init(H.loop, &x->idle);
   x->backoff.data = x->idle.data = x;
-  x->idle_ms = (uint64_t)(idle_s > 0 ? idle_s : 600) * 1000;
+  x->idle_ms = (uint64_t)(idle_s > 0 ? idle_s : 120) * 1000;
+  x->total_ms = (uint64_t)(total_s > 0 ? total_s : 600) * 1000;
+  x->deadline = uv_now(H.loop) + x->total_ms;
   x->retry_after = -1;
   x->stream = stream;
   x->max_retries = max_retries < 0 ? 0 : max_retries;

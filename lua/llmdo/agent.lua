@@ -61,6 +61,7 @@ local function model_turn(f, def, run, tool_list, messages)
     max_retries = run.max_retries,
     connect_timeout_ms = run.connect_timeout_ms,
     idle_timeout = run.idle_timeout,
+    request_timeout = run.request_timeout,
     on_delta = function(text)
       if not streamed then
         streamed = true

@@ -202,6 +202,7 @@ backends.http = function(spec, req, ctx)
   local h <close> = http.request {
     url = url, headers = headers, body = body, stream = ctx.stream,
     max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms, idle_timeout = ctx.idle_timeout,
+    request_timeout = ctx.request_timeout,
   }
   local result
   if ctx.stream then
@@ -251,7 +252,8 @@ end
 
 -- One model request: the canonical request in, the canonical response out.
 -- Runs inside the worker call's model-turn task, so backends may wait.
--- ctx: stream, on_delta, on_reset, max_retries, connect_timeout_ms, idle_timeout.
+-- ctx: stream, on_delta, on_reset, max_retries, connect_timeout_ms, idle_timeout,
+-- request_timeout.
 function M.request(spec, req, ctx)
   local backend = backends[spec.provider] or (spec.api and backends.http)
   if not backend then

@@ -31,6 +31,7 @@ local runtime_shape = V.record {
   max_total_requests = V.integer { min = 1 },
   connect_timeout = V.number { min = 0.001 },
   idle_timeout = V.number { min = 1 },
+  request_timeout = V.number { min = 1 },
 }
 
 local provider_shape = V.record({
@@ -59,7 +60,8 @@ M.runtime_defaults = {
   max_retries = 4,
   max_requests = 50,
   connect_timeout = 10,
-  idle_timeout = 600,
+  idle_timeout = 120,
+  request_timeout = 600,
 }
 
 -- Where the project is: PROJECT may be a project.lua, a directory holding

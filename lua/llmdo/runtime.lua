@@ -99,6 +99,7 @@ function M.run_entry(project, data, opts)
     max_retries = rtc.max_retries,
     connect_timeout_ms = math.floor(rtc.connect_timeout * 1000),
     idle_timeout = math.ceil(rtc.idle_timeout),
+    request_timeout = math.ceil(rtc.request_timeout),
     worker_calls_require_approval = rtc.worker_calls_require_approval,
     worker_attachments_require_approval = rtc.worker_attachments_require_approval,
     worker_approval_overrides = rtc.worker_approval_overrides,

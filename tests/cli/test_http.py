@@ -223,6 +223,19 @@ CASES = [
     Case("the idle timeout", proj(rest="runtime = { max_retries = 0, idle_timeout = 1, approval_mode = 'approve_all' }"),
          ["run", ".", "hi"], mock=[{"text": "too late", "delay_ms": 2500}], exit=1,
          stderr_re=r"^Error: Model request to anthropic:claude-test failed: .*[Tt]imeout.*\n$"),
+    Case("request_timeout bounds a request across its retries",
+         proj(rest="runtime = { max_retries = 50, idle_timeout = 1, request_timeout = 2, approval_mode = 'approve_all' }"),
+         ["run", ".", "hi"], mock=[{"text": "too late", "delay_ms": 4000}] * 50, exit=1,
+         stderr=err("Model request to anthropic:claude-test failed: timeout: no complete answer within 2 s, "
+                    "retries included (runtime.request_timeout)"),
+         check=lambda reqs: expect(len(reqs) <= 3, f"{len(reqs)} attempts within 2 s: retries went on")),
+    Case("request_timeout also cuts one slow attempt short",
+         proj(rest="runtime = { idle_timeout = 30, request_timeout = 1, approval_mode = 'approve_all' }"),
+         ["run", ".", "hi"], mock=[{"text": "too late", "delay_ms": 6000}], exit=1,
+         stderr=err("Model request to anthropic:claude-test failed: timeout: no complete answer within 1 s, "
+                    "retries included (runtime.request_timeout)"), check=check_count(1)),
+    Case("runtime.request_timeout is checked", proj(rest="runtime = { request_timeout = 0 }"), ["check", "."], exit=2,
+         stderr_re=r"^Error: project\.lua: runtime\.request_timeout: .*\n$"),
     Case("malformed JSON", proj(), ["run", ".", "hi"], mock=[{"fault": "malformed_json"}], exit=1,
          stderr=err('Model API error (status 200) from anthropic:claude-test: the response is not JSON: '
                     '{"choices": [ not json')),
