@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -17,6 +18,7 @@
 #include "http.h"
 #include "json.h"
 #include "lineedit.h"
+#include "proc.h"
 #include "prompt.h"
 #include "sched.h"
 #include "term.h"
@@ -177,6 +179,8 @@ static void close_walk(uv_handle_t *h, void *arg) {
 }
 
 int main(int argc, char **argv) {
+  ld_proc_seal_environ();             /* before any thread: it rewrites environ */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* children cannot read our memory, nor /proc/<pid>/environ */
   ld_cli cli;
   char err[512];
   if (ld_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {

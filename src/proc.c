@@ -9,6 +9,8 @@
 #include "proc.h"
 
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,4 +272,60 @@ int l_proc_environ(lua_State *L) {
     lua_rawseti(L, -2, ++i);
   }
   return 1;
+}
+
+/* The environment block's bounds, env_start and env_end (fields 50 and 51
+** of /proc/self/stat). Returns 0, or -1 when they cannot be read. */
+static int env_block(uintptr_t *start, uintptr_t *end) {
+  char buf[2048];
+  FILE *f = fopen("/proc/self/stat", "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (!p) return -1;
+  p++;
+  unsigned long long v[51] = {0};
+  for (int field = 3; field <= 51; field++) {
+    while (*p == ' ') p++;
+    if (field == 3) { /* the state, a letter */
+      if (!*p) return -1;
+      p++;
+      continue;
+    }
+    char *after;
+    v[field - 1] = strtoull(p, &after, 10);
+    if (after == p) return -1;
+    p = after;
+  }
+  *start = (uintptr_t)v[49];
+  *end = (uintptr_t)v[50];
+  return *start < *end ? 0 : -1;
+}
+
+/* The loader and libc read these before main and may keep pointers into
+** the block: they stay. */
+static int read_before_main(const char *kv) {
+  return strncmp(kv, "LD_", 3) == 0 || strncmp(kv, "GLIBC_", 6) == 0 || strncmp(kv, "MALLOC_", 7) == 0;
+}
+
+static char *sealed; /* the moved strings, for the life of the process */
+
+void ld_proc_seal_environ(void) {
+  uintptr_t start, end;
+  if (sealed || env_block(&start, &end) != 0) return;
+  size_t total = 0;
+  for (char **e = environ; *e; e++)
+    if ((uintptr_t)*e >= start && (uintptr_t)*e < end) total += strlen(*e) + 1;
+  if (total == 0 || !(sealed = malloc(total))) return;
+  char *p = sealed;
+  for (char **e = environ; *e; e++) {
+    if ((uintptr_t)*e < start || (uintptr_t)*e >= end || read_before_main(*e)) continue;
+    size_t len = strlen(*e) + 1;
+    memcpy(p, *e, len);
+    memset(*e, 0, len);
+    *e = p;
+    p += len;
+  }
 }

@@ -22,4 +22,12 @@ int l_proc_spawn(lua_State *L);
 /* core.environ() -> { "K=V", ... } (the process environment). */
 int l_proc_environ(lua_State *L);
 
+/*
+** Moves the environment's strings to the heap and clears the block the
+** kernel wrote at exec, so /proc/<pid>/environ no longer shows the keys;
+** getenv and core.environ() still see them. Call first thing in main,
+** before any thread starts.
+*/
+void ld_proc_seal_environ(void);
+
 #endif

@@ -2,37 +2,46 @@
 -- never through /bin/sh - under allow-rules (features.md §7.3, made safe).
 --
 -- Configuration:
---   rules    list of { pattern = "git status", approval_required = false,
---            approval_required_if_args = { "-exec" } }; first match wins; a
---            pattern matches when the command's argv starts with its tokens
---   default  { approval_required = true }: commands no rule matches are
---            allowed (asking by default); without it they are blocked
+--   rules      list of { pattern = "git status", approval_required = false,
+--              approval_required_if_args = { "-exec" }, read_only = true };
+--              first match wins; a pattern matches when the command's argv
+--              starts with its tokens; read_only checks the remaining words
+--              against the program's argument rules (shell_args.lua)
+--   default    { approval_required = true }: commands no rule matches are
+--              allowed (asking by default); without it they are blocked
+--   env_allow  names of further variables passed to commands
 -- shell_readonly and shell_file_ops are preset rule lists.
 --
 -- The rules are checked by the approval gate and again when the command
 -- runs. It runs in the project root with a timeout (1-300 s, the whole
 -- process group is killed), stdout and stderr capped at 50 KiB each, and an
--- environment without provider keys or any *_API_KEY, *_TOKEN, *_SECRET.
+-- environment of the variables in SAFE_ENV and env_allow only, never a
+-- provider's key.
 local llmdo = require "llmdo"
 local proc = require "llmdo.core.proc"
+local util = require "llmdo.util"
+local args_rules = require "llmdo.toolsets.shell_args"
 
 local M = {}
 
 M.MAX_OUTPUT = 51200
 
-local function rule(pattern, approval, if_args)
-  return { pattern = pattern, approval_required = approval, approval_required_if_args = if_args }
-end
+-- A read-only rule: the program's options and operands are checked too.
+local function ro(pattern) return { pattern = pattern, approval_required = false, read_only = true } end
 
 M.presets = {
-  readonly = {
-    rule("wc", false), rule("find", false, { "-exec", "-execdir", "-delete" }), rule("grep", false),
-    rule("head", false), rule("tail", false), rule("sort", false), rule("uniq", false), rule("cat", false),
-    rule("ls", false), rule("git log", false), rule("git diff", false), rule("git show", false),
-    rule("git status", false),
-  },
-  file_ops = { rule("ls", false), rule("mv", true) },
+  readonly = { ro("wc"), ro("find"), ro("grep"), ro("head"), ro("tail"), ro("sort"), ro("uniq"), ro("cat"), ro("ls"),
+    ro("git log"), ro("git diff"), ro("git show"), ro("git status") },
+  file_ops = { ro("ls"), { pattern = "mv", approval_required = true } },
 }
+
+-- The variables a command gets from llmdo's environment, besides env_allow.
+M.SAFE_ENV = { "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+  "LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", "LC_ADDRESS", "LC_IDENTIFICATION",
+  "LC_MEASUREMENT", "LC_NAME", "LC_PAPER", "LC_TELEPHONE", "TERM", "COLORTERM", "NO_COLOR", "TZ", "TMPDIR",
+  "COLUMNS", "LINES" }
+-- The built-in providers' keys: never passed, whatever env_allow says.
+local PROVIDER_KEYS = { "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY" }
 
 -- POSIX shell word splitting (Python's shlex.split): quotes, backslashes,
 -- no expansion. Returns the words, or nil and the reason.
@@ -101,16 +110,53 @@ function M.check(command, rules, default)
       if argv[i] ~= tokens[i] then hit = false end
     end
     if hit then
+      local ask, run = r.approval_required ~= false, argv
+      if r.read_only then
+        local ok, why
+        ok, why, run = args_rules.check(table.concat(tokens, " "), argv)
+        if not ok then return "blocked", why end
+        ask = ask or why
+      end
       for _, a in ipairs(r.approval_required_if_args or {}) do
         for _, w in ipairs(argv) do
-          if w == a then return "allowed", true, argv end
+          if w == a then return "allowed", true, run end
         end
       end
-      return "allowed", r.approval_required ~= false, argv
+      return "allowed", ask, run
     end
   end
   if default then return "allowed", default.approval_required ~= false, argv end
   return "blocked", "Command not in whitelist: " .. command
+end
+
+local RULE_KEYS = { pattern = true, approval_required = true, approval_required_if_args = true, read_only = true }
+
+local function is_word_list(v)
+  if type(v) ~= "table" or (next(v) and #v == 0) then return false end
+  for j, a in pairs(v) do
+    if math.type(j) ~= "integer" or type(a) ~= "string" then return false end
+  end
+  return true
+end
+
+local function validate_rule(r, at)
+  if type(r) ~= "table" or type(r.pattern) ~= "string" or r.pattern == "" then
+    return at .. ": expected {pattern: ..., approval_required: ..., approval_required_if_args: [...], read_only: ...}"
+  end
+  for rk in pairs(r) do
+    if not RULE_KEYS[rk] then return at .. ": unknown key '" .. tostring(rk) .. "'" end
+  end
+  for _, b in ipairs { "approval_required", "read_only" } do
+    if r[b] ~= nil and type(r[b]) ~= "boolean" then return at .. "." .. b .. ": expected true or false" end
+  end
+  if r.approval_required_if_args ~= nil and not is_word_list(r.approval_required_if_args) then
+    return at .. ".approval_required_if_args: expected a list of words"
+  end
+  local words = table.concat(M.split(r.pattern) or { r.pattern }, " ")
+  if r.read_only and not args_rules.specs[words] then
+    return at .. ".read_only: no read-only argument rules for '" .. words .. "' (there are: "
+      .. table.concat(util.sorted_keys(args_rules.specs), ", ") .. ")"
+  end
 end
 
 local function validate_config(config)
@@ -118,25 +164,8 @@ local function validate_config(config)
     if k == "rules" then
       if type(v) ~= "table" then return "rules: expected a list" end
       for i, r in ipairs(v) do
-        if type(r) ~= "table" or type(r.pattern) ~= "string" or r.pattern == "" then
-          return "rules[" .. i .. "]: expected {pattern: ..., approval_required: ..., approval_required_if_args: [...]}"
-        end
-        for rk in pairs(r) do
-          if rk ~= "pattern" and rk ~= "approval_required" and rk ~= "approval_required_if_args" then
-            return "rules[" .. i .. "]: unknown key '" .. tostring(rk) .. "'"
-          end
-        end
-        if r.approval_required ~= nil and type(r.approval_required) ~= "boolean" then
-          return "rules[" .. i .. "].approval_required: expected true or false"
-        end
-        local args = r.approval_required_if_args
-        if args ~= nil then
-          local ok = type(args) == "table"
-          for j, a in pairs(ok and args or {}) do ok = ok and math.type(j) == "integer" and type(a) == "string" end
-          if not ok or (next(args) and #args == 0) then
-            return "rules[" .. i .. "].approval_required_if_args: expected a list of words"
-          end
-        end
+        local err = validate_rule(r, "rules[" .. i .. "]")
+        if err then return err end
       end
     elseif k == "default" then
       if type(v) ~= "table" or (v.approval_required ~= nil and type(v.approval_required) ~= "boolean") then
@@ -145,23 +174,41 @@ local function validate_config(config)
       for dk in pairs(v) do
         if dk ~= "approval_required" then return "default: unknown key '" .. tostring(dk) .. "'" end
       end
+    elseif k == "env_allow" then
+      if not is_word_list(v) then return "env_allow: expected a list of variable names" end
+      for i, name in ipairs(v) do
+        if not name:match("^[%a_][%w_]*$") then
+          return "env_allow[" .. i .. "]: '" .. name .. "' is not a variable name"
+        end
+        for _, key in ipairs(PROVIDER_KEYS) do
+          if name == key then
+            return "env_allow[" .. i .. "]: " .. name .. " is a provider key; commands never get it"
+          end
+        end
+      end
     else
-      return "unknown option '" .. tostring(k) .. "' (options: rules, default)"
+      return "unknown option '" .. tostring(k) .. "' (options: rules, default, env_allow)"
     end
   end
 end
 
--- The child's environment: no provider keys, nothing that looks like a secret.
-local function child_env(secret_vars)
-  local drop = { ANTHROPIC_API_KEY = true, OPENAI_API_KEY = true, OLLAMA_API_KEY = true }
-  for _, v in ipairs(secret_vars or {}) do drop[v] = true end
+-- The child's environment: the safe variables and env_allow's, never a
+-- provider's key (the built-in ones, and every project provider's
+-- api_key_env), and PWD where the command runs.
+local function child_env(allow, secret_vars, root)
+  local keep = {}
+  for _, list in ipairs { M.SAFE_ENV, allow or {} } do
+    for _, k in ipairs(list) do keep[k] = true end
+  end
+  for _, list in ipairs { PROVIDER_KEYS, secret_vars or {} } do
+    for _, k in ipairs(list) do keep[k] = nil end
+  end
   local env = {}
   for _, kv in ipairs(proc.environ()) do
     local k = kv:match("^([^=]*)=")
-    if k and not drop[k] and not k:match("_API_KEY$") and not k:match("_TOKEN$") and not k:match("_SECRET$") then
-      env[#env + 1] = kv
-    end
+    if keep[k] and k ~= "PWD" then env[#env + 1] = kv end
   end
+  env[#env + 1] = "PWD=" .. root
   return env
 end
 
@@ -178,10 +225,11 @@ M.spec = llmdo.toolset {
   tool_names = { "shell" },
   factory = function(ctx)
     local cfg = ctx.config
-    local rules = cfg.rules or M.presets[cfg.preset or ""] or {}
-    local default = cfg.default
-    local env = child_env(ctx.secret_vars)
+    local preset = M.presets[cfg.preset or ""]
+    local rules = preset or cfg.rules or {}
+    local default = not preset and cfg.default or nil -- a preset's rules are the whole list
     local root = ctx.project_root
+    local env = child_env(cfg.env_allow, ctx.secret_vars, root)
     return { tools = { shell = {
       description = "Execute a shell command. Shell metacharacters (|, >, <, ;, &, `, $()) are blocked.",
       params = PARAMS,

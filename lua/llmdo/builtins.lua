@@ -9,8 +9,9 @@ M.toolsets = {
   filesystem_project = { module = "filesystem", config = { base = "project" } },
   filesystem_project_ro = { module = "filesystem", config = { base = "project", read_only = true } },
   shell = { module = "shell", config = {} },
-  shell_readonly = { module = "shell", config = { preset = "readonly" } },
-  shell_file_ops = { module = "shell", config = { preset = "file_ops" } },
+  -- a preset's rules are the whole list: its instances may not replace or widen them
+  shell_readonly = { module = "shell", config = { preset = "readonly" }, fixed = { "rules", "default" } },
+  shell_file_ops = { module = "shell", config = { preset = "file_ops" }, fixed = { "rules", "default" } },
 }
 
 -- The configuration of a built-in: the instance's options, with the
@@ -22,9 +23,33 @@ function M.config(name, user)
   return c
 end
 
+-- The spec of a variant with fixed options: the module's, whose
+-- validate_config (run at link time) refuses those options first.
+local fixed_specs = {}
+local function fixed_spec(name, t, spec)
+  if not fixed_specs[name] then
+    local s = {}
+    for k, v in pairs(spec) do s[k] = v end
+    s.validate_config = function(config)
+      for _, k in ipairs(t.fixed) do
+        if config[k] ~= nil then
+          return "'" .. k .. "' cannot be set: the rules of " .. name .. " are fixed (configure the "
+            .. t.module .. " toolset for rules of your own)"
+        end
+      end
+      if spec.validate_config then return spec.validate_config(config) end
+    end
+    fixed_specs[name] = setmetatable(s, getmetatable(spec))
+  end
+  return fixed_specs[name]
+end
+
 -- The toolset spec of a built-in and its merged configuration.
 function M.spec(name, user)
-  return require("llmdo.toolsets." .. M.toolsets[name].module).spec, M.config(name, user)
+  local t = M.toolsets[name]
+  local spec = require("llmdo.toolsets." .. t.module).spec
+  if t.fixed then spec = fixed_spec(name, t, spec) end
+  return spec, M.config(name, user)
 end
 
 return M

@@ -102,7 +102,8 @@ CASES = [
          ["run", ".", 'sh_shell:{"command":"echo made it"};say'],
          stdout='{"exit_code":0,"stderr":"","stdout":"made it\\n","truncated":false}\n'),
     Case("a bad shell option fails at link time", proj("  - sh: {toolset: shell, rulez: []}"), ["check", "."],
-         exit=2, stderr=err("main.worker: toolset 'sh' (shell): unknown option 'rulez' (options: rules, default)")),
+         exit=2, stderr=err("main.worker: toolset 'sh' (shell): unknown option 'rulez' (options: rules, default, "
+                                 "env_allow)")),
     Interrupt(),
 ]
 

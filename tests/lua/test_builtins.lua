@@ -193,6 +193,99 @@ T.eq(verdict("mv a b", shell_mod.presets.file_ops), "ask", "file_ops: mv asks")
 T.eq(verdict("ls", shell_mod.presets.file_ops), "run", "file_ops: ls runs")
 T.eq(verdict("rm a", shell_mod.presets.file_ops), "blocked: Command not in whitelist: rm a", "file_ops: rm blocked")
 
+-- shell_readonly: the words after the program are checked too; each of
+-- these wrote a file or ran a program with no approval before
+local function no(prog, what) return "blocked: " .. prog .. ": " .. what .. " is not allowed by the read-only rules" end
+local ro_attacks = {
+  { "git log --output=pwned --format=%H", no("git log", "option '--output'") },
+  { "git log --output pwned", no("git log", "option '--output'") },
+  { "git log --outp=pwned", no("git log", "option '--outp'") },
+  { "git diff --output=.git/config", no("git diff", "option '--output'") },
+  { "git show --output=.git/config HEAD", no("git show", "option '--output'") },
+  { "git log -p --ext-diff", no("git log", "option '--ext-diff'") },
+  { "git log -p --textconv", no("git log", "option '--textconv'") },
+  { "git log --show-signature", no("git log", "option '--show-signature'") },
+  { "git log --format --output=pwned",
+    "blocked: git log: the value '--output=pwned' of '--format' begins with '-'; attach it: "
+      .. "'--format=--output=pwned'" },
+  { "git status --porc", no("git status", "option '--porc'") },
+  { "git log -o pwned", no("git log", "option '-o'") },
+  { "sort -o pwned a.txt", no("sort", "option '-o'") },
+  { "sort -uo pwned a.txt", no("sort", "option '-o'") },
+  { "sort a.txt -o pwned", no("sort", "option '-o'") },
+  { "sort --output=pwned a.txt", no("sort", "option '--output'") },
+  { "sort --out=pwned a.txt", no("sort", "option '--out'") },
+  { "sort --compress-program=sh a.txt", no("sort", "option '--compress-program'") },
+  { "sort -T /tmp a.txt", no("sort", "option '-T'") },
+  { "sort --files0-from=list", no("sort", "option '--files0-from'") },
+  { "uniq a.txt pwned", no("uniq", "an output file (a second operand)") },
+  { "uniq -c a.txt pwned", no("uniq", "an output file (a second operand)") },
+  { "uniq -f 1 a.txt pwned", no("uniq", "an output file (a second operand)") },
+  { "uniq - pwned", no("uniq", "an output file (a second operand)") },
+  { "find . -fprint pwned", no("find", "'-fprint'") },
+  { "find . -fprint0 pwned", no("find", "'-fprint0'") },
+  { "find . -fprintf pwned %p", no("find", "'-fprintf'") },
+  { "find . -fls pwned", no("find", "'-fls'") },
+  { "find -D exec .", no("find", "'-D'") },
+  { "find . -exec ls {} + -fprint pwned", no("find", "'-fprint'") },
+  { "find . -name x pwned", no("find", "'pwned'") },
+  { "tail -f a.txt", no("tail", "option '-f'") },
+  { "wc --files0-from=list", no("wc", "option '--files0-from'") },
+  { "head -n -5 a.txt", "blocked: head: the value '-5' of '-n' begins with '-'; attach it: '-n-5'" },
+  { "grep -e -x a.txt", "blocked: grep: the value '-x' of '-e' begins with '-'; attach it: '-e-x'" },
+  -- never allowed at all
+  { "git -c core.pager=sh log", "blocked: Command not in whitelist: git -c core.pager=sh log" },
+  { "git -C /tmp log", "blocked: Command not in whitelist: git -C /tmp log" },
+  { "git --exec-path=/tmp log", "blocked: Command not in whitelist: git --exec-path=/tmp log" },
+  { "git config core.pager sh", "blocked: Command not in whitelist: git config core.pager sh" },
+  { "sed -i s/a/b/ a.txt", "blocked: Command not in whitelist: sed -i s/a/b/ a.txt" },
+  { "awk BEGIN{system(\"id\")}", "blocked: Command not in whitelist: awk BEGIN{system(\"id\")}" },
+  -- these leave read-only, so they always ask
+  { "find . -exec rm {} +", "ask" }, { "find . -execdir rm {} +", "ask" }, { "find . -delete", "ask" },
+  { "find . -ok rm {} +", "ask" }, { "find . -okdir rm {} +", "ask" },
+}
+for _, a in ipairs(ro_attacks) do T.eq(verdict(a[1], ro_rules), a[2], "shell_readonly: " .. a[1]) end
+-- and what a model reads with still runs
+for _, c in ipairs {
+  "git log --oneline -5", "git log -n 3 --format=%h%x20%s", "git log --since=2.weeks --author=ada -p -- src",
+  "git log --stat --color=never -M50% HEAD~3..HEAD", "git show HEAD --stat", "git diff --cached --name-only",
+  "git diff -U5 HEAD~1 -- a.txt", "git status -s -uno", "git status --porcelain=v1 --branch",
+  "git log -- --output=not-an-option", "sort -k2,2 -t, -rn a.txt", "sort -u a.txt", "sort --key=1 -- -o",
+  "uniq -c a.txt", "uniq -f 1 a.txt", "uniq --skip-chars=2 -", "find . -name *.lua -type f -not -path ./build/*",
+  "find -L src ( -name a -o -name b ) -print", "find . -newermt 2024-01-01 -printf %p", "find",
+  "grep -rn -e foo --include=*.c .", "grep -5 -i x a.txt", "grep --regexp=-x a.txt", "head -n 5 a.txt",
+  "head -20 a.txt", "head -n-5 a.txt", "tail -n +5 a.txt", "ls -la --color=never", "ls -1", "wc -l a.txt",
+  "cat -n a.txt", "cat -- -o",
+} do
+  T.eq(verdict(c, ro_rules), "run", "shell_readonly runs " .. c)
+end
+local _, _, git_argv = check("git status -s", ro_rules)
+T.eq(table.concat(git_argv, " "), "git --no-optional-locks -c core.pager=cat -c core.fsmonitor= "
+  .. "-c core.hooksPath=/dev/null -c protocol.allow=never status -s", "git runs without pager, fsmonitor, hooks, fetch")
+
+-- read_only in a rule of one's own; the presets' rules are fixed
+local mine = { { pattern = "sort", approval_required = false, read_only = true },
+  { pattern = "git log", read_only = true, approval_required_if_args = { "-c" } } }
+T.eq(verdict("sort -o x a.txt", mine), no("sort", "option '-o'"), "read_only in a rule")
+T.eq(verdict("git log -p", mine), "ask", "read_only keeps approval_required")
+T.eq(verdict("git log -c", mine), "ask", "if_args sees the model's words")
+T.eq(shell.validate_config({ rules = { { pattern = "make", read_only = true } } }),
+  "rules[1].read_only: no read-only argument rules for 'make' (there are: cat, find, git diff, git log, git show, "
+  .. "git status, grep, head, ls, sort, tail, uniq, wc)", "read_only needs argument rules")
+T.eq(shell.validate_config({ rules = { { pattern = "sort", read_only = "yes" } } }),
+  "rules[1].read_only: expected true or false", "read_only is a boolean")
+local builtins = require "llmdo.builtins"
+T.eq(builtins.spec("shell_readonly").validate_config({ rules = {} }),
+  "'rules' cannot be set: the rules of shell_readonly are fixed (configure the shell toolset for rules of your own)",
+  "shell_readonly's rules are fixed")
+T.eq(builtins.spec("shell_file_ops").validate_config({ default = { approval_required = false } }),
+  "'default' cannot be set: the rules of shell_file_ops are fixed (configure the shell toolset for rules of your own)",
+  "shell_file_ops's default is fixed")
+T.eq(builtins.spec("shell_readonly").validate_config({ env_allow = { "X" } }), nil, "env_allow is not fixed")
+local widened = tools_of(shell, { preset = "readonly", rules = { { pattern = "rm", approval_required = false } },
+  default = { approval_required = false } }).shell
+T.eq((widened.approval({ command = "rm a.txt" })), "blocked", "a preset's rules win over rules and default")
+
 -- shell: execution
 local sh = tools_of(shell, { rules = { { pattern = "echo" }, { pattern = "sleep" }, { pattern = "env" },
   { pattern = "cat" }, { pattern = "./hang.sh" }, { pattern = "./noexec.sh" }, { pattern = "ls" },
@@ -237,6 +330,39 @@ for _, var in ipairs { "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GITHUB_TOKEN", "M
   T.ok(not r.stdout:find(var .. "=", 1, true), var .. " is not passed")
 end
 T.ok(not r.stdout:find("sk-leak", 1, true), "no key value in the output")
+for _, var in ipairs { "AWS_SECRET_ACCESS_KEY", "AZURE_OPENAI_KEY", "GITHUB_PAT", "DATABASE_URL", "SSH_AUTH_SOCK",
+  "LLMDO_TEST_ALLOWED" } do
+  T.ok(not r.stdout:find("\n" .. var .. "=", 1, true) and r.stdout:sub(1, #var + 1) ~= var .. "=",
+    var .. " is not passed: an allow-list, not a deny-list")
+end
+T.ok(("\n" .. r.stdout):find("\nPWD=" .. root .. "\n", 1, true), "PWD is where the command runs")
+r = res(tools_of(shell, { rules = { { pattern = "env" } }, env_allow = { "LLMDO_TEST_ALLOWED", "OPENAI_API_KEY" } })
+  .shell, { command = "env" })
+T.ok(("\n" .. r.stdout):find("\nLLMDO_TEST_ALLOWED=visible\n", 1, true), "env_allow passes a variable")
+T.ok(not r.stdout:find("sk-leak", 1, true), "a provider key never passes, whatever env_allow says")
+T.eq(shell.validate_config({ env_allow = { "A=B" } }), "env_allow[1]: 'A=B' is not a variable name", "bad name")
+T.eq(shell.validate_config({ env_allow = "PATH" }), "env_allow: expected a list of variable names", "not a list")
+T.eq(shell.validate_config({ env_allow = { "OPENAI_API_KEY" } }),
+  "env_allow[1]: OPENAI_API_KEY is a provider key; commands never get it", "a provider key in env_allow")
+
+-- nor can it read them from llmdo: the process is not dumpable (a child of
+-- the same user cannot open /proc/<llmdo>/environ) and the block the kernel
+-- wrote at exec is cleared (a root child may open it, and finds nothing)
+T.eq(os.getenv("OPENAI_API_KEY"), "sk-leak2", "os.getenv still sees the keys")
+f = io.open("/proc/self/environ", "rb")
+T.ok(not (f and f:read("a") or ""):find("sk-leak", 1, true), "/proc/self/environ holds no key")
+if f then f:close() end
+r = res(tools_of(shell, { rules = { { pattern = "sh" } } }).shell, { command = 'sh -c "cat /proc/$PPID/environ"' })
+T.ok(not (r.stdout .. r.stderr):find("sk-leak", 1, true), "a child cannot read the keys from its parent")
+
+-- git in a repository whose config runs a program on `git status`
+assert(os.execute("git init -q " .. root .. " && git -C " .. root .. " config core.fsmonitor " .. root .. "/fsmon.sh"))
+write("fsmon.sh", "#!/bin/sh\ntouch " .. root .. "/fsmonitor-ran\n")
+assert(os.execute("chmod +x " .. root .. "/fsmon.sh"))
+r = res(tools_of(shell, { preset = "readonly" }).shell, { command = "git status --porcelain" })
+T.eq(r.exit_code, 0, "git status runs: " .. r.stderr)
+T.ok(r.stdout:find("?? base/", 1, true), "git status output: " .. r.stdout)
+T.ok(not io.open(root .. "/fsmonitor-ran"), "the repository's fsmonitor did not run")
 
 assert(os.execute("rm -rf " .. root))
 return T.done("builtins")
