@@ -6,6 +6,7 @@
 ** decides the process exit status:
 **   "usage", "project", "input"  -> 2   (bad flags, manifest, worker file, input)
 **   "cancelled"                  -> 130
+**   "exit" (os.exit(code))       -> the code (true: 0, false: 1)
 **   anything else ("run", "permission", "model", "tool", ...) -> 1
 ** Plain Lua errors (strings) are run errors.
 */
@@ -17,7 +18,7 @@
 #define LD_ERROR_MT "llmdo.Error"
 
 /* Exit statuses, documented in README.md. */
-enum { LD_EXIT_OK = 0, LD_EXIT_RUN = 1, LD_EXIT_USAGE = 2, LD_EXIT_INTERRUPT = 130 };
+enum { LD_EXIT_OK = 0, LD_EXIT_RUN = 1, LD_EXIT_USAGE = 2, LD_EXIT_INTERRUPT = 130, LD_EXIT_PIPE = 141 };
 
 /* Creates the metatable; called once per state. [-0, +0] */
 void ld_error_init(lua_State *L);

@@ -3,6 +3,8 @@
 ** and the loop, runs the command as the first task, prints its result to
 ** stdout or its error to stderr, and maps the outcome to an exit status.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,27 +31,52 @@ typedef struct outcome {
   int ref; /* the result or error value */
 } outcome;
 
-/* Ctrl-C: the first cancels the whole tree (cleanups still run); the
-** second leaves at once. */
-static int interrupted;
+/* Ctrl-C, SIGTERM and SIGHUP: the first cancels the whole tree (cleanups
+** still run, children are killed) and the run ends with 128 + the signal's
+** number; a second leaves at once. In chat, Ctrl-C stops only the turn. */
+static int stop_signal; /* the signal that is stopping the run, or 0 */
 static ld_sched *the_sched;
 
-static void on_sigint(uv_signal_t *h, int signum) {
-  (void)h, (void)signum;
+static void say_stopped(int signum) {
+  fputs(signum == SIGINT    ? "\nAborted by user\n"
+        : signum == SIGTERM ? "\nTerminated (SIGTERM)\n"
+                            : "\nHangup (SIGHUP)\n",
+        stderr);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)h;
   ld_group *turn = ld_sched_interrupt(the_sched);
-  if (turn && !turn->cancelled) { /* chat: only the current turn */
-    ld_group_cancel(turn);
-    return;
+  if (signum == SIGINT && !stop_signal) {
+    if (turn && !turn->cancelled) { /* chat: only the current turn */
+      ld_group_cancel(turn);
+      return;
+    }
+    if (!turn && ld_lineedit_active()) { /* chat, at the prompt: a fresh line */
+      ld_lineedit_interrupt();
+      return;
+    }
   }
-  if (!turn && ld_lineedit_active()) { /* chat, at the prompt: a fresh line */
-    ld_lineedit_interrupt();
-    return;
+  if (stop_signal || (signum == SIGINT && turn)) {
+    say_stopped(signum);
+    _exit(128 + signum);
   }
-  if (interrupted++ || turn) {
-    fputs("\nAborted by user\n", stderr);
-    _exit(LD_EXIT_INTERRUPT);
-  }
+  stop_signal = signum;
   ld_sched_cancel_all(the_sched);
+}
+
+/* A standard stream closed by whoever started us is opened on /dev/null,
+** so no file we open later lands on fd 0, 1 or 2 (and libuv, which
+** asserts on them, never sees a closed one). */
+static void ensure_std_streams(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (n >= 0 && n != fd) { /* cannot happen: open takes the lowest free fd */
+      dup2(n, fd);
+      close(n);
+    }
+  }
 }
 
 static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
@@ -113,6 +140,16 @@ static void print_result(lua_State *L, int idx) {
   lua_pop(L, 1);
 }
 
+/* Flushes stdout. A reader that went away (EPIPE) ends the run quietly with
+** the status a shell shows for SIGPIPE, as other Unix tools do; any other
+** failure (a full disk) is an error. Returns the exit status. */
+static int flush_stdout(int status) {
+  if (fflush(stdout) == 0 && !ferror(stdout)) return status;
+  if (errno == EPIPE) return LD_EXIT_PIPE;
+  fprintf(stderr, "Error: cannot write the result to standard output: %s\n", strerror(errno));
+  return status == LD_EXIT_OK ? LD_EXIT_RUN : status;
+}
+
 /* Writes "Error: message", escaped; one line unless flags keep newlines. */
 static void error_line(const char *msg, size_t n, int flags) {
   fputs("Error: ", stderr);
@@ -158,16 +195,19 @@ static int pmain(lua_State *L) {
   }
   if (ran && o->done) {
     int top = lua_gettop(L);
-    if (o->ok && !interrupted) {
+    if (o->ok && !stop_signal) {
       print_result(L, top);
       status = LD_EXIT_OK;
-    } else if (interrupted) {
-      fputs("\nAborted by user\n", stderr);
-      status = LD_EXIT_INTERRUPT;
+    } else if (stop_signal) {
+      say_stopped(stop_signal);
+      status = 128 + stop_signal;
     } else {
       status = ld_error_status(L, top);
-      print_error(L, top);
+      int is_exit = strcmp(ld_error_kind(L, top), "exit") == 0;
+      lua_pop(L, 1);
+      if (!is_exit) print_error(L, top); /* os.exit says nothing */
     }
+    status = flush_stdout(status);
   }
   lua_pushinteger(L, status);
   return 1;
@@ -179,6 +219,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 }
 
 int main(int argc, char **argv) {
+  ensure_std_streams();
   ld_proc_seal_environ();             /* before any thread: it rewrites environ */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* children cannot read our memory, nor /proc/<pid>/environ */
   ld_cli cli;
@@ -208,11 +249,14 @@ int main(int argc, char **argv) {
   ld_vm_set_debug(L, cli.debug);
   ld_sched *s = ld_sched_new(L, &loop);
   int status = LD_EXIT_RUN;
-  uv_signal_t sigint;
+  uv_signal_t sigs[3];
+  static const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
   the_sched = s;
-  uv_signal_init(&loop, &sigint);
-  uv_signal_start(&sigint, on_sigint, SIGINT);
-  uv_unref((uv_handle_t *)&sigint); /* waiting for Ctrl-C alone keeps nothing alive */
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&loop, &sigs[i]);
+    uv_signal_start(&sigs[i], on_signal, signums[i]);
+    uv_unref((uv_handle_t *)&sigs[i]); /* waiting for a signal alone keeps nothing alive */
+  }
   if (s) {
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &cli);

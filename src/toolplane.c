@@ -199,7 +199,8 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
     lua_setfield(L, -2, "error");
     return reported(L);
   }
-  if (strcmp(kind, "tool") != 0 && strcmp(kind, "cancelled") != 0 && strcmp(kind, "budget") != 0) {
+  if (strcmp(kind, "tool") != 0 && strcmp(kind, "cancelled") != 0 && strcmp(kind, "budget") != 0 &&
+      strcmp(kind, "exit") != 0) {
     /* name the tool, keep any traceback */
     const char *msg = ld_error_message(L, P_RESULT);
     ld_error_push(L, "tool", lua_pushfstring(L, "Tool '%s' failed: %s", tool, msg));

@@ -10,7 +10,11 @@
 -- debug library can still reach anything.) LLMDO_INTERNALS=1 lifts it,
 -- for llmdo's own tests.
 --
--- 2. Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
+-- 2. os.exit(code) does not leave at once: it raises an error of kind
+-- "exit" that unwinds like any other, so every cleanup runs and pending
+-- output is flushed; the process then exits with the code, silently.
+--
+-- 3. Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
 -- yielding the sentinel task.YIELD to the scheduler. When user code calls
 -- one inside its own coroutine, that yield would land in the user's
 -- coroutine.resume instead. These wrappers pass such yields up to the
@@ -94,5 +98,13 @@ return function(loaders, sources)
   local internal_require = install_require(loaders, sources)
   local task = internal_require("llmdo.core.task")
   YIELD, nowait = task.YIELD, task.nowait
+  local E = internal_require("llmdo.core.error")
+  os.exit = function(code) -- luacheck: ignore 122
+    if code == nil then code = true end
+    if type(code) ~= "boolean" and math.type(code) ~= "integer" then
+      error("bad argument #1 to 'exit' (boolean or integer expected)", 2)
+    end
+    error(E.new("exit", "os.exit(" .. tostring(code) .. ")", { code = code }), 2)
+  end
   return internal_require
 end
