@@ -4,7 +4,7 @@ for symlinks while they are used, and concurrent writers.
 
 Each case's project is {root}/proj; {root}/outside/secret.txt is beyond it. A
 FIFO that blocks shows as the case timing out, not as a hung test run."""
-import os, resource, signal, socket, stat, subprocess, sys, tempfile, threading
+import os, resource, signal, socket, stat, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Case, project, worker, main
 
@@ -100,6 +100,7 @@ class Swapper:
                     self.flips += 1
                 except OSError:
                     pass  # a directory in the way: see DirSwapper
+            time.sleep(0.0002)  # leave the machine (2 cores, other tests) some room
 
     def plain(self, path):
         with open(path, "w") as f:
@@ -129,6 +130,7 @@ class DirSwapper(Swapper):
                     os.rename(d, a)
                 except OSError:
                     pass
+            time.sleep(0.0002)
 
 
 def symlink_out(path):
