@@ -42,6 +42,7 @@ static ld_span strip(const char *p, const char *end) {
 int ld_frontmatter_split(const char *text, size_t len, ld_span *yaml, ld_span *body, int *yaml_line) {
   const char *end = text + len, *p = text;
   int line = 1;
+  if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* a UTF-8 BOM, as some editors write */
   while (p < end && is_space(*p)) {
     if (*p == '\n') line++;
     p++;

@@ -17,8 +17,9 @@ typedef struct ld_span {
 enum { LD_FM_OK = 0, LD_FM_MISSING = -1, LD_FM_UNCLOSED = -2 };
 
 /*
-** Splits 'text' the way python-frontmatter does: after stripping leading
-** whitespace the text must open with a line of three or more dashes; the
+** Splits 'text' the way python-frontmatter does: after skipping a UTF-8
+** byte order mark and stripping leading whitespace, the text must open with
+** a line of three or more dashes; the
 ** next such line closes the block. 'body' is the rest, stripped.
 ** 'yaml_line' receives the 1-based line of the file where the YAML starts.
 ** Returns LD_FM_OK, LD_FM_MISSING (no opening line) or LD_FM_UNCLOSED.

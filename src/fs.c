@@ -13,10 +13,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,7 +34,8 @@
 /* --- paths ------------------------------------------------------------------- */
 
 int ld_fs_normalize(const char *path, size_t len, char *out, size_t outlen) {
-  if (len >= PATH_MAX || memchr(path, '\0', len) || (len > 0 && path[0] == '/')) return -1;
+  if (memchr(path, '\0', len) || (len > 0 && path[0] == '/')) return LD_FS_ESCAPE;
+  if (len >= PATH_MAX) return LD_FS_TOO_LONG;
   size_t n = 0, depth = 0;
   size_t starts[PATH_MAX / 2];
   size_t i = 0;
@@ -43,13 +47,13 @@ int ld_fs_normalize(const char *path, size_t len, char *out, size_t outlen) {
     i = j + 1;
     if (clen == 0 || (clen == 1 && c[0] == '.')) continue;
     if (clen == 2 && c[0] == '.' && c[1] == '.') {
-      if (depth == 0) return -1; /* climbs above the base */
+      if (depth == 0) return LD_FS_ESCAPE; /* climbs above the base */
       n = starts[--depth];
       continue;
     }
-    if (clen > NAME_MAX) return -1;
+    if (clen > NAME_MAX) return LD_FS_NAME_TOO_LONG;
     size_t at = n ? n + 1 : 0;
-    if (at + clen + 1 > outlen) return -1;
+    if (at + clen + 1 > outlen) return LD_FS_TOO_LONG;
     if (n) out[n] = '/';
     starts[depth++] = n;
     memcpy(out + at, c, clen);
@@ -133,9 +137,13 @@ static void fail(fs_op *op, int e) {
                  : e == ENOENT            ? "not_found"
                  : e == EISDIR            ? "not_file"
                  : e == ENOTDIR           ? "not_dir"
-                 : e == EFBIG             ? "too_large"
                                           : "io";
   snprintf(op->errmsg, sizeof op->errmsg, "%s", strerror(e));
+}
+
+static void too_large(fs_op *op) {
+  op->err_kind = "too_large";
+  snprintf(op->errmsg, sizeof op->errmsg, "more than %zu bytes", op->max);
 }
 
 static int open_base(fs_op *op) {
@@ -147,19 +155,64 @@ static int open_base(fs_op *op) {
   return b;
 }
 
-static void do_read(fs_op *op, int base) {
-  int fd = ld_fs_open_beneath(base, op->rel, O_RDONLY, 0);
-  if (fd < 0) return fail(op, errno);
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int e = errno;
-    if (fstat(fd, &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-    close(fd);
-    return fail(op, e);
+/* 0 for a regular file with one name; otherwise the op's error, and -1. */
+static int check_file(fs_op *op, const struct stat *st) {
+  mode_t m = st->st_mode;
+  if (S_ISREG(m) && st->st_nlink <= 1) return 0;
+  if (S_ISREG(m)) {
+    op->err_kind = "hard_link";
+    snprintf(op->errmsg, sizeof op->errmsg, "refused: hard-linked file, link count %ju",
+             (uintmax_t)st->st_nlink);
+  } else if (S_ISDIR(m)) {
+    fail(op, EISDIR);
+  } else if (S_ISLNK(m)) { /* the fallback walk opened the link itself */
+    fail(op, EXDEV);
+  } else {
+    op->err_kind = "not_regular";
+    snprintf(op->errmsg, sizeof op->errmsg, "not a regular file: %s",
+             S_ISFIFO(m)   ? "a FIFO"
+             : S_ISSOCK(m) ? "a socket"
+             : S_ISCHR(m)  ? "a character device"
+             : S_ISBLK(m)  ? "a block device"
+                           : "of an unknown type");
   }
+  return -1;
+}
+
+/* Opens rel beneath base and checks what fstat (into st) says of it; -1
+** (the op's error set) when that fails or check_file refuses it. */
+static int open_checked(fs_op *op, int base, const char *rel, int flags, struct stat *st) {
+  int fd = ld_fs_open_beneath(base, rel, flags, 0);
+  if (fd < 0) {
+    fail(op, errno);
+    return -1;
+  }
+  if (fstat(fd, st) != 0) {
+    fail(op, errno);
+    close(fd);
+    return -1;
+  }
+  if (check_file(op, st) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void do_read(fs_op *op, int base) {
+  /* First an O_PATH look, which opens nothing: a FIFO or a device is
+  ** refused before any open could block or reach its driver. */
+  struct stat st;
+  int fd = open_checked(op, base, op->rel, O_PATH, &st);
+  if (fd < 0) return;
+  close(fd);
+  /* The name may have been swapped since: O_NONBLOCK keeps a FIFO from
+  ** blocking this open, and the file is checked again. */
+  fd = open_checked(op, base, op->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &st);
+  if (fd < 0) return;
   if ((size_t)st.st_size > op->max) {
     close(fd);
-    return fail(op, EFBIG);
+    return too_large(op);
   }
   op->data = malloc((size_t)st.st_size + 1);
   if (!op->data) {
@@ -179,7 +232,7 @@ static void do_read(fs_op *op, int base) {
     n += (size_t)r;
     if (n > op->max) { /* it grew while we read */
       close(fd);
-      return fail(op, EFBIG);
+      return too_large(op);
     }
     if (n == (size_t)st.st_size + 1) break;
   }
@@ -187,48 +240,175 @@ static void do_read(fs_op *op, int base) {
   op->len = n;
 }
 
-static void do_write(fs_op *op, int base) {
-  char *slash = strrchr(op->rel, '/');
-  int dir = dup(base);
-  if (dir < 0) return fail(op, errno);
-  const char *name = op->rel;
-  if (slash) { /* walk (and make) the parent directories, each beneath the last */
-    *slash = '\0';
-    name = slash + 1;
-    for (char *p = op->rel, *next; p; p = next) {
-      next = strchr(p, '/');
-      if (next) *next++ = '\0';
-      int fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
-      if (fd < 0 && errno == ENOENT) {
-        if (mkdirat(dir, p, 0777) != 0 && errno != EEXIST) {
-          int e = errno;
-          close(dir);
-          return fail(op, e);
-        }
-        fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
-      }
-      int e = errno;
-      close(dir);
-      if (fd < 0) return fail(op, e);
-      dir = fd;
-    }
-  }
-  int fd = ld_fs_open_beneath(dir, name, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  int e = errno;
-  close(dir);
-  if (fd < 0) return fail(op, e);
+/* Follows the symlinks in rel as the kernel would, beneath base, and writes
+** the link-free path they lead to into out, so that write_file replaces the
+** file a link names rather than the link. Past the first missing name the
+** rest is kept as it is (write_file creates it). The opens that follow are
+** still confined by the kernel: a link swapped in meanwhile cannot lead
+** out. Returns 0 or an errno value. */
+static int resolve(int base, const char *rel, char *out, size_t outlen) {
+  char todo[PATH_MAX], link[PATH_MAX];
+  if (snprintf(todo, sizeof todo, "%s", rel) >= (int)sizeof todo) return ENAMETOOLONG;
   size_t n = 0;
-  while (n < op->len) {
-    ssize_t w = write(fd, op->data + n, op->len - n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      e = errno;
-      close(fd);
-      return fail(op, e);
+  int links = 0, missing = 0;
+  out[0] = '\0';
+  char *p = todo;
+  while (*p) {
+    char *c = p;
+    while (*p && *p != '/') p++;
+    size_t clen = (size_t)(p - c);
+    if (*p) *p++ = '\0';
+    if (clen == 0 || strcmp(c, ".") == 0) continue;
+    if (strcmp(c, "..") == 0) {
+      if (missing) return ENOENT;
+      if (n == 0) return EXDEV;
+      char *up = strrchr(out, '/');
+      n = up ? (size_t)(up - out) : 0;
+      out[n] = '\0';
+      continue;
     }
+    if (!missing) {
+      int dir = ld_fs_open_beneath(base, out, O_PATH | O_DIRECTORY, 0);
+      if (dir < 0) return errno;
+      struct stat st;
+      if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        int e = errno;
+        close(dir);
+        if (e != ENOENT) return e;
+        missing = 1;
+      } else if (S_ISLNK(st.st_mode)) {
+        ssize_t len = have_openat2 && ++links <= 40 ? readlinkat(dir, c, link, sizeof link - 1) : -2;
+        int e = errno;
+        close(dir);
+        if (len == -2) return have_openat2 ? ELOOP : EXDEV;
+        if (len < 0) return e;
+        if (len == 0 || link[0] == '/') return EXDEV;
+        size_t rest = strlen(p);
+        if ((size_t)len + 1 + rest + 1 > sizeof todo) return ENAMETOOLONG;
+        memmove(todo + len + 1, p, rest + 1);
+        memcpy(todo, link, (size_t)len);
+        todo[len] = '/';
+        p = todo;
+        continue;
+      } else {
+        close(dir);
+      }
+    }
+    size_t at = n ? n + 1 : 0;
+    if (at + clen + 1 > outlen) return ENAMETOOLONG;
+    if (n) out[n] = '/';
+    memcpy(out + at, c, clen + 1);
+    n = at + clen;
+  }
+  return 0;
+}
+
+/* Opens (making what is missing) each directory of path beneath base in
+** turn; path is cut up in place. Returns the last one, or -1 (error set). */
+static int make_dirs(fs_op *op, int base, char *path) {
+  int dir = dup(base);
+  if (dir < 0) {
+    fail(op, errno);
+    return -1;
+  }
+  for (char *p = path, *next; p && *p; p = next) {
+    next = strchr(p, '/');
+    if (next) *next++ = '\0';
+    int fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0 && errno == ENOENT) {
+      if (mkdirat(dir, p, 0777) != 0 && errno != EEXIST) {
+        fail(op, errno);
+        close(dir);
+        return -1;
+      }
+      fd = ld_fs_open_beneath(dir, p, O_PATH | O_DIRECTORY, 0);
+    }
+    int e = errno;
+    close(dir);
+    if (fd < 0) {
+      fail(op, e);
+      return -1;
+    }
+    dir = fd;
+  }
+  return dir;
+}
+
+/* A name for the temporary file beside 'name', unlikely to be guessed; the
+** O_EXCL create is what makes it safe. */
+static void temp_name(char *out, const char *name) {
+  static _Atomic unsigned long counter;
+  unsigned long long v;
+  if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+    v = uv_hrtime() ^ ((unsigned long long)getpid() << 40) ^ (unsigned long long)++counter << 20;
+  snprintf(out, NAME_MAX + 1, ".%.*s.%016llx.tmp", NAME_MAX - 22, name, v);
+}
+
+static int write_all(int fd, const char *p, size_t len) {
+  size_t n = 0;
+  while (n < len) {
+    ssize_t w = write(fd, p + n, len - n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno;
     n += (size_t)w;
   }
-  if (close(fd) != 0) fail(op, errno);
+  return 0;
+}
+
+/* Replaces dir/name atomically: a temporary file beside it, written and
+** synced, then renamed over it; the temporary file goes on any failure.
+** An existing target must be a writable regular file with one name; its
+** permission bits are kept, and its owner and group when the process may
+** set them. */
+static void replace(fs_op *op, int dir, const char *name) {
+  struct stat st;
+  int exists = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!exists && errno != ENOENT) return fail(op, errno);
+  if (exists && check_file(op, &st) != 0) return;
+  /* a rename needs only the directory writable; keep a read-only file so */
+  if (exists && faccessat(dir, name, W_OK, AT_EACCESS) != 0) return fail(op, errno);
+  char tmp[NAME_MAX + 1];
+  int fd = -1;
+  for (int i = 0; i < 8 && fd < 0; i++) {
+    temp_name(tmp, name);
+    fd = ld_fs_open_beneath(dir, tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0 && errno != EEXIST) return fail(op, errno);
+  }
+  if (fd < 0) return fail(op, EEXIST);
+  int e = 0;
+  if (exists) {
+    /* keep the owner, else at least the group */
+    if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) != 0 &&
+        fchown(fd, (uid_t)-1, st.st_gid) != 0) {
+      /* neither is permitted: the file is the writer's, as a new one would be */
+    }
+    if (fchmod(fd, st.st_mode & 0777) != 0) e = errno;
+  }
+  if (!e) e = write_all(fd, op->data, op->len);
+  if (!e && fsync(fd) != 0) e = errno;
+  if (close(fd) != 0 && !e) e = errno;
+  if (!e && renameat(dir, tmp, dir, name) != 0) e = errno;
+  if (e) {
+    unlinkat(dir, tmp, 0);
+    fail(op, e);
+  }
+}
+
+static void do_write(fs_op *op, int base) {
+  char real[PATH_MAX];
+  int e = resolve(base, op->rel, real, sizeof real);
+  if (e) return fail(op, e);
+  if (real[0] == '\0') return fail(op, EISDIR); /* a link to the base itself */
+  char *slash = strrchr(real, '/');
+  const char *name = real;
+  if (slash) {
+    *slash = '\0';
+    name = slash + 1;
+  }
+  int dir = make_dirs(op, base, slash ? real : NULL);
+  if (dir < 0) return;
+  replace(op, dir, name);
+  close(dir);
 }
 
 static int add_name(fs_op *op, const char *prefix, const char *name) {
@@ -360,8 +540,8 @@ static void cancel(void *ud, ld_task *t) {
   ld_task_abort(t);
 }
 
-/* Queues op on the thread pool and waits. Returns early with (nil, "escape")
-** for a path that fails lexical normalisation. */
+/* Queues op on the thread pool and waits. Returns early with (nil, "escape"
+** or "too_long", message) for a path that fails lexical normalisation. */
 static int start(lua_State *L, int kind, const char *what) {
   const char *base = luaL_checkstring(L, 1);
   size_t plen;
@@ -371,10 +551,19 @@ static int start(lua_State *L, int kind, const char *what) {
   lua_Integer max = luaL_checkinteger(L, kind == OP_WRITE ? 4 : 3);
   ld_task *t = ld_task_check(L, what);
   char rel[PATH_MAX];
-  if (ld_fs_normalize(path, plen, rel, sizeof rel) != 0) {
+  int bad = ld_fs_normalize(path, plen, rel, sizeof rel);
+  if (bad) {
     lua_pushnil(L);
-    lua_pushliteral(L, "escape");
-    lua_pushliteral(L, "outside the base directory");
+    if (bad == LD_FS_ESCAPE) {
+      lua_pushliteral(L, "escape");
+      lua_pushliteral(L, "outside the base directory");
+    } else {
+      lua_pushliteral(L, "too_long");
+      if (bad == LD_FS_NAME_TOO_LONG)
+        lua_pushfstring(L, "a name in the path is longer than %d bytes", NAME_MAX);
+      else
+        lua_pushfstring(L, "the path is %I bytes; the limit is %d", (lua_Integer)plen, PATH_MAX - 1);
+    }
     return 3;
   }
   if (kind == OP_WRITE && (size_t)max < dlen) {

@@ -30,7 +30,14 @@ int l_sys_realpath(lua_State *L) {
 int l_sys_stat(lua_State *L) {
   const char *p = luaL_checkstring(L, 1);
   struct stat st;
-  if (stat(p, &st) != 0) return fail(L, errno);
+  if (stat(p, &st) != 0) {
+    /* "missing" apart from the rest (permission denied, a symlink loop), so
+    ** that those are not reported as "not found" */
+    int e = errno;
+    fail(L, e);
+    lua_pushboolean(L, e == ENOENT);
+    return 3;
+  }
   lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
   return 1;
 }

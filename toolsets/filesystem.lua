@@ -1,7 +1,10 @@
 -- The filesystem toolset: read_file, write_file, list_files, confined to a
 -- base directory (features.md §7.2, made safe). Paths are resolved by the C
 -- core beneath the base (openat2 RESOLVE_BENEATH); anything that would
--- leave it is a permission error: "Path escapes base directory: <path>".
+-- leave it is a permission error: "Path escapes base directory: <path>",
+-- and so is a hard-linked file (another of its names may be outside).
+-- FIFOs, sockets and devices are refused without being opened; writes
+-- replace the file atomically (src/fs.h).
 --
 -- Configuration (a named instance, or the built-in variants):
 --   base_path       the base, relative to the project root (default: the root)
@@ -46,14 +49,33 @@ local function shown(path)
   return (path:gsub("%c", function(c) return string.format("\\x%02x", c:byte()) end))
 end
 
+-- The first n bytes of s, less a UTF-8 sequence that the cut left incomplete.
+local function cut(s, n)
+  s = s:sub(1, n)
+  local at = s:find("[\xC0-\xF7][\x80-\xBF]*$")
+  if at then
+    local lead = s:byte(at)
+    if #s - at + 1 < (lead >= 0xF0 and 4 or lead >= 0xE0 and 3 or 2) then s = s:sub(1, at - 1) end
+  end
+  return s
+end
+
 local function escape(path) llmdo.error("permission", "Path escapes base directory: " .. shown(path)) end
 
 -- Turns a failed cfs.* call into the tool's error.
 local function failed(path, kind, msg)
   path = kind == "escape" and path or shown(path)
   if kind == "escape" then escape(path) end
+  if kind == "too_long" then
+    if #path > 60 then path = cut(path, 60) .. "..." end
+    llmdo.retry("Path too long: " .. path .. " (" .. msg .. ")")
+  end
+  if kind == "hard_link" then
+    llmdo.error("permission", "Refused: hard-linked file (link count " .. msg:match("%d+$") .. "): " .. path)
+  end
   if kind == "not_found" then llmdo.retry("File not found: " .. path) end
   if kind == "not_file" then llmdo.retry("Not a file: " .. path) end
+  if kind == "not_regular" then llmdo.retry("Not a regular file: " .. path .. " (" .. msg:match(": (.*)$") .. ")") end
   if kind == "not_dir" then llmdo.retry("Not a directory: " .. path) end
   if kind == "too_large" then llmdo.retry("File too large: " .. path .. " (the limit is 10 MiB)") end
   error("cannot access " .. path .. ": " .. tostring(msg), 0)

@@ -64,16 +64,31 @@ M.runtime_defaults = {
   request_timeout = 600,
 }
 
+-- Fails unless path names a regular file; only a missing one is "not
+-- found" (not_found: that message). `what` is "Project file", "Worker file"...
+local function need_file(path, what, not_found, prefix)
+  local kind, err, missing = sys.stat(path)
+  if kind == "file" then return end
+  prefix = prefix or ""
+  if kind then
+    local is = kind == "directory" and " is a directory: " or " is not a regular file: "
+    fail("project", prefix .. what .. is .. path)
+  end
+  if missing then fail("project", prefix .. not_found) end
+  fail("project", prefix .. "Cannot access " .. what:lower() .. " " .. path .. ": " .. err)
+end
+
 -- Where the project is: PROJECT may be a project.lua, a directory holding
 -- one, or a single .worker file. Returns { file=, root=, single_worker= }.
 function M.locate(arg)
   local abs = util.abspath(arg)
-  local kind = sys.stat(abs)
+  local kind, err, missing = sys.stat(abs)
   if kind == "directory" then
     local file = abs .. "/project.lua"
-    if sys.stat(file) ~= "file" then fail("project", "Project file not found: " .. file) end
+    need_file(file, "Project file", "Project file not found: " .. file)
     return { file = file, root = abs }
   end
+  if kind == nil and not missing then fail("project", "Cannot access " .. abs .. ": " .. err) end
   if kind == nil then
     if arg:match("%.worker$") then
       fail("project", "Worker file not found: " .. arg .. " (resolved: " .. abs .. ")")
@@ -160,11 +175,8 @@ end
 -- `what` is "Worker" or "Lua"; a missing file is a project error.
 function M.resolve_listed(root, rel, what, manifest_display)
   local abs = util.abspath(rel, root)
-  local kind = sys.stat(abs)
-  if kind ~= "file" then
-    local prefix = manifest_display and (manifest_display .. ": ") or ""
-    fail("project", prefix .. what .. " file not found: " .. rel .. " (resolved: " .. abs .. ")")
-  end
+  need_file(abs, what .. " file", what .. " file not found: " .. rel .. " (resolved: " .. abs .. ")",
+    manifest_display and (manifest_display .. ": "))
   return sys.realpath(abs) or abs
 end
 

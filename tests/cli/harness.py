@@ -75,7 +75,8 @@ def mock_provider():
 class Case:
     def __init__(self, name, files, args, exit=0, stdout=None, stderr=None, env=None,
                  stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_lacks=(), stderr_re=None,
-                 timeout=20, mock=None, mock_default=None, check=None, stdout_re=None, max_time=None):
+                 timeout=20, mock=None, mock_default=None, check=None, stdout_re=None, max_time=None,
+                 prepare=None, after=None):
         self.name, self.files, self.args = name, files, args
         self.exit, self.stdout, self.stderr = exit, stdout, stderr
         self.env, self.stdin, self.cwd = env or {}, stdin, cwd
@@ -85,6 +86,8 @@ class Case:
         # mock: the scripted provider responses (None: no provider); check(requests) -> problems
         self.mock, self.mock_default, self.check, self.stdout_re = mock, mock_default, check, stdout_re
         self.max_time = max_time  # seconds the run may take at most
+        # prepare(root): makes what `files` cannot (FIFOs, links); after(root) -> problems, once it ran
+        self.prepare, self.after = prepare, after
 
 
 def run_case(binary, case):
@@ -97,6 +100,8 @@ def run_case(binary, case):
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(full, mode) as f:
                 f.write(content)
+        if case.prepare:
+            case.prepare(root)
         env = {k: v for k, v in os.environ.items()
                if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR")}
         mock = None
@@ -122,7 +127,7 @@ def run_case(binary, case):
                                stdin=None if case.stdin is not None else subprocess.DEVNULL,
                                capture_output=True, timeout=case.timeout)
         except subprocess.TimeoutExpired:
-            return [f"timed out after {case.timeout}s"]
+            return [f"timed out after {case.timeout}s"] + ((case.after(root) or []) if case.after else [])
         elapsed = time.monotonic() - started
         out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         problems = []
@@ -154,6 +159,8 @@ def run_case(binary, case):
                 problems.append("an API key appeared in the output")
         if case.check and mock is not None:
             problems += case.check(mock.requests) or []
+        if case.after:
+            problems += case.after(root) or []
         return problems
 
 

@@ -1,5 +1,5 @@
 """project.lua: locating, evaluating and validating (features.md §1)."""
-import sys, os
+import sys, os, subprocess, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Case, basic, project, worker, main
 
@@ -8,7 +8,45 @@ RUN = ["run", ".", "hi"]
 def err(msg):
     return f"Error: {msg}\n"
 
+class Unreadable(Case):
+    """A project directory the user may not search: permission denied, not "not found".
+    Root reads through permission bits, so as root the run is made as nobody."""
+
+    def __init__(self):
+        super().__init__("an unreadable project directory is permission denied", {}, [])
+
+    def run(self, binary):
+        with tempfile.TemporaryDirectory(prefix="llmdo-test-") as root:
+            root = os.path.realpath(root)
+            os.chmod(root, 0o755)
+            os.makedirs(os.path.join(root, "proj"))
+            with open(os.path.join(root, "proj", "project.lua"), "w") as f:
+                f.write(basic()["project.lua"])
+            os.chmod(os.path.join(root, "proj"), 0o600)
+            as_user = {"user": 65534} if os.geteuid() == 0 else {}
+            try:
+                p = subprocess.run([binary, "run", "proj", "hi"], cwd=root, capture_output=True, text=True,
+                                   timeout=20, stdin=subprocess.DEVNULL, **as_user)
+            except PermissionError:  # nobody cannot run the binary where it was built
+                print("note: running as root, and nobody cannot run the binary: permission case not tried")
+                return []
+            finally:
+                os.chmod(os.path.join(root, "proj"), 0o700)
+            want = err(f"Cannot access project file {root}/proj/project.lua: Permission denied")
+            return [] if (p.returncode, p.stderr) == (2, want) else [f"exit {p.returncode}: {p.stderr!r}, want {want!r}"]
+
+
 CASES = [
+    Unreadable(),
+    Case("a project path in a symlink loop is not 'not found'", {}, ["run", "loop", "hi"], exit=2,
+         prepare=lambda root: os.symlink("loop", os.path.join(root, "loop")),
+         stderr=err("Cannot access {root}/loop: Too many levels of symbolic links")),
+    Case("project.lua a directory", {"project.lua/x": ""}, RUN, exit=2,
+         stderr=err("Project file is a directory: {root}/project.lua")),
+    Case("project.lua a FIFO", {}, RUN, exit=2, prepare=lambda root: os.mkfifo(os.path.join(root, "project.lua")),
+         stderr=err("Project file is not a regular file: {root}/project.lua")),
+    Case("a listed worker that is a directory", basic(**{"project.lua": project(workers=("w",)), "w/x": ""}), RUN,
+         exit=2, stderr=err("project.lua: Worker file is a directory: {root}/w")),
     Case("directory with project.lua runs", basic(), RUN, stdout="echo: hi\n"),
     Case("project.lua path runs", basic(), ["run", "project.lua", "hi"], stdout="echo: hi\n"),
     Case("directory without project.lua", {"x.txt": ""}, RUN, exit=2,

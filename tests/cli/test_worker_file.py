@@ -20,6 +20,8 @@ CASES = [
                   "hello.lua": 'local llmdo = require "llmdo"\nreturn { echo = llmdo.model(function(req) '
                                'return { text = "[" .. req.instructions .. "]" } end) }\n'}),
          RUN, stdout="[Say hi.]\n"),
+    Case("a UTF-8 byte order mark before the frontmatter is skipped",
+         w("\ufeff---\nname: main\nmodel: lua:echo\nentry: true\n---\nBody\n"), RUN, stdout="echo: hi\n"),
     Case("leading blank lines and longer dashes",
          w("\n\n-----\nname: main\nmodel: lua:echo\nentry: true\n-----\nBody\n"), RUN, stdout="echo: hi\n"),
     Case("missing frontmatter", w("name: main\n"), RUN, exit=2,

@@ -111,8 +111,8 @@ T.eq(json.encode(r), "[]", "a missing directory lists nothing")
 -- the attack list: every one is refused as a permission error
 local attacks = {
   root .. "/outside/secret.txt", "/etc/passwd", "../outside/secret.txt", "sub/../../outside/secret.txt",
-  "sub/deep/../../../outside/secret.txt", "link_out", "dir_out/secret.txt", "a.txt\0.png",
-  string.rep("a/", 3000) .. "x", "..",
+  "sub/deep/../../../outside/secret.txt", "link_out", "dir_out/secret.txt", "a.txt\0.png", "..",
+  "/" .. string.rep("a/", 3000) .. "x",
 }
 for _, path in ipairs(attacks) do
   for _, tool in ipairs { "read_file", "write_file", "list_files" } do
@@ -125,6 +125,17 @@ end
 local f = assert(io.open(root .. "/outside/secret.txt"))
 T.eq(f:read("a"), "TOP SECRET", "nothing outside was written")
 f:close()
+
+-- an overlong path or name says so (the model can shorten it), and names the limit
+local long = string.rep("a/", 3000) .. "x"
+for _, tool in ipairs { "read_file", "write_file", "list_files" } do
+  msg, kind = failure(fsw[tool], { path = long, content = "x" })
+  T.eq(kind .. ": " .. tostring(msg), "retry: Path too long: " .. long:sub(1, 60)
+    .. "... (the path is 6001 bytes; the limit is 4095)", tool .. ": an overlong path")
+  msg = failure(fsw[tool], { path = "sub/x" .. string.rep("é", 200), content = "x" })
+  T.eq(msg, "Path too long: sub/x" .. string.rep("é", 27) .. "... (a name in the path is longer than 255 bytes)",
+    tool .. ": an overlong name, cut between characters")
+end
 
 -- approvals and descriptions of the built-in configurations
 local function decision(tool, args) return tool.approval(args) end

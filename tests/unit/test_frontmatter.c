@@ -57,6 +57,15 @@ void suite_frontmatter(void) {
   /* "---x" is not a boundary */
   CHECK(split("---\na: 1\n---x\n---\nrest", yaml, body, &line) == LD_FM_OK);
   CHECK_STR(yaml, "a: 1\n---x\n");
+  /* a UTF-8 byte order mark opening the file is skipped; anywhere else it is text */
+  CHECK(split("\xEF\xBB\xBF---\nname: a\n---\nHi", yaml, body, &line) == LD_FM_OK);
+  CHECK_STR(yaml, "name: a\n");
+  CHECK_STR(body, "Hi");
+  CHECK(line == 2);
+  CHECK(split("\xEF\xBB\xBF\n---\nname: a\n---\n", yaml, body, &line) == LD_FM_OK);
+  CHECK(line == 3);
+  CHECK(split("\n\xEF\xBB\xBF---\nname: a\n---\n", yaml, body, &line) == LD_FM_MISSING);
+  CHECK(split("\xEF\xBB", yaml, body, &line) == LD_FM_MISSING);
 
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
