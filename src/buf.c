@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ld_buf_reserve(ld_buf *b, size_t extra, size_t max) {
+int ld_buf_grow(ld_buf *b, size_t extra, size_t max) {
   if (extra > (size_t)-1 / 2 - b->n || (max && b->n + extra > max)) return -1;
   size_t need = b->n + extra + 1;
   if (need <= b->cap) return 0;
@@ -16,14 +16,6 @@ int ld_buf_reserve(ld_buf *b, size_t extra, size_t max) {
   if (!p) return -1;
   b->p = p;
   b->cap = cap;
-  return 0;
-}
-
-int ld_buf_add(ld_buf *b, const void *s, size_t n, size_t max) {
-  if (ld_buf_reserve(b, n, max) != 0) return -1;
-  if (n) memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
   return 0;
 }
 

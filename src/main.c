@@ -182,7 +182,9 @@ static int pmain(lua_State *L) {
   ld_sched *s = lua_touserdata(L, 2);
   outcome *o = lua_newuserdatauv(L, sizeof *o, 0);
   memset(o, 0, sizeof *o);
+  lua_gc(L, LUA_GCSTOP); /* as in ld_vm_new: loading modules makes little garbage */
   ld_vm_require(L, "llmdo.cli");
+  lua_gc(L, LUA_GCRESTART);
   lua_getfield(L, -1, "main"); /* ... cli main */
   push_options(L, c);
   ld_sched_spawn(s, L, 1, on_main_done, o, NULL);

@@ -94,11 +94,25 @@ int ld_vm_sorted_keys(lua_State *L, int idx) {
   return n;
 }
 
+/* own_caller() -> is the caller of the function calling this one (that
+** is, of require) one of llmdo's own chunks? Upvalue 1: their source
+** names. Made in C so a require costs no debug.getinfo table. [-0, +1] */
+static int l_own_caller(lua_State *L) {
+  lua_Debug ar;
+  int own = 0;
+  if (lua_getstack(L, 2, &ar) && lua_getinfo(L, "S", &ar) && ar.source) {
+    lua_pushstring(L, ar.source);
+    own = lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL;
+  }
+  lua_pushboolean(L, own);
+  return 1;
+}
+
 /*
 ** Builds the state inside a protected call: the standard libraries, the
 ** loaders of llmdo's own modules (kept out of package.preload, so only
 ** the prelude's require can reach them) and the prelude, which gets
-** (loaders, sources) and returns the require C uses. [-0, +0, may raise]
+** (loaders, own_caller) and returns the require C uses. [-0, +0, may raise]
 */
 static int l_vm_init(lua_State *L) {
   luaL_openlibs(L);
@@ -111,6 +125,7 @@ static int l_vm_init(lua_State *L) {
   lua_newtable(L); /* 2: source names of llmdo's own chunks */
   ld_core_install(L, 1);
   ld_embed_install(L, 1, 2);
+  lua_pushcclosure(L, l_own_caller, 1); /* 2: own_caller, over the sources */
   lua_getfield(L, 1, "llmdo.prelude");
   lua_pushliteral(L, "llmdo.prelude");
   lua_call(L, 1, 1); /* the prelude's chunk runs and returns its set-up */
@@ -137,8 +152,11 @@ lua_State *ld_vm_new(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
   lua_atpanic(L, panic);
+  lua_gc(L, LUA_GCSTOP); /* loading makes little garbage: collecting it costs more than it frees */
   lua_pushcfunction(L, l_vm_init);
-  if (ld_vm_pcall(L, 0, 0) != LUA_OK) {
+  int status = ld_vm_pcall(L, 0, 0);
+  lua_gc(L, LUA_GCRESTART);
+  if (status != LUA_OK) {
     fprintf(stderr, "llmdo: cannot initialise Lua: %s\n", lua_tostring(L, -1));
     lua_close(L);
     return NULL;

@@ -23,10 +23,11 @@
 local co_resume, co_yield, co_status = coroutine.resume, coroutine.yield, coroutine.status
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack = table.pack, table.unpack
-local getinfo = debug.getinfo
 local YIELD, nowait
 
-local function install_require(loaders, sources)
+-- own_caller(): is the function calling require llmdo's own? (C: the
+-- chunk name of the caller against `sources`, with no table made.)
+local function install_require(loaders, own_caller)
   local std_require = require
   local loaded = {}   -- internal module name -> value
   local open = os.getenv("LLMDO_INTERNALS") == "1"
@@ -41,9 +42,8 @@ local function install_require(loaders, sources)
     return v
   end
   function require(name) -- luacheck: ignore 121
-    if type(name) == "string" and loaders[name] then
-      local info = getinfo(2, "S")
-      if not (open or (info and sources[info.source])) then
+    if loaders[name] then
+      if not (open or own_caller()) then
         error("module '" .. name .. "' is internal to llmdo; project code uses require \"llmdo\" "
           .. "(see docs/lua-api.md)", 2)
       end
@@ -94,8 +94,8 @@ function coroutine.wrap(f)
   end
 end
 
-return function(loaders, sources)
-  local internal_require = install_require(loaders, sources)
+return function(loaders, own_caller)
+  local internal_require = install_require(loaders, own_caller)
   local task = internal_require("llmdo.core.task")
   YIELD, nowait = task.YIELD, task.nowait
   local E = internal_require("llmdo.core.error")
