@@ -27,6 +27,7 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "error.h"
 #include "own.h"
 #include "sched.h"
@@ -126,8 +127,8 @@ typedef struct fs_op {
   char *base, *rel;
   char *data; /* read: the bytes; write: what to write */
   size_t len, max;
-  char **names; /* list */
-  size_t nnames, cap;
+  ld_buf names; /* list: the char * of each name, in order */
+  size_t nnames;
   const char *err_kind;
   char errmsg[256];
 } fs_op;
@@ -411,20 +412,23 @@ static void do_write(fs_op *op, int base) {
   close(dir);
 }
 
+/* The i-th name listed (the buffer holds pointers, unaligned-safe). */
+static char *name_at(const fs_op *op, size_t i) {
+  char *s;
+  memcpy(&s, op->names.p + i * sizeof s, sizeof s);
+  return s;
+}
+
 static int add_name(fs_op *op, const char *prefix, const char *name) {
   if (op->nnames == op->max) return -1;
-  if (op->nnames == op->cap) {
-    size_t cap = op->cap ? op->cap * 2 : 64;
-    char **q = realloc(op->names, cap * sizeof *q);
-    if (!q) return -1;
-    op->names = q;
-    op->cap = cap;
-  }
   size_t len = strlen(prefix) + strlen(name) + 2;
   char *s = malloc(len);
-  if (!s) return -1;
+  if (!s || ld_buf_add(&op->names, &s, sizeof s, 0) != 0) {
+    free(s);
+    return -1;
+  }
   snprintf(s, len, "%s%s%s", prefix, *prefix ? "/" : "", name);
-  op->names[op->nnames++] = s;
+  op->nnames++;
   return 0;
 }
 
@@ -483,8 +487,8 @@ static void work(uv_work_t *req) {
 }
 
 static void free_op(fs_op *op) {
-  for (size_t i = 0; i < op->nnames; i++) free(op->names[i]);
-  free(op->names);
+  for (size_t i = 0; i < op->nnames; i++) free(name_at(op, i));
+  ld_buf_free(&op->names);
   free(op->data);
   free(op->base);
   free(op->rel);
@@ -525,7 +529,7 @@ static int fs_k(lua_State *L, int status, lua_KContext ctx) {
   } else {
     lua_createtable(L, (int)op->nnames, 0);
     for (size_t i = 0; i < op->nnames; i++) {
-      lua_pushstring(L, op->names[i]);
+      lua_pushstring(L, name_at(op, i));
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
   }

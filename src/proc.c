@@ -17,14 +17,15 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "error.h"
 #include "sched.h"
 
 extern char **environ;
 
 typedef struct out_buf {
-  char *p;
-  size_t n, cap, max;
+  ld_buf b;
+  size_t max;
   int truncated;
 } out_buf;
 
@@ -43,8 +44,8 @@ typedef struct proc_op {
 } proc_op;
 
 static void free_op(proc_op *op) {
-  free(op->o.p);
-  free(op->e.p);
+  ld_buf_free(&op->o.b);
+  ld_buf_free(&op->e.b);
   free(op);
 }
 
@@ -93,21 +94,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   proc_op *op = s->data;
   out_buf *b = s == (uv_stream_t *)&op->out ? &op->o : &op->e;
   if (nread > 0) {
-    size_t n = (size_t)nread, room = b->max - b->n;
+    size_t n = (size_t)nread, room = b->max - b->b.n;
     if (n > room) n = room, b->truncated = 1;
-    if (n > 0) {
-      if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + n) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q)
-          n = 0, b->truncated = 1;
-        else
-          b->p = q, b->cap = cap;
-      }
-      memcpy(b->p + b->n, buf->base, n);
-      b->n += n;
-    }
+    if (n > 0 && ld_buf_add(&b->b, buf->base, n, 0) != 0) b->truncated = 1; /* no memory: keep what we have */
     return;
   }
   if (nread == 0) return;
@@ -140,7 +129,7 @@ static void cancel(void *ud, ld_task *t) {
 }
 
 static void push_out(lua_State *L, out_buf *b, const char *field) {
-  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  lua_pushlstring(L, b->b.p ? b->b.p : "", b->b.n);
   lua_setfield(L, -2, field);
 }
 

@@ -90,6 +90,16 @@ class Case:
         self.prepare, self.after = prepare, after
 
 
+class Custom(Case):
+    """A case that runs its own check: fn(binary) -> list of problems."""
+    def __init__(self, name, fn):
+        super().__init__(name, {}, [])
+        self.fn = fn
+
+    def run(self, binary):
+        return self.fn(binary)
+
+
 def run_case(binary, case):
     with tempfile.TemporaryDirectory(prefix="llmdo-test-") as root:
         root = os.path.realpath(root)

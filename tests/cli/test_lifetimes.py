@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import Case, main, project, worker, basic
+from harness import Case, Custom, main, project, worker
 
 SCOPED = r"""
 local llmdo = require "llmdo"
@@ -64,15 +64,6 @@ def interrupted_cleanups(binary):
         if "warning" in err:
             problems.append(f"a cleanup failed: {err!r}")
         return problems
-
-
-class Custom(Case):
-    def __init__(self, name, fn):
-        super().__init__(name, {}, [])
-        self.fn = fn
-
-    def run(self, binary):
-        return self.fn(binary)
 
 
 PEEK = r"""

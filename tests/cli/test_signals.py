@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, main, project, worker
+from harness import Case, Custom, main, project, worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -113,15 +113,6 @@ def broken_pipe(binary):
     if p.stderr:
         problems.append(f"stderr {p.stderr!r}, want nothing")
     return problems
-
-
-class Custom(Case):
-    def __init__(self, name, fn):
-        super().__init__(name, {}, [])
-        self.fn = fn
-
-    def run(self, binary):
-        return self.fn(binary)
 
 
 EXIT_ENTRY = r"""
