@@ -176,10 +176,16 @@ void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int inp
   call_line(L, frame_idx, "Server tool", name, input_idx);
 }
 
-void ld_event_complete(lua_State *L, int frame_idx) {
+void ld_event_complete(lua_State *L, int frame_idx, const char *stop_reason) {
   if (!ld_events_lines()) return;
   tag(L, frame_idx);
-  fputs(" [OK] Complete\n", stderr);
+  fputs(" [OK] Complete", stderr);
+  if (stop_reason) { /* the provider's word when it is not a canonical one */
+    fputs(" (", stderr);
+    ld_term_write(stderr, stop_reason, strlen(stop_reason), LD_TERM_LINE);
+    fputc(')', stderr);
+  }
+  fputc('\n', stderr);
 }
 
 void ld_event_message(lua_State *L, int frame_idx, int msg_idx) {
@@ -212,7 +218,7 @@ int l_events_emit(lua_State *L) {
   else if (strcmp(kind, "message") == 0)
     ld_event_message(L, 2, 3);
   else if (strcmp(kind, "complete") == 0)
-    ld_event_complete(L, 2);
+    ld_event_complete(L, 2, lua_tostring(L, 3));
   else if (strcmp(kind, "server_tool") == 0)
     ld_event_server_tool(L, 2, luaL_checkstring(L, 3), 4);
   else if (strcmp(kind, "delta") == 0) {

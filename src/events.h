@@ -31,7 +31,7 @@ void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len);
 void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx);
 void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error);
 void ld_event_server_tool(lua_State *L, int frame_idx, const char *name, int input_idx);
-void ld_event_complete(lua_State *L, int frame_idx);
+void ld_event_complete(lua_State *L, int frame_idx, const char *stop_reason);
 void ld_event_message(lua_State *L, int frame_idx, int msg_idx);
 
 /* Cuts s to max characters plus "... [truncated]"; to max_lines lines plus

@@ -197,29 +197,41 @@ int l_frame_count(lua_State *L) {
   return 0;
 }
 
-/* frame.add_usage(f, usage): a response's {input_tokens=, output_tokens=},
-** counted for the call and for the run. [-2, +0] */
+/* The usage counters of a frame, in the order of usage_names. */
+static long *counter(ld_frame *f, int i) {
+  long *c[] = {&f->input_tokens, &f->output_tokens, &f->cache_read, &f->cache_write};
+  return c[i];
+}
+static const char *const usage_names[] = {"input_tokens", "output_tokens", "cache_read", "cache_write"};
+#define NUSAGE 4
+
+/* frame.add_usage(f, usage): a response's {input_tokens=, output_tokens=,
+** cache_read=, cache_write=}, counted for the call and for the run.
+** [-2, +0] */
 int l_frame_add_usage(lua_State *L) {
   ld_frame *f = ld_frame_check(L, 1);
   if (!lua_istable(L, 2)) return 0;
-  lua_getfield(L, 2, "input_tokens");
-  lua_getfield(L, 2, "output_tokens");
-  long in = (long)lua_tointeger(L, -2), out = (long)lua_tointeger(L, -1);
-  f->input_tokens += in, f->output_tokens += out;
-  if (f->root != f) f->root->input_tokens += in, f->root->output_tokens += out;
+  for (int i = 0; i < NUSAGE; i++) {
+    lua_getfield(L, 2, usage_names[i]);
+    long n = (long)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    *counter(f, i) += n;
+    if (f->root != f) *counter(f->root, i) += n;
+  }
   return 0;
 }
 
-/* frame.usage(f) -> {requests=, input_tokens=, output_tokens=} [-1, +1] */
+/* frame.usage(f) -> {requests=, input_tokens=, output_tokens=, cache_read=,
+** cache_write=} [-1, +1] */
 int l_frame_usage(lua_State *L) {
   ld_frame *f = ld_frame_check(L, 1);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 1 + NUSAGE);
   lua_pushinteger(L, f->requests);
   lua_setfield(L, -2, "requests");
-  lua_pushinteger(L, f->input_tokens);
-  lua_setfield(L, -2, "input_tokens");
-  lua_pushinteger(L, f->output_tokens);
-  lua_setfield(L, -2, "output_tokens");
+  for (int i = 0; i < NUSAGE; i++) {
+    lua_pushinteger(L, *counter(f, i));
+    lua_setfield(L, -2, usage_names[i]);
+  }
   return 1;
 }
 

@@ -40,7 +40,7 @@ struct ld_frame {
   long max_requests, max_tool_calls, max_total_requests;
   long sub_requests, sub_tool_calls;
   /* usage of this call; the root's counts the whole run */
-  long requests, input_tokens, output_tokens;
+  long requests, input_tokens, output_tokens, cache_read, cache_write;
 };
 
 ld_frame *ld_frame_check(lua_State *L, int idx);

@@ -28,7 +28,8 @@
 
 typedef struct outcome {
   int done, ok;
-  int ref; /* the result or error value */
+  int ref;    /* the result or error value */
+  int status; /* the exit status the command asked for with its result (0: none) */
 } outcome;
 
 /* Ctrl-C, SIGTERM and SIGHUP: the first cancels the whole tree (cleanups
@@ -84,6 +85,7 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   outcome *o = ud;
   o->done = 1;
   o->ok = ok;
+  if (ok && nres >= 2 && lua_isinteger(L, -nres + 1)) o->status = (int)lua_tointeger(L, -nres + 1);
   if (nres == 0)
     lua_pushnil(L);
   else
@@ -199,7 +201,7 @@ static int pmain(lua_State *L) {
     int top = lua_gettop(L);
     if (o->ok && !stop_signal) {
       print_result(L, top);
-      status = LD_EXIT_OK;
+      status = o->status ? o->status : LD_EXIT_OK;
     } else if (stop_signal) {
       say_stopped(stop_signal);
       status = 128 + stop_signal;

@@ -10,6 +10,7 @@
 --     repeat
 --       model_turn     frame.count -> models.request          [yields: HTTP]
 --       record_turn    the assistant message, its tool calls
+--       stopped        why the model stopped: refusal, cut-off, pause
 --       run_tools      tool.invoke per call, concurrently      [C: toolplane.c]
 --       tool_results   one tool message; retries and errors
 --     until the model answers without tool calls
@@ -47,6 +48,7 @@ local function request(f, def, tool_list, messages)
     instructions = def.instructions,
     tools = tools,
     server_tools = def.server_side_tools,
+    settings = util.shallow_copy(def.settings or {}),
     messages = util.deep_copy(messages),
   }
 end
@@ -91,20 +93,62 @@ local function record_turn(f, messages, response)
     parts = {}
     if response.text then parts[1] = { type = "text", text = response.text } end
     for _, call in ipairs(response.tool_calls) do
-      parts[#parts + 1] = { type = "tool_call", id = call.id, name = call.name, args = call.args }
+      parts[#parts + 1] = { type = "tool_call", id = call.id, name = call.name, args = call.args,
+        args_error = call.args_error }
     end
   end
   local calls = {}
   for _, p in ipairs(parts) do
     if p.type == "tool_call" then
       if not p.id or p.id == "" then p.id = string.format("call_%d_%d", f.depth, #calls + 1) end
-      calls[#calls + 1] = { id = p.id, name = p.name, args = p.args }
+      calls[#calls + 1] = { id = p.id, name = p.name, args = p.args, args_error = p.args_error }
     elseif p.type == "provider" and p.block.type == "server_tool_use" then
       term.event("server_tool", f, p.block.name or "?", p.block.input or {})
     end
   end
   append(f, messages, { role = "assistant", parts = parts })
   return calls
+end
+
+-- The max_tokens limit a worker runs with, for messages.
+local function limit_text(def)
+  local n = def.settings and def.settings.max_tokens
+  return n and ("model_settings.max_tokens = " .. n) or "the provider's default max_tokens"
+end
+
+local FAIL_STOPS = {
+  refusal = "the model refused",
+  content_filter = "the provider's content filter stopped the answer",
+  context_window = "the conversation no longer fits the model's context window",
+}
+
+-- Acts on why the model stopped (canonical stop reasons, DESIGN §10).
+-- Returns "pause" when the turn must be resent to continue (pause_turn),
+-- "truncated" for a final answer cut at max_tokens; raises for refusals,
+-- filters, a full context window and tool arguments cut off.
+local function stopped(def, response, calls)
+  local why = response.stop_reason
+  local fail = FAIL_STOPS[why]
+  if fail then
+    local said = response.refusal or response.text
+    util.fail("model", "Model stopped (" .. why .. ") in worker '" .. def.name .. "' (" .. def.model .. "): "
+      .. fail .. (said and said ~= "" and (": " .. said) or ""), { stop_reason = why })
+  end
+  if why == "max_tokens" then
+    for _, call in ipairs(calls) do
+      if call.args_error then
+        util.fail("model", "Model output was cut at the max_tokens limit in the arguments of tool '"
+          .. tostring(call.name) .. "' (worker '" .. def.name .. "', " .. limit_text(def)
+          .. "): raise model_settings.max_tokens", { stop_reason = why })
+      end
+    end
+    if #calls == 0 and not (def.settings and def.settings.allow_truncated) then
+      io.stderr:write("warning: the answer of worker '", def.name, "' was cut at the max_tokens limit (",
+        limit_text(def), "); raise model_settings.max_tokens, or set model_settings.allow_truncated = true\n")
+      return "truncated"
+    end
+  end
+  if why == "pause_turn" and #calls == 0 then return "pause" end
 end
 
 -- Runs a turn's tool calls through the tool plane: those not marked
@@ -164,6 +208,7 @@ local function tool_results(run, tools, calls, outcomes, retries)
 end
 
 -- The turns of a call, until the model answers without tool calls.
+-- Returns the final text and the stop reason of its response.
 local function loop(f, def, run, messages, instances)
   for _, m in ipairs(messages) do term.event("message", f, m) end
   local tools, tool_list = toolsets.build(f, def, run, instances)
@@ -172,21 +217,26 @@ local function loop(f, def, run, messages, instances)
   while true do
     local response = model_turn(f, def, run, tool_list, messages)
     local calls = record_turn(f, messages, response)
-    if #calls == 0 then
-      term.event("complete", f)
-      return response.text or ""
+    local state = stopped(def, response, calls)
+    if state == "truncated" then run.truncated = true end
+    if #calls == 0 and state ~= "pause" then
+      term.event("complete", f, response.stop_reason)
+      return response.text or "", response.stop_reason
     end
-    frame.count(f, "tool_calls", #calls)
-    local outcomes = run_tools(f, tools, calls)
-    local msg
-    msg, retries = tool_results(run, tools, calls, outcomes, retries)
-    append(f, messages, msg)
+    if #calls > 0 then -- (a pause resends the turn as it stands)
+      frame.count(f, "tool_calls", #calls)
+      local outcomes = run_tools(f, tools, calls)
+      local msg
+      msg, retries = tool_results(run, tools, calls, outcomes, retries)
+      append(f, messages, msg)
+    end
   end
 end
 
 -- rt:call_agent(name, input): runs worker `name` as a child of `parent`
--- and returns its final text. Only the first call made from the entry
--- (depth 0) in a turn takes and extends the entry's history (features §15).
+-- and returns its final text and an info table { stop_reason =, usage = }.
+-- Only the first call made from the entry (depth 0) in a turn takes and
+-- extends the entry's history (features §15).
 function M.call(parent, name, data)
   frame.new(parent, name) -- the checks alone, before anything else
   local run = frame.get(parent, "run")
@@ -207,7 +257,7 @@ function M.call(parent, name, data)
   end
   messages[#messages + 1] = input.user_message(parts, run.project.root)
   local instances = {} -- call-scoped toolset instances, in creation order
-  local ok, res = xpcall(loop, E.msghandler, f, def, run, messages, instances)
+  local ok, res, stop_reason = xpcall(loop, E.msghandler, f, def, run, messages, instances)
   task.shield(toolsets.cleanup, instances)
   frame.close(f)
   if not ok then error(res, 0) end
@@ -216,7 +266,7 @@ function M.call(parent, name, data)
     for i = #history, 1, -1 do history[i] = nil end
     for i, m in ipairs(messages) do history[i] = m end
   end
-  return res
+  return res, { stop_reason = stop_reason, usage = frame.usage(f) }
 end
 
 return M

@@ -11,6 +11,8 @@ local runtime = require "llmdo.runtime"
 
 local M = {}
 
+M.EXIT_TRUNCATED = 3 -- docs/cli.md
+
 -- features.md §10: where the input comes from, and its errors (exit 2).
 local function resolve_input(opts, project)
   local cli_given = opts.prompt ~= nil or opts.input_json ~= nil
@@ -130,10 +132,13 @@ function M.run(opts)
   })
   if verbose >= 1 and verbose <= 2 then
     local u = info.usage
-    io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens\n", u.requests,
-      u.input_tokens, u.output_tokens))
+    local cache = (u.cache_read > 0 or u.cache_write > 0)
+        and string.format(" (cache: %d read, %d written)", u.cache_read, u.cache_write) or ""
+    io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens%s\n", u.requests,
+      u.input_tokens, u.output_tokens, cache))
   end
-  return result
+  -- an answer cut at max_tokens is printed, but is no plain success
+  return result, info.truncated and M.EXIT_TRUNCATED or nil
 end
 
 -- `llmdo check`: the linked project, one block per worker.
@@ -194,10 +199,11 @@ end
 function M.main(opts)
   term.set_verbosity(opts.verbose or 0)
   local command = opts.command == "check" and M.check or opts.command == "lua" and M.script or M.run
-  local ok, res = xpcall(command, E.msghandler, opts)
+  local ok, res, status = xpcall(command, E.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end
-  return res
+  if opts.command == "lua" then status = nil end -- a script's second result is its own
+  return res, status
 end
 
 return M

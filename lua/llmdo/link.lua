@@ -7,6 +7,7 @@ local project = require "llmdo.project"
 local worker = require "llmdo.worker"
 local models = require "llmdo.models"
 local builtins = require "llmdo.builtins"
+local settings = require "llmdo.settings"
 
 local M = {}
 local fail = util.fail
@@ -210,6 +211,7 @@ local function load_workers(ctx)
     end
     resolve_model(def, ctx.opts, model_ctx)
     models.check_server_tools(def)
+    def.settings = settings.resolve(def, ctx.manifest.runtime.model_settings)
     check_budgets(def, ctx.manifest.runtime)
     if def.schema_in_ref then def.schema_in = resolve_schema(def, ctx.cache, ctx.files) end
     workers[def.name] = def

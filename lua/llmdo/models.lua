@@ -102,9 +102,14 @@ function M.canonical_response(out, model_string)
   if type(out) == "string" then out = { text = out } end
   if type(out) ~= "table" then bad("expected a table {text=} or {tool_calls=}, got " .. util.describe(out)) end
   for k in pairs(out) do
-    if k ~= "text" and k ~= "tool_calls" and k ~= "usage" then bad("unknown key '" .. tostring(k) .. "'") end
+    if k ~= "text" and k ~= "tool_calls" and k ~= "usage" and k ~= "stop_reason" and k ~= "refusal" then
+      bad("unknown key '" .. tostring(k) .. "'")
+    end
   end
   if out.text ~= nil and type(out.text) ~= "string" then bad("text must be a string") end
+  if out.stop_reason ~= nil and not M.stop_reasons[out.stop_reason] then
+    bad("stop_reason must be one of " .. table.concat(util.sorted_keys(M.stop_reasons), ", "))
+  end
   local calls = {}
   if out.tool_calls ~= nil then
     if type(out.tool_calls) ~= "table" or not require("llmdo.validate").is_list(out.tool_calls) then
@@ -112,13 +117,29 @@ function M.canonical_response(out, model_string)
     end
     for i, c in ipairs(out.tool_calls) do
       if type(c) ~= "table" or type(c.name) ~= "string" then bad("tool_calls[" .. i .. "] needs a name") end
-      if c.args ~= nil and type(c.args) ~= "table" then bad("tool_calls[" .. i .. "].args must be a table") end
-      calls[i] = { id = c.id and tostring(c.id) or nil, name = c.name, args = c.args or {} }
+      if c.args ~= nil and type(c.args) ~= "table" and type(c.args) ~= "string" then
+        bad("tool_calls[" .. i .. "].args must be a table (or JSON text)")
+      end
+      local args, args_error = c.args or {}, nil
+      if type(args) == "string" then -- JSON text, as a provider sends it
+        local ok, v = pcall(json.decode, args)
+        if ok and type(v) == "table" then
+          args = v
+        else
+          args, args_error = {}, require("llmdo.providers.wire").excerpt(c.args)
+        end
+      end
+      calls[i] = { id = c.id and tostring(c.id) or nil, name = c.name, args = args, args_error = args_error }
     end
   end
-  if out.text == nil and #calls == 0 then bad("it has neither text nor tool_calls") end
-  return { text = out.text, tool_calls = calls, usage = out.usage }
+  if out.text == nil and #calls == 0 and out.stop_reason == nil then bad("it has neither text nor tool_calls") end
+  return { text = out.text, tool_calls = calls, usage = out.usage, refusal = out.refusal,
+    stop_reason = out.stop_reason or (#calls > 0 and "tool_use" or "end_turn") }
 end
+
+-- The canonical stop reasons (DESIGN §10).
+M.stop_reasons = { end_turn = true, tool_use = true, max_tokens = true, stop_sequence = true, pause_turn = true,
+  refusal = true, content_filter = true, context_window = true }
 
 local backends = {}
 

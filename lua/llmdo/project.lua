@@ -32,6 +32,7 @@ local runtime_shape = V.record {
   connect_timeout = V.number { min = 0.001 },
   idle_timeout = V.number { min = 1 },
   request_timeout = V.number { min = 1 },
+  model_settings = require("llmdo.settings").shape,
 }
 
 local provider_shape = V.record({

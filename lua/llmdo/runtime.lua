@@ -120,7 +120,7 @@ function M.run_entry(project, data, opts)
   frame.close(rt)
   task.shield(toolsets.cleanup, run.instances)
   if not ok then error(res, 0) end
-  return res, { messages = history, usage = frame.usage(rt) }
+  return res, { messages = history, usage = frame.usage(rt), truncated = run.truncated or false }
 end
 
 return M

@@ -67,8 +67,10 @@ function V.number(opts)
   opts = opts or {}
   return function(v, path)
     if type(v) ~= "number" then return expected(path, "a number", v) end
-    if opts.min and v < opts.min then
-      return at(path, string.format("expected a number >= %s, got %s", opts.min, v))
+    if (opts.min and v < opts.min) or (opts.max and v > opts.max) then
+      local range = opts.max and (opts.min and string.format("from %s to %s", opts.min, opts.max)
+        or "<= " .. opts.max) or ">= " .. opts.min
+      return at(path, string.format("expected a number %s, got %s", range, v))
     end
   end
 end

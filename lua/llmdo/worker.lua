@@ -8,7 +8,7 @@ local M = {}
 
 M.fields = {
   "name", "description", "entry", "model", "compatible_models", "schema_in_ref", "toolsets",
-  "server_side_tools", "max_requests", "max_tool_calls",
+  "server_side_tools", "max_requests", "max_tool_calls", "model_settings",
 }
 local known = {}
 for _, f in ipairs(M.fields) do known[f] = true end
@@ -100,6 +100,10 @@ local function check_scalars(fm, fail)
       if type(p) ~= "string" then fail("Invalid compatible_models entry: expected string, got " .. util.describe(p)) end
     end
   end
+  if fm.model_settings ~= nil then
+    local err = require("llmdo.settings").shape(fm.model_settings, "model_settings")
+    if err then fail("Invalid " .. err) end
+  end
   local ref = fm.schema_in_ref
   if ref ~= nil then
     if type(ref) ~= "string" then fail("Invalid schema_in_ref: expected string") end
@@ -153,6 +157,7 @@ function M.parse(abs)
     schema_in_ref = fm.schema_in_ref,
     max_requests = fm.max_requests,
     max_tool_calls = fm.max_tool_calls,
+    model_settings = fm.model_settings,
     toolsets = parse_toolsets(fm.toolsets, fail),
     server_side_tools = parse_server_tools(fm.server_side_tools, fail),
     instructions = body,

@@ -181,7 +181,7 @@ GOLDEN_V = """[main:0] You: add:{"a":1,"b":2};say
 
 [main:1] Response:
   3
-[main:1] [OK] Complete
+[main:1] [OK] Complete (end_turn)
 cleanup calc
 usage: 2 requests, 0 input / 0 output tokens
 """

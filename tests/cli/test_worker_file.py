@@ -12,7 +12,7 @@ def err(msg):
     return f"Error: main.worker: {msg}\n"
 
 FIELDS = ("name, description, entry, model, compatible_models, schema_in_ref, toolsets, server_side_tools, "
-          "max_requests, max_tool_calls")
+          "max_requests, max_tool_calls, model_settings")
 
 CASES = [
     Case("instructions are the stripped body",
