@@ -23,8 +23,10 @@
 
 #include "buf.h"
 #include "error.h"
+#include "events.h"
 #include "sched.h"
 #include "sse.h"
+#include "term.h"
 
 #define HTTP_MT   "llmdo.Http"
 #define MAX_BODY  (64u << 20) /* a response body */
@@ -59,6 +61,8 @@ typedef struct xfer {
   int stream, max_retries, attempt, state, in_multi;
   long status;
   double retry_after; /* seconds, -1 when absent */
+  int retry_after_ms; /* retry_after came from retry-after-ms, which wins over retry-after */
+  int should_retry;   /* x-should-retry: 1 true, 0 false, -1 absent */
   ld_buf resp;
   int too_big;
   ld_sse sse;
@@ -181,19 +185,38 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   return ld_buf_add(&x->resp, p, n, 0) == 0 ? n : 0;
 }
 
+/* If the header line p (n bytes) is 'name', copies its value, trimmed, into
+** v (size vn) and returns 1. */
+static int header_value(const char *p, size_t n, const char *name, char *v, size_t vn) {
+  size_t k = strlen(name);
+  if (n < k || strncasecmp(p, name, k) != 0) return 0;
+  p += k, n -= k;
+  while (n && (*p == ' ' || *p == '\t')) p++, n--;
+  while (n && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' ')) n--;
+  if (n > vn - 1) n = vn - 1;
+  memcpy(v, p, n);
+  v[n] = '\0';
+  return 1;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
   touch(x);
+  char v[128];
   if (n > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 100, say) */
     x->retry_after = -1;
+    x->retry_after_ms = 0;
+    x->should_retry = -1;
     x->status = 0;
-  } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
-    char v[128];
-    size_t m = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
-    memcpy(v, p + 12, m);
-    v[m] = '\0';
+  } else if (header_value(p, n, "retry-after-ms:", v, sizeof v)) {
+    char *end;
+    double ms = strtod(v, &end);
+    if (end != v && ms >= 0) x->retry_after = ms / 1000.0, x->retry_after_ms = 1;
+  } else if (!x->retry_after_ms && header_value(p, n, "retry-after:", v, sizeof v)) {
     x->retry_after = ld_http_parse_retry_after(v, (long)time(NULL));
+  } else if (header_value(p, n, "x-should-retry:", v, sizeof v)) {
+    x->should_retry = strncasecmp(v, "true", 4) == 0 ? 1 : strncasecmp(v, "false", 5) == 0 ? 0 : -1;
   }
   return n;
 }
@@ -209,6 +232,53 @@ static void set_error(xfer *x, const char *msg) {
   x->error = strdup(msg);
 }
 
+/* Backoff jitter in [0, 1): xorshift64*, seeded per process (ld_http_init),
+** so many llmdo processes sharing a key do not retry in step. */
+static uint64_t jitter_state;
+static double jitter(void) {
+  uint64_t x = jitter_state;
+  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+  jitter_state = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* The error type in a JSON error body ({"error": {"type": "overloaded_error"
+** ...}}, as both providers send), copied into out; "" when there is none. */
+static void error_type(const ld_buf *body, char *out, size_t outn) {
+  out[0] = '\0';
+  const char *e = body->p ? strstr(body->p, "\"error\"") : NULL;
+  const char *t = e ? strstr(e, "\"type\"") : NULL;
+  if (!t) return;
+  t += 6;
+  while (*t == ' ' || *t == ':') t++;
+  if (*t++ != '"') return;
+  size_t n = 0;
+  while (t[n] && t[n] != '"' && n < outn - 1) n++;
+  memcpy(out, t, n);
+  out[n] = '\0';
+}
+
+/* At -v and -vv, one line per retry: "retry 1/4 in 0.5 s: 529 overloaded_error". */
+static void say_retry(xfer *x, CURLcode result, double ms) {
+  if (!ld_events_lines()) return;
+  char why[CURL_ERROR_SIZE + 64];
+  if (result != CURLE_OK) {
+    if (x->timed_out)
+      snprintf(why, sizeof why, "no data for %llu s", (unsigned long long)(x->idle_ms / 1000));
+    else
+      snprintf(why, sizeof why, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
+  } else {
+    char type[64];
+    error_type(&x->resp, type, sizeof type);
+    snprintf(why, sizeof why, "%ld%s%s", x->status, type[0] ? " " : "", type);
+  }
+  char line[sizeof why + 64];
+  int n = snprintf(line, sizeof line, "retry %d/%d in %.1f s: %s", x->attempt + 1, x->max_retries,
+                   ms / 1000.0, why);
+  ld_term_write(stderr, line, n > 0 && (size_t)n < sizeof line ? (size_t)n : strlen(line), LD_TERM_LINE);
+  fputc('\n', stderr);
+}
+
 /* A transfer finished one attempt: retry, or settle and wake the reader. */
 static void attempt_done(xfer *x, CURLcode result) {
   uv_timer_stop(&x->idle);
@@ -217,10 +287,13 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
-  double jitter = (double)rand() / RAND_MAX;
-  double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter);
+  double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter());
   if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
-  if ((failed || retryable_status(x->status)) && x->attempt < x->max_retries && !x->past_deadline) {
+  /* the server's x-should-retry decides for a status it answered with */
+  int retryable =
+      failed || (x->should_retry >= 0 && !success(x) ? x->should_retry : retryable_status(x->status));
+  if (retryable && x->attempt < x->max_retries && !x->past_deadline) {
+    say_retry(x, result, ms);
     if (x->delivered) x->reset_pending = 1; /* the reader saw part of a stream */
     clear_queue(x);
     x->state = XS_BACKOFF;
@@ -325,7 +398,14 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
   return 0;
 }
 
-void ld_http_init(uv_loop_t *loop) { H.loop = loop; }
+void ld_http_init(uv_loop_t *loop) {
+  H.loop = loop;
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  jitter_state =
+      ((uint64_t)tv.tv_sec << 20 ^ (uint64_t)tv.tv_usec) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)uv_os_getpid();
+  if (!jitter_state) jitter_state = 1;
+}
 
 /* libcurl (and the TLS library under it) starts on the first request, so
 ** runs that never make one - scripted models, check - skip that cost. */
@@ -355,6 +435,8 @@ static void restart(xfer *x) {
   x->attempt++;
   x->status = 0;
   x->retry_after = -1;
+  x->retry_after_ms = 0;
+  x->should_retry = -1;
   ld_buf_clear(&x->resp);
   x->delivered = 0;
   x->too_big = x->sse_error = x->timed_out = 0;
@@ -542,6 +624,7 @@ static int l_http_request(lua_State *L) {
   x->total_ms = (uint64_t)(total_s > 0 ? total_s : 600) * 1000;
   x->deadline = uv_now(H.loop) + x->total_ms;
   x->retry_after = -1;
+  x->should_retry = -1;
   x->stream = stream;
   x->max_retries = max_retries < 0 ? 0 : max_retries;
   ld_sse_init(&x->sse, MAX_EVENT);
