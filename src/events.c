@@ -101,8 +101,18 @@ void ld_event_text_start(lua_State *L, int frame_idx) {
   fputs(" Generating response...\n", stderr);
 }
 
-void ld_event_response(lua_State *L, int frame_idx, const char *text) {
+/* Was a streamed text of the frame at idx shown as it arrived (so its
+** Response block would repeat it)? */
+static int shown_live(lua_State *L, int frame_idx) {
+  return verbosity == 2 || (chat && ld_frame_check(L, frame_idx)->depth == 1);
+}
+
+void ld_event_response(lua_State *L, int frame_idx, const char *text, int streamed) {
   if (!ld_events_lines()) return;
+  if (streamed && shown_live(L, frame_idx)) { /* said already: end the streamed line */
+    if (!(chat && ld_frame_check(L, frame_idx)->depth == 1)) fputc('\n', stderr);
+    return;
+  }
   fputc('\n', stderr);
   tag(L, frame_idx);
   fputs(" Response:\n", stderr);
@@ -110,7 +120,7 @@ void ld_event_response(lua_State *L, int frame_idx, const char *text) {
 }
 
 void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
-  if (chat && verbosity < 2 && ld_frame_check(L, frame_idx)->depth == 1) {
+  if (chat && ld_frame_check(L, frame_idx)->depth == 1) {
     fwrite(text, 1, len, stdout);
     fflush(stdout);
     chat_bytes += len;
@@ -214,7 +224,7 @@ int l_events_emit(lua_State *L) {
   else if (strcmp(kind, "text_start") == 0)
     ld_event_text_start(L, 2);
   else if (strcmp(kind, "response") == 0)
-    ld_event_response(L, 2, luaL_checkstring(L, 3));
+    ld_event_response(L, 2, luaL_checkstring(L, 3), lua_toboolean(L, 4));
   else if (strcmp(kind, "message") == 0)
     ld_event_message(L, 2, 3);
   else if (strcmp(kind, "complete") == 0)

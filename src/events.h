@@ -26,7 +26,7 @@ int ld_events_lines(void);
 /* Each takes the frame the event belongs to (for [worker:depth]). */
 void ld_event_user(lua_State *L, int frame_idx, const char *text);
 void ld_event_text_start(lua_State *L, int frame_idx);
-void ld_event_response(lua_State *L, int frame_idx, const char *text);
+void ld_event_response(lua_State *L, int frame_idx, const char *text, int streamed);
 void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len);
 void ld_event_tool_call(lua_State *L, int frame_idx, const char *name, int args_idx);
 void ld_event_tool_result(lua_State *L, int frame_idx, const char *name, int content_idx, int is_error);

@@ -60,6 +60,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   }
   if (stop_signal || (signum == SIGINT && turn)) {
     say_stopped(signum);
+    fflush(stderr);
     _exit(128 + signum);
   }
   stop_signal = signum;
@@ -241,6 +242,9 @@ int main(int argc, char **argv) {
     return LD_EXIT_OK;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* events reach stderr a line per write, not a byte per write */
+  static char errbuf[8192];
+  setvbuf(stderr, errbuf, _IOLBF, sizeof errbuf);
 
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) {

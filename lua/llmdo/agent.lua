@@ -79,7 +79,7 @@ local function model_turn(f, def, run, tool_list, messages)
   frame.add_usage(f, response.usage)
   if response.text then
     if not streamed then term.event("text_start", f) end
-    term.event("response", f, response.text)
+    term.event("response", f, response.text, streamed)
   end
   return response
 end

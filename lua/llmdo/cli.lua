@@ -127,9 +127,16 @@ function M.run(opts)
   require("llmdo.input").normalize(project.entry.schema_in, data, "input")
   check_keys(project)
   local verbose = opts.verbose or 0
+  -- on a terminal, the entry worker's answer appears as it arrives
+  local live = sys.isatty(1) and project.entry.kind == "worker" and verbose < 3
+  if live then term.chat_stream(true) end
   local result, info = runtime.run_entry(project, data, {
-    max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or opts.chat,
+    max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or live,
   })
+  if live and term.chat_stream(false) > 0 then -- shown already: end its line, print nothing more
+    io.stdout:write("\n")
+    result = nil
+  end
   if verbose >= 1 and verbose <= 2 then
     local u = info.usage
     local cache = (u.cache_read > 0 or u.cache_write > 0)
