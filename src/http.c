@@ -67,6 +67,10 @@ typedef struct xfer {
   size_t qbytes;
   int paused;
   int delivered; /* events handed to Lua during this attempt */
+  /* A 2xx answer to a streaming request that is no event stream (a JSON
+  ** content type, or a body opening with '{') is kept whole for h:wait():
+  ** a server that ignored "stream" must not look like an empty stream. */
+  int json_type, sniffed, plain;
   int reset_pending;
   char *error;     /* why the transfer failed for good */
   ld_task *waiter; /* the task in h:next() or h:wait() */
@@ -163,7 +167,11 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   size_t n = size * nmemb;
   touch(x);
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  if (x->stream && success(x)) {
+  if (x->stream && success(x) && !x->sniffed && n > 0) {
+    x->sniffed = 1;
+    x->plain = x->json_type || p[0] == '{';
+  }
+  if (x->stream && success(x) && !x->plain) {
     if (x->qbytes > QUEUE_MAX) { /* the reader is behind: hold the bytes */
       x->paused = 1;
       return CURL_WRITEFUNC_PAUSE;
@@ -188,6 +196,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   if (n > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 100, say) */
     x->retry_after = -1;
     x->status = 0;
+    x->json_type = x->sniffed = x->plain = 0;
+  } else if (n > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+    char v[128];
+    size_t m = n - 13 < sizeof v - 1 ? n - 13 : sizeof v - 1;
+    memcpy(v, p + 13, m);
+    v[m] = '\0';
+    x->json_type = strstr(v, "json") != NULL;
   } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
     char v[128];
     size_t m = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
@@ -215,7 +230,7 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
+  if (result == CURLE_OK && x->stream && success(x) && !x->plain) ld_sse_finish(&x->sse, on_sse_event, x);
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
   double jitter = (double)rand() / RAND_MAX;
   double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter);
@@ -358,6 +373,7 @@ static void restart(xfer *x) {
   ld_buf_clear(&x->resp);
   x->delivered = 0;
   x->too_big = x->sse_error = x->timed_out = 0;
+  x->json_type = x->sniffed = x->plain = 0;
   x->errbuf[0] = '\0';
   ld_sse_reset(&x->sse);
   x->state = XS_RUNNING;
