@@ -71,6 +71,10 @@ typedef struct xfer {
   size_t qbytes;
   int paused;
   int delivered; /* events handed to Lua during this attempt */
+  /* A 2xx answer to a streaming request that is no event stream (a JSON
+  ** content type, or a body opening with '{') is kept whole for h:wait():
+  ** a server that ignored "stream" must not look like an empty stream. */
+  int json_type, sniffed, plain;
   int reset_pending;
   char *error;     /* why the transfer failed for good */
   ld_task *waiter; /* the task in h:next() or h:wait() */
@@ -167,7 +171,11 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   size_t n = size * nmemb;
   touch(x);
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  if (x->stream && success(x)) {
+  if (x->stream && success(x) && !x->sniffed && n > 0) {
+    x->sniffed = 1;
+    x->plain = x->json_type || p[0] == '{';
+  }
+  if (x->stream && success(x) && !x->plain) {
     if (x->qbytes > QUEUE_MAX) { /* the reader is behind: hold the bytes */
       x->paused = 1;
       return CURL_WRITEFUNC_PAUSE;
@@ -209,6 +217,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     x->retry_after_ms = 0;
     x->should_retry = -1;
     x->status = 0;
+    x->json_type = x->sniffed = x->plain = 0;
+  } else if (header_value(p, n, "content-type:", v, sizeof v)) {
+    x->json_type = strstr(v, "json") != NULL;
   } else if (header_value(p, n, "retry-after-ms:", v, sizeof v)) {
     char *end;
     double ms = strtod(v, &end);
@@ -285,7 +296,7 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  if (result == CURLE_OK && x->stream && success(x)) ld_sse_finish(&x->sse, on_sse_event, x);
+  if (result == CURLE_OK && x->stream && success(x) && !x->plain) ld_sse_finish(&x->sse, on_sse_event, x);
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
   double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter());
   if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
@@ -440,6 +451,7 @@ static void restart(xfer *x) {
   ld_buf_clear(&x->resp);
   x->delivered = 0;
   x->too_big = x->sse_error = x->timed_out = 0;
+  x->json_type = x->sniffed = x->plain = 0;
   x->errbuf[0] = '\0';
   ld_sse_reset(&x->sse);
   x->state = XS_RUNNING;

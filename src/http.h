@@ -9,13 +9,16 @@
 ** failures, with exponential backoff and jitter, honouring retry-after -
 ** up to its max_retries. A stream that breaks after it delivered events is
 ** restarted too, and the reader is told ("reset") so it can start over.
+** A 2xx answer to a streaming request that is no event stream (a JSON
+** content type, or a body opening with '{') is kept whole: h:next() then
+** gives nil at once and h:wait() the body.
 **
 ** Lua:
 **   h = core.http_request{ url=, headers={ "k: v", ... }, body=, stream=,
 **                          max_retries=, connect_timeout=, idle_timeout= }
 **   ev = h:next()          -- stream: {event=, data=}, "reset", or nil at the end
-**   status, body, err = h:wait()   -- the final status and (non-stream or
-**                                     non-2xx) body; nil, nil, err on failure
+**   status, body, err = h:wait()   -- the final status and (non-stream,
+**                                     non-2xx or not SSE) body; nil, nil, err on failure
 **   h:close()              -- cancel (also on garbage collection)
 */
 #ifndef LD_HTTP_H

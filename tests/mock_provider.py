@@ -7,16 +7,27 @@ A scripted response is a dict:
   {"text": "...", "tool_calls": [{"name": ..., "args": {...}, "id": ...}],
    "usage": {"input": 10, "output": 5}}      a model turn, rendered for the
                                             endpoint and the request's "stream"
+  A turn may add: "texts": [...] (several text blocks, Anthropic), "stop_reason" (the raw
+  stop_reason / finish_reason to report), "refusal" (OpenAI message.refusal), usage
+  "cache_read" / "cache_write" (OpenAI: cached_tokens), and per tool call "raw_args"
+  (the arguments text verbatim, which need not be JSON; streams and OpenAI only).
   {"status": 429, "body": {...} | "text", "headers": {"retry-after": "0.05"}}
   {"fault": "reset_mid_stream"}   a 200 stream cut by a TCP reset after a few events
   {"fault": "reset"}              the connection reset before any response
   {"fault": "malformed_json"}     a 200 whose body is not JSON
-  {"fault": "stream_error", "message": "Overloaded"}   an in-band error on a 200 stream
+  {"fault": "stream_error", "message": "Overloaded", "error_type": "overloaded_error"}
+                                  an in-band error on a 200 stream
+  {"fault": "no_terminal", "cut_after": N}   a 200 stream that ends cleanly without its
+                                  terminal event (Anthropic message_stop; OpenAI
+                                  finish_reason and [DONE]), after N events if given
+  {"fault": "json_for_stream", "content_type": ...}   a streaming request answered with
+                                  the non-streamed JSON body (content type application/json
+                                  unless given); "body" replaces the rendered body
   {"raw_body": "...", "status": 200} or {"raw_sse": "..."}   bytes as recorded
 Any response may add "delay_ms" (before the status line) and "chunk_delay_ms"
 (between stream events). When the script runs out, every request gets the
 "default" response (a text turn "ok" unless set). Requests are recorded:
-{"path", "headers" (lower-case names), "body" (parsed JSON), "client" (port)}.
+{"path", "headers" (lower-case names), "body" (parsed JSON), "raw" (the bytes), "client" (port)}.
 
 Run standalone: python3 mock_provider.py [--latency-ms N] [--rounds N] prints
 its URL and answers every conversation with N rounds of a "noop" tool call,
@@ -56,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         mock.record({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                     "client": self.client_address[1]})
+                     "raw": raw, "client": self.client_address[1]})
         resp = mock.next_response(body)
         if resp.get("delay_ms"):
             time.sleep(resp["delay_ms"] / 1000)
@@ -80,18 +91,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(resp["raw_sse"].encode())
             self._chunk(b"")
             return
+        if fault == "json_for_stream":
+            out = resp.get("body") or (self._anthropic_body(resp) if kind == "anthropic" else self._openai_body(resp))
+            self._send(200, resp.get("content_type", "application/json"), json.dumps(out).encode())
+            return
         if fault == "stream_error":
             self._stream_start()
             msg = resp.get("message", "Overloaded")
             if kind == "anthropic":
                 self._chunk(_sse(self._anthropic_events({"text": "partial"})[0][1], "message_start"))
-                self._chunk(_sse({"type": "error", "error": {"type": "overloaded_error", "message": msg}}, "error"))
+                self._chunk(_sse({"type": "error", "error": {"type": resp.get("error_type", "overloaded_error"),
+                                                             "message": msg}}, "error"))
             else:
                 self._chunk(_sse({"error": {"message": msg, "code": 400}}))
             self._chunk(b"")
             return
         if stream:
             events = self._anthropic_events(resp) if kind == "anthropic" else self._openai_events(resp)
+            terminal = fault != "no_terminal"
+            if not terminal:  # no message_stop; no finish_reason, usage chunk or [DONE]
+                events = events[:-1] if kind == "anthropic" else events[:-2]
+                events = events[:resp.get("cut_after", len(events))]
             self._stream_start()
             for i, (name, data) in enumerate(events):
                 if fault == "reset_mid_stream" and i == 3:
@@ -101,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if resp.get("chunk_delay_ms") and i:
                     time.sleep(resp["chunk_delay_ms"] / 1000)
                 self._chunk(_sse(data, name))
-            if kind == "openai":
+            if kind == "openai" and terminal:
                 self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")
             return
@@ -146,32 +166,31 @@ class _Handler(BaseHTTPRequestHandler):
     # --- Anthropic -----------------------------------------------------------------
     def _anthropic_body(self, r):
         content = []
-        if r.get("text"):
-            content.append({"type": "text", "text": r["text"]})
+        for t in _texts(r):
+            content.append({"type": "text", "text": t})
         for i, tc in enumerate(r.get("tool_calls", [])):
             content.append({"type": "tool_use", "id": tc.get("id", f"toolu_{i:04d}"), "name": tc["name"],
                             "input": tc.get("args", {})})
         for b in r.get("blocks", []):
             content.append(b)
-        u = r.get("usage", {})
         return {"id": "msg_mock", "type": "message", "role": "assistant", "model": "mock", "content": content,
-                "stop_reason": "tool_use" if r.get("tool_calls") else "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": u.get("input", 10), "output_tokens": u.get("output", 5)}}
+                "stop_reason": _anthropic_stop(r), "stop_sequence": r.get("stop_sequence"),
+                "usage": _anthropic_usage(r)}
 
     def _anthropic_events(self, r):
         u = r.get("usage", {})
         ev = [("message_start", {"type": "message_start", "message": {
             "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock", "content": [],
-            "stop_reason": None, "usage": {"input_tokens": u.get("input", 10), "output_tokens": 1}}})]
+            "stop_reason": None, "usage": dict(_anthropic_usage(r), output_tokens=1)}})]
         idx = 0
         for b in r.get("blocks", []):
             ev.append(("content_block_start", {"type": "content_block_start", "index": idx, "content_block": b}))
             ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
             idx += 1
-        if r.get("text"):
+        for text in _texts(r):
             ev.append(("content_block_start", {"type": "content_block_start", "index": idx,
                                                 "content_block": {"type": "text", "text": ""}}))
-            for piece in _chunks(r["text"], 5):
+            for piece in _chunks(text, 5):
                 ev.append(("content_block_delta", {"type": "content_block_delta", "index": idx,
                                                     "delta": {"type": "text_delta", "text": piece}}))
             ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
@@ -179,30 +198,27 @@ class _Handler(BaseHTTPRequestHandler):
         for i, tc in enumerate(r.get("tool_calls", [])):
             ev.append(("content_block_start", {"type": "content_block_start", "index": idx, "content_block": {
                 "type": "tool_use", "id": tc.get("id", f"toolu_{i:04d}"), "name": tc["name"], "input": {}}}))
-            for piece in _chunks(json.dumps(tc.get("args", {})), 4):
+            for piece in _chunks(_args_text(tc), 4):
                 ev.append(("content_block_delta", {"type": "content_block_delta", "index": idx,
                                                     "delta": {"type": "input_json_delta", "partial_json": piece}}))
             ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
             idx += 1
         ev.append(("message_delta", {"type": "message_delta", "delta": {
-            "stop_reason": "tool_use" if r.get("tool_calls") else "end_turn", "stop_sequence": None},
+            "stop_reason": _anthropic_stop(r), "stop_sequence": r.get("stop_sequence")},
             "usage": {"output_tokens": u.get("output", 5)}}))
         ev.append(("message_stop", {"type": "message_stop"}))
         return ev
 
     # --- OpenAI ----------------------------------------------------------------------
     def _openai_body(self, r):
-        msg = {"role": "assistant", "content": r.get("text")}
+        msg = {"role": "assistant", "content": r.get("text"), "refusal": r.get("refusal")}
         if r.get("tool_calls"):
             msg["tool_calls"] = [{"id": tc.get("id", f"call_{i:04d}"), "type": "function",
-                                  "function": {"name": tc["name"], "arguments": json.dumps(tc.get("args", {}))}}
+                                  "function": {"name": tc["name"], "arguments": _args_text(tc)}}
                                  for i, tc in enumerate(r["tool_calls"])]
-        u = r.get("usage", {})
         return {"id": "chatcmpl-mock", "object": "chat.completion", "model": "mock",
-                "choices": [{"index": 0, "message": msg,
-                             "finish_reason": "tool_calls" if r.get("tool_calls") else "stop"}],
-                "usage": {"prompt_tokens": u.get("input", 10), "completion_tokens": u.get("output", 5),
-                          "total_tokens": u.get("input", 10) + u.get("output", 5)}}
+                "choices": [{"index": 0, "message": msg, "finish_reason": _openai_stop(r)}],
+                "usage": _openai_usage(r)}
 
     def _openai_events(self, r):
         base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": "mock"}
@@ -215,15 +231,15 @@ class _Handler(BaseHTTPRequestHandler):
         ev = [chunk({"role": "assistant", "content": ""})]
         for piece in _chunks(r.get("text") or "", 5) if r.get("text") else []:
             ev.append(chunk({"content": piece}))
+        for piece in _chunks(r.get("refusal") or "", 5) if r.get("refusal") else []:
+            ev.append(chunk({"refusal": piece}))
         for i, tc in enumerate(r.get("tool_calls", [])):
             ev.append(chunk({"tool_calls": [{"index": i, "id": tc.get("id", f"call_{i:04d}"), "type": "function",
                                              "function": {"name": tc["name"], "arguments": ""}}]}))
-            for piece in _chunks(json.dumps(tc.get("args", {})), 4):
+            for piece in _chunks(_args_text(tc), 4):
                 ev.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
-        ev.append(chunk({}, "tool_calls" if r.get("tool_calls") else "stop"))
-        u = r.get("usage", {})
-        ev.append(chunk(None, usage={"prompt_tokens": u.get("input", 10), "completion_tokens": u.get("output", 5),
-                                     "total_tokens": 0}, choices=False))
+        ev.append(chunk({}, _openai_stop(r)))
+        ev.append(chunk(None, usage=_openai_usage(r), choices=False))
         return ev
 
 
@@ -246,6 +262,35 @@ def tool_rounds(n, latency_ms=0):
         r["delay_ms"] = latency_ms
         return r
     return respond
+
+
+def _texts(r):
+    return r.get("texts") or ([r["text"]] if r.get("text") else [])
+
+
+def _args_text(tc):
+    return tc["raw_args"] if "raw_args" in tc else json.dumps(tc.get("args", {}))
+
+
+def _anthropic_stop(r):
+    return r.get("stop_reason") or ("tool_use" if r.get("tool_calls") else "end_turn")
+
+
+def _openai_stop(r):
+    return r.get("stop_reason") or ("tool_calls" if r.get("tool_calls") else "stop")
+
+
+def _anthropic_usage(r):
+    u = r.get("usage", {})
+    return {"input_tokens": u.get("input", 10), "output_tokens": u.get("output", 5),
+            "cache_read_input_tokens": u.get("cache_read", 0), "cache_creation_input_tokens": u.get("cache_write", 0)}
+
+
+def _openai_usage(r):
+    u = r.get("usage", {})
+    return {"prompt_tokens": u.get("input", 10), "completion_tokens": u.get("output", 5),
+            "total_tokens": u.get("input", 10) + u.get("output", 5),
+            "prompt_tokens_details": {"cached_tokens": u.get("cache_read", 0)}}
 
 
 def _sse(data, name=None):

@@ -8,6 +8,8 @@ local json = require "llmdo.core.json"
 local E = require "llmdo.core.error"
 local txt = require "llmdo.core.text"
 local http = require "llmdo.core.http"
+local sys = require "llmdo.core.sys"
+local task = require "llmdo.core.task"
 local util = require "llmdo.util"
 
 local M = {}
@@ -216,59 +218,100 @@ local function http_error(spec, status, text, p)
     { status = status })
 end
 
+local function request_failed(spec, why)
+  util.fail("model", "Model request to " .. spec.string .. " failed: " .. why)
+end
+
+-- A whole response body: the canonical response, or the provider's error.
+local function whole_body(p, spec, status, text, err)
+  if not status then request_failed(spec, err) end
+  if status < 200 or status >= 300 then http_error(spec, status, text, p) end
+  local ok, decoded = pcall(json.decode, text)
+  if not ok then
+    util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string
+      .. ": the response is not JSON: " .. require("llmdo.providers.wire").excerpt(text))
+  end
+  local e = type(decoded) == "table" and decoded.error
+  if type(e) == "table" or type(e) == "string" then http_error(spec, status, text, p) end
+  local result, derr = p.decode(decoded)
+  if not result then
+    util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. derr)
+  end
+  return result
+end
+
+-- One streamed transfer: the canonical response, or nil when the stream
+-- ended before its terminal event (a proxy or server cut it cleanly).
+local function stream_body(p, spec, h, ctx)
+  local st, events = p.stream(), 0
+  while true do
+    local ev = h:next()
+    if ev == nil then break end
+    if ev == "reset" then -- the stream broke and the request is being retried
+      st, events = p.stream(), 0
+      if ctx.on_reset then ctx.on_reset() end
+    else
+      events = events + 1
+      local ok, err = pcall(st.event, st, ev, ctx.on_delta)
+      if not ok then
+        if E.is(err) and err.in_stream then
+          util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
+        end
+        error(err, 0)
+      end
+    end
+  end
+  local status, text, err = h:wait()
+  if status and status >= 200 and status < 300 and events == 0 and text ~= "" then
+    return whole_body(p, spec, status, text) -- the server answered without streaming
+  end
+  if not status then request_failed(spec, err) end
+  if status < 200 or status >= 300 then http_error(spec, status, text, p) end
+  if not st.ended then return nil end
+  return st.finish()
+end
+
+-- Transport failures are retried inside http.c; a stream that ends
+-- cleanly but early is retried here, with the same backoff, within
+-- max_retries and request_timeout.
 backends.http = function(spec, req, ctx)
   local p = require("llmdo.providers." .. spec.api)
   local url, headers = M.endpoint(spec)
-  local body = json.encode(p.encode(req, spec, { stream = ctx.stream }))
-  local h <close> = http.request {
-    url = url, headers = headers, body = body, stream = ctx.stream,
-    max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms, idle_timeout = ctx.idle_timeout,
-    request_timeout = ctx.request_timeout,
-  }
-  local result
-  if ctx.stream then
-    local st = p.stream()
-    while true do
-      local ev = h:next()
-      if ev == nil then break end
-      if ev == "reset" then -- the stream broke and the request is being retried
-        st = p.stream()
-        if ctx.on_reset then ctx.on_reset() end
-      else
-        local ok, err = pcall(st.event, st, ev, ctx.on_delta)
-        if not ok then
-          if E.is(err) and err.in_stream then
-            util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
-          end
-          error(err, 0)
+  local body = json.encode(p.encode(req, spec, { stream = ctx.stream }), "s") -- sorted: the same bytes every run
+  local total_ms = (ctx.request_timeout or 600) * 1000
+  local started, retries = sys.now(), 0
+  while true do
+    local h <close> = http.request {
+      url = url, headers = headers, body = body, stream = ctx.stream,
+      -- a plain (unstreamed) answer sends no byte until it is whole, however
+    -- long the model writes: only request_timeout bounds it
+    max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms,
+    idle_timeout = ctx.stream and ctx.idle_timeout or ctx.request_timeout,
+      request_timeout = math.max(1, math.ceil((total_ms - (sys.now() - started)) / 1000)),
+    }
+    local result
+    if ctx.stream then
+      result = stream_body(p, spec, h, ctx)
+    else
+      result = whole_body(p, spec, h:wait())
+    end
+    if result then
+      for _, c in ipairs(result.tool_calls) do
+        if type(c.name) ~= "string" or c.name == "" then
+          util.fail("model", "Model API error from " .. spec.string .. ": a tool call without a name")
         end
       end
+      return result
     end
-    local status, text, err = h:wait()
-    if not status then util.fail("model", "Model request to " .. spec.string .. " failed: " .. err) end
-    if status < 200 or status >= 300 then http_error(spec, status, text, p) end
-    result = st.finish()
-  else
-    local status, text, err = h:wait()
-    if not status then util.fail("model", "Model request to " .. spec.string .. " failed: " .. err) end
-    if status < 200 or status >= 300 then http_error(spec, status, text, p) end
-    local ok, decoded = pcall(json.decode, text)
-    if not ok then
-      util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string
-        .. ": the response is not JSON: " .. require("llmdo.providers.wire").excerpt(text))
+    local wait_ms = math.min(500 * 2 ^ retries, 8000) * (1 - 0.25 * math.random())
+    if retries >= (ctx.max_retries or 4) or sys.now() - started + wait_ms >= total_ms then
+      request_failed(spec, "stream ended early (no " .. p.stream_terminal .. ")")
     end
-    local derr
-    result, derr = p.decode(decoded)
-    if not result then
-      util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. derr)
-    end
+    h:close()
+    task.sleep(wait_ms)
+    retries = retries + 1
+    if ctx.on_reset then ctx.on_reset() end
   end
-  for _, c in ipairs(result.tool_calls) do
-    if type(c.name) ~= "string" or c.name == "" then
-      util.fail("model", "Model API error from " .. spec.string .. ": a tool call without a name")
-    end
-  end
-  return result
 end
 
 -- One model request: the canonical request in, the canonical response out.

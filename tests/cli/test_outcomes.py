@@ -123,6 +123,15 @@ CASES = [
     Case("a model setting of the wrong type is a link error",
          proj("lua:settings", extra="model_settings: {max_tokens: lots}"), ["check", "."], exit=2,
          stderr_re=r"^Error: main\.worker: Invalid model_settings\.max_tokens: expected an integer >= 1, got .*\n$"),
+    Case("a setting the provider does not take is a link error naming the provider",
+         proj("anthropic:claude-haiku-4-5", extra="model_settings: {seed: 7}"), ["check", "."], exit=2,
+         stderr=err("main.worker: model_settings.seed is not supported by provider 'anthropic' "
+                    "(anthropic:claude-haiku-4-5)")),
+    Case("the same from runtime.model_settings names the runtime key",
+         proj("openai:gpt-4o-mini", rest="runtime = { model_settings = { thinking = { budget_tokens = 2048 } } }"),
+         ["check", "."], exit=2,
+         stderr=err("main.worker: runtime.model_settings.thinking is not supported by provider 'openai' "
+                    "(openai:gpt-4o-mini)")),
     Case("runtime.model_settings is checked too",
          proj("lua:settings", rest="runtime = { model_settings = { top_p = 3 } }"), ["check", "."], exit=2,
          stderr_re=r"^Error: project\.lua: runtime\.model_settings\.top_p: .*\n$"),

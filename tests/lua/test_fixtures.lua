@@ -10,6 +10,7 @@ local decode_marked = dofile(here .. "/jsondec.lua")
 local anthropic = require "llmdo.providers.anthropic"
 local openai = require "llmdo.providers.openai"
 local dir = assert(arg[1], "usage: test_fixtures.lua FIXTURES_DIR")
+local NO_CACHE = { cache = false } -- the recordings were made without prompt caching
 
 local function read(name)
   local f = assert(io.open(dir .. "/" .. name, "rb"))
@@ -56,13 +57,13 @@ for _, chunk in ipairs { 1, 7, 4096 } do
   T.eq(calls_of(r), "pelican_name_generator{} pelican_name_generator{}", "01 tool calls")
   T.eq(r.tool_calls[1].id, "toolu_01LtHJmixrs9NcWQkK8hu8hj", "01 first id")
   T.eq(r.text, nil, "01 no text")
-  T.eq(r.stop_reason, "tool_calls", "01 stop reason")
+  T.eq(r.stop_reason, "tool_use", "01 stop reason")
   T.eq(r.usage.input_tokens, 542, "01 input tokens")
   T.eq(r.usage.output_tokens, 62, "01 output tokens")
 end
 do
   local body = anthropic.encode({
-    instructions = "",
+    instructions = "", settings = NO_CACHE,
     messages = { { role = "user", parts = { { type = "text", text = "Two names for a pet pelican" } } } },
     tools = { { name = "pelican_name_generator", description = "",
       parameters = json.decode('{"properties":{},"type":"object"}') } },
@@ -86,11 +87,12 @@ T.eq(r02.text, "I'll help you find out who is the youngest by retrieving informa
   .. "I'll retrieve their entity information to compare their ages.", "02 text")
 T.eq(calls_of(r02), 'retrieve_entity_info{"name":"Alice"} retrieve_entity_info{"name":"Bob"} '
   .. 'retrieve_entity_info{"name":"Charlie"} retrieve_entity_info{"name":"Daisy"}', "02 tool calls")
-T.eq(r02.stop_reason, "tool_calls", "02 stop")
+T.eq(r02.stop_reason, "tool_use", "02 stop")
 T.eq(r02.usage.input_tokens, 423, "02 input tokens")
 T.eq(r02.usage.output_tokens, 202, "02 output tokens")
 do
-  local body = anthropic.encode({ instructions = SYSTEM, messages = { QUESTION }, tools = { ENTITY_TOOL } },
+  local body = anthropic.encode({ instructions = SYSTEM, messages = { QUESTION }, tools = { ENTITY_TOOL },
+    settings = NO_CACHE },
     { name = "claude-haiku-4-5" }, {})
   local rec = json.decode(read("02_anthropic_nonstream_parallel_tool_use.request.json"))
   T.eq(body.system, rec.system, "02 system")
@@ -105,7 +107,7 @@ do -- 03: the assistant turn as llmdo records it, then the tool results
   for i, c in ipairs(r02.tool_calls) do
     tool_parts[i] = { type = "tool_result", id = c.id, name = c.name, content = results[i], is_error = false }
   end
-  local body = anthropic.encode({ instructions = SYSTEM, tools = { ENTITY_TOOL }, messages = {
+  local body = anthropic.encode({ instructions = SYSTEM, tools = { ENTITY_TOOL }, settings = NO_CACHE, messages = {
     QUESTION, { role = "assistant", parts = r02.parts }, { role = "tool", parts = tool_parts } } },
     { name = "claude-haiku-4-5" }, {})
   local rec = json.decode(read("03_anthropic_nonstream_tool_result_followup.request.json"))
@@ -113,7 +115,7 @@ do -- 03: the assistant turn as llmdo records it, then the tool results
   local r03 = anthropic.decode(json.decode(read("03_anthropic_nonstream_tool_result_followup.response.json")))
   T.ok(r03.text:find("Daisy is the youngest in the family", 1, true), "03 text")
   T.eq(#r03.tool_calls, 0, "03 no tool calls")
-  T.eq(r03.stop_reason, "end", "03 stop")
+  T.eq(r03.stop_reason, "end_turn", "03 stop")
   T.eq(r03.usage.input_tokens, 771, "03 input tokens")
 end
 
@@ -125,7 +127,7 @@ for _, chunk in ipairs { 1, 3, 100000 } do
   T.eq(calls_of(r), 'get_weather{"location":"Paris"}', "04 tool call")
   T.eq(r.usage.input_tokens, 377, "04 input tokens")
   T.eq(r.usage.output_tokens, 65, "04 output tokens")
-  T.eq(r.stop_reason, "tool_calls", "04 stop")
+  T.eq(r.stop_reason, "tool_use", "04 stop")
 end
 
 -- 06 and 09: error bodies give the provider's message
@@ -142,7 +144,7 @@ for _, chunk in ipairs { 1, 50, 100000 } do
   local r = replay_stream(openai, read("07_openai_stream_tool_call_with_usage.response.sse"), chunk)
   T.eq(calls_of(r), 'multiply{"a":1231,"b":2331}', "07 tool call")
   T.eq(r.tool_calls[1].id, "call_1EYWDzueHEp8OsB8jJSEp7WB", "07 id")
-  T.eq(r.stop_reason, "tool_calls", "07 stop")
+  T.eq(r.stop_reason, "tool_use", "07 stop")
   T.eq(r.usage.input_tokens, 54, "07 input tokens")
   T.eq(r.usage.output_tokens, 20, "07 output tokens")
 end

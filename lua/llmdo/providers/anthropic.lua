@@ -1,13 +1,35 @@
 -- The Anthropic Messages API: canonical messages <-> wire JSON, and the
 -- stream accumulator (protocols.md §1).
 local json = require "llmdo.core.json"
-local E = require "llmdo.core.error"
 local util = require "llmdo.util"
 local wire = require "llmdo.providers.wire"
 
 local A = {}
 
-A.default_max_tokens = 4096
+-- Output limits from Anthropic's models overview, first match wins; a
+-- model not listed gets 8192, which every current model accepts. A newer
+-- model of a family gets at least its family's limit.
+local output_limits = {
+  { "^claude%-opus%-4%-5", 64000 }, { "^claude%-opus%-4", 32000 },
+  { "^claude%-sonnet%-4", 64000 }, { "^claude%-haiku%-4", 64000 },
+  { "^claude%-3%-7%-sonnet", 64000 }, { "^claude%-3%-5%-", 8192 }, { "^claude%-3%-", 4096 },
+}
+A.fallback_max_tokens = 8192
+
+-- The max_tokens sent when the worker does not set one.
+function A.default_max_tokens(model)
+  for _, l in ipairs(output_limits) do
+    if model:match(l[1]) then return l[2] end
+  end
+  return A.fallback_max_tokens
+end
+
+-- The settings this API takes (the linker refuses the others).
+A.supported_settings = { max_tokens = true, temperature = true, top_p = true, stop = true,
+  parallel_tool_calls = true, thinking = true, cache = true }
+
+-- The end of a complete stream, named in "stream ended early" errors.
+A.stream_terminal = "message_stop"
 
 -- Server tools: worker server_side_tools entries -> tool definitions.
 local server_tools = {
@@ -25,7 +47,7 @@ A.server_tools = server_tools
 
 local function part_block(p)
   if p.type == "text" then
-    if p.text == "" then return nil end -- the API refuses empty text blocks
+    if not p.text:match("%S") then return nil end -- the API refuses empty and whitespace-only text blocks
     return { type = "text", text = p.text }
   end
   if p.type == "attachment" then
@@ -35,8 +57,7 @@ local function part_block(p)
     return { type = "image", source = source }
   end
   if p.type == "tool_call" then
-    return { type = "tool_use", id = p.id, name = p.name, input = setmetatable(util.shallow_copy(p.args or {}),
-      { __jsontype = "object" }) }
+    return { type = "tool_use", id = p.id, name = p.name, input = wire.object(util.shallow_copy(p.args or {})) }
   end
   if p.type == "tool_result" then
     return { type = "tool_result", tool_use_id = p.id, content = p.content, is_error = p.is_error or false }
@@ -45,8 +66,30 @@ local function part_block(p)
   return nil -- another provider's block: nothing to send
 end
 
+-- Prompt caching: a breakpoint after the system prompt, the tool
+-- definitions and the conversation so far, so the next turn reads all
+-- three from the cache (at most 4 breakpoints are allowed).
+local EPHEMERAL = { type = "ephemeral" }
+local cacheable = { text = true, image = true, document = true, tool_use = true, tool_result = true }
+
+local function mark_last_message(messages)
+  local last = messages[#messages]
+  if not last then return end
+  for i = #last.content, 1, -1 do
+    local b = last.content[i]
+    if cacheable[b.type] then
+      b = util.shallow_copy(b) -- a provider block is the history's own table
+      b.cache_control = EPHEMERAL
+      last.content[i] = b
+      return
+    end
+  end
+end
+
 -- The request body for a canonical request.
 function A.encode(req, spec, opts)
+  local settings = req.settings or {}
+  local cache = settings.cache ~= false
   local messages = {}
   for _, m in ipairs(req.messages) do
     local role = m.role == "assistant" and "assistant" or "user" -- tool results travel as a user turn
@@ -62,47 +105,80 @@ function A.encode(req, spec, opts)
       messages[#messages + 1] = { role = role, content = blocks }
     end
   end
+  if cache then mark_last_message(messages) end
   local body = {
     model = spec.name,
-    max_tokens = opts.max_tokens or A.default_max_tokens,
+    max_tokens = settings.max_tokens or A.default_max_tokens(spec.name),
     messages = messages,
+    temperature = settings.temperature,
+    top_p = settings.top_p,
+    stop_sequences = settings.stop,
   }
-  if req.instructions and req.instructions ~= "" then body.system = req.instructions end
+  if settings.thinking then
+    body.thinking = { type = "enabled", budget_tokens = settings.thinking.budget_tokens }
+  end
+  if req.instructions and req.instructions ~= "" then
+    body.system = cache and { { type = "text", text = req.instructions, cache_control = EPHEMERAL } }
+      or req.instructions
+  end
   local tools = {}
   for _, t in ipairs(req.tools) do
     tools[#tools + 1] = { name = t.name, description = t.description, input_schema = t.parameters }
   end
   for _, st in ipairs(req.server_tools or {}) do tools[#tools + 1] = server_tools[st.tool_type](st) end
-  if #tools > 0 then body.tools = tools end
+  if #tools > 0 then
+    body.tools = tools
+    if cache then tools[#tools].cache_control = EPHEMERAL end
+    if settings.parallel_tool_calls == false then
+      body.tool_choice = { type = "auto", disable_parallel_tool_use = true }
+    end
+  end
   if opts.stream then body.stream = true end
   return body
 end
 
-local stop_reasons = { end_turn = "end", tool_use = "tool_calls", max_tokens = "max_tokens", stop_sequence = "end" }
+-- The API's stop reasons -> the canonical ones (docs/providers.md).
+local stop_reasons = { end_turn = "end_turn", tool_use = "tool_use", max_tokens = "max_tokens",
+  stop_sequence = "stop_sequence", pause_turn = "pause_turn", refusal = "refusal",
+  model_context_window_exceeded = "context_window" }
 
--- Response content blocks -> the canonical response.
-local function from_blocks(blocks, usage, stop_reason)
+-- Response content blocks -> the canonical response. Text blocks are
+-- joined by a blank line, except the pieces of a cited passage (the API
+-- splits one paragraph into blocks at each citation).
+local function from_blocks(blocks, u, raw_stop)
   local parts, texts, calls = {}, {}, {}
+  local cited_before = false
   for _, b in ipairs(blocks) do
     if b.type == "text" then
-      if b.text ~= "" then
+      if type(b.text) == "string" and b.text:match("%S") then
+        local cited = type(b.citations) == "table" and #b.citations > 0
+        if #texts > 0 then texts[#texts + 1] = (cited or cited_before) and "" or "\n\n" end
         texts[#texts + 1] = b.text
+        cited_before = cited
         parts[#parts + 1] = { type = "text", text = b.text }
       end
     elseif b.type == "tool_use" then
-      local call = { type = "tool_call", id = b.id, name = b.name, args = type(b.input) == "table" and b.input or {} }
+      local call = { type = "tool_call", id = b.id, name = b.name, args = type(b.input) == "table" and b.input
+        or wire.object(), args_error = b.args_error }
       calls[#calls + 1] = call
       parts[#parts + 1] = call
     else -- server tool use and results, thinking: kept verbatim for the next request
+      b.args_error = nil
       parts[#parts + 1] = { type = "provider", provider = "anthropic", block = b }
     end
   end
+  u = type(u) == "table" and u or {}
+  local read, write = tonumber(u.cache_read_input_tokens) or 0, tonumber(u.cache_creation_input_tokens) or 0
+  local stop = stop_reasons[raw_stop]
+  if not stop then stop = #calls > 0 and "tool_use" or "end_turn" end -- a reason this version does not know
   return {
     text = #texts > 0 and table.concat(texts) or nil,
     tool_calls = calls,
     parts = parts,
-    usage = { input_tokens = usage and usage.input_tokens or 0, output_tokens = usage and usage.output_tokens or 0 },
-    stop_reason = stop_reasons[stop_reason] or stop_reason,
+    -- input_tokens counts every prompt token, cached ones included (as OpenAI's prompt_tokens)
+    usage = wire.usage((tonumber(u.input_tokens) or 0) + read + write, u.output_tokens, read, write),
+    stop_reason = stop,
+    stop_detail = type(raw_stop) == "string" and raw_stop or nil,
   }
 end
 
@@ -115,63 +191,95 @@ end
 
 A.error_message = wire.error_message
 
+local tool_blocks = { tool_use = true, server_tool_use = true, mcp_tool_use = true }
+
 -- Streaming: feed events with :event(ev, on_delta); :finish() gives the
--- canonical response. Raises (kind "model") on an in-band error event.
+-- canonical response, and st.ended says whether message_stop arrived.
+-- Raises (kind "model", in_stream) on an in-band error event. Deltas are
+-- collected in lists and joined once, when their block stops.
 function A.stream()
-  local st = { blocks = {}, usage = {}, json = {} }
+  local st = { blocks = {}, acc = {}, usage = {}, ended = false }
+
+  -- Joins a block's pieces; a tool block's input is parsed here.
+  local function close(i, stopped)
+    local b, acc = st.blocks[i], st.acc[i]
+    if not acc then return end
+    st.acc[i] = nil
+    for _, field in ipairs { "text", "thinking", "signature" } do
+      if acc[field] then b[field] = table.concat(acc[field]) end
+    end
+    if tool_blocks[b.type] then
+      if not stopped then
+        b.input, b.args_error = wire.object(), "the tool call '" .. tostring(b.name) .. "' was cut off: the stream "
+          .. "ended before its arguments were complete (no content_block_stop)"
+      elseif acc.json then
+        b.input, b.args_error = wire.tool_args(table.concat(acc.json), b.name)
+      else
+        b.input = wire.object(type(b.input) == "table" and b.input or {})
+      end
+    end
+  end
+
+  local function add(acc, field, piece)
+    if type(piece) ~= "string" then return end
+    local list = acc[field]
+    if not list then
+      list = {}
+      acc[field] = list
+    end
+    list[#list + 1] = piece
+  end
+
   function st.event(_, ev, on_delta)
     local ok, d = pcall(json.decode, ev.data)
     if not ok or type(d) ~= "table" then return end
     local t = d.type or ev.event
     if t == "error" or ev.event == "error" then
-      local msg = type(d.error) == "table" and d.error.message or ev.data
-      error(E.new("model", tostring(msg), { in_stream = true }), 0)
+      wire.stream_error(d, ev.data)
     elseif t == "message_start" and type(d.message) == "table" then
-      local u = d.message.usage or {}
-      st.usage.input_tokens, st.usage.output_tokens = u.input_tokens, u.output_tokens
-    elseif t == "content_block_start" and type(d.content_block) == "table" then
-      st.blocks[d.index + 1] = d.content_block
-      if d.content_block.type == "text" then d.content_block.text = d.content_block.text or "" end
-      st.json[d.index + 1] = {}
-    elseif t == "content_block_delta" and type(d.delta) == "table" then
-      local b, delta = st.blocks[d.index + 1], d.delta
-      if not b then return end
+      local u = d.message.usage
+      if type(u) == "table" then for k, v in pairs(u) do st.usage[k] = v end end
+    elseif t == "content_block_start" and type(d.content_block) == "table" and math.tointeger(d.index) then
+      local i, b = d.index + 1, d.content_block
+      st.blocks[i] = b
+      local acc = {}
+      st.acc[i] = acc
+      add(acc, "text", b.text)
+      add(acc, "thinking", b.thinking)
+      add(acc, "signature", b.signature)
+    elseif t == "content_block_delta" and type(d.delta) == "table" and math.tointeger(d.index) then
+      local i, delta = d.index + 1, d.delta
+      local b, acc = st.blocks[i], st.acc[i]
+      if not acc then return end
       if delta.type == "text_delta" then
-        b.text = (b.text or "") .. delta.text
-        if on_delta then on_delta(delta.text) end
+        add(acc, "text", delta.text)
+        if on_delta and type(delta.text) == "string" then on_delta(delta.text) end
       elseif delta.type == "input_json_delta" then
-        local parts = st.json[d.index + 1]
-        parts[#parts + 1] = delta.partial_json or ""
+        add(acc, "json", delta.partial_json)
       elseif delta.type == "thinking_delta" then
-        b.thinking = (b.thinking or "") .. (delta.thinking or "")
+        add(acc, "thinking", delta.thinking)
       elseif delta.type == "signature_delta" then
-        b.signature = (b.signature or "") .. (delta.signature or "")
+        add(acc, "signature", delta.signature)
       elseif delta.type == "citations_delta" then
         b.citations = b.citations or json.array()
         b.citations[#b.citations + 1] = delta.citation
       end
-    elseif t == "content_block_stop" then
-      local b, parts = st.blocks[d.index + 1], st.json[d.index + 1]
-      if b and (b.type == "tool_use" or b.type == "server_tool_use") then
-        local text = table.concat(parts or {})
-        if text:match("%S") then
-          local ok2, input = pcall(json.decode, text)
-          if not ok2 then
-            error(E.new("model", "tool input in the stream is not JSON: " .. wire.excerpt(text)), 0)
-          end
-          b.input = input
-        end
-        b.input = setmetatable(type(b.input) == "table" and b.input or {}, { __jsontype = "object" })
-      end
+    elseif t == "content_block_stop" and math.tointeger(d.index) then
+      close(d.index + 1, true)
     elseif t == "message_delta" then
       if type(d.delta) == "table" and d.delta.stop_reason then st.stop_reason = d.delta.stop_reason end
       if type(d.usage) == "table" then -- cumulative
-        st.usage.output_tokens = d.usage.output_tokens or st.usage.output_tokens
-        st.usage.input_tokens = d.usage.input_tokens or st.usage.input_tokens
+        for k, v in pairs(d.usage) do
+          if v ~= json.null then st.usage[k] = v end
+        end
       end
+    elseif t == "message_stop" then
+      st.ended = true
     end
   end
+
   function st.finish()
+    for i in pairs(st.acc) do close(i, false) end
     return from_blocks(wire.dense(st.blocks), st.usage, st.stop_reason)
   end
   return st

@@ -2,11 +2,17 @@
 -- OpenRouter, ...): canonical messages <-> wire JSON, the stream
 -- accumulator, and the quirks of protocols.md §3.
 local json = require "llmdo.core.json"
-local E = require "llmdo.core.error"
 local util = require "llmdo.util"
 local wire = require "llmdo.providers.wire"
 
 local O = {}
+
+-- The settings this API takes (the linker refuses the others).
+O.supported_settings = { max_tokens = true, temperature = true, top_p = true, stop = true, seed = true,
+  parallel_tool_calls = true, reasoning_effort = true }
+
+-- The end of a complete stream, named in "stream ended early" errors.
+O.stream_terminal = "finish_reason or [DONE]"
 
 local function user_content(parts)
   if #parts == 1 and parts[1].type == "text" then return parts[1].text end
@@ -42,8 +48,8 @@ function O.encode(req, spec, opts)
           texts[#texts + 1] = p.text
         elseif p.type == "tool_call" then
           calls[#calls + 1] = { id = p.id, type = "function",
-            ["function"] = { name = p.name, arguments = json.encode(setmetatable(
-              util.shallow_copy(p.args or {}), { __jsontype = "object" }), "s") } }
+            ["function"] = { name = p.name, arguments = json.encode(wire.object(
+              util.shallow_copy(p.args or {})), "s") } }
         end
       end
       local msg = { role = "assistant" }
@@ -58,7 +64,12 @@ function O.encode(req, spec, opts)
       end
     end
   end
-  local body = { model = spec.name, messages = messages }
+  local settings = req.settings or {}
+  local body = { model = spec.name, messages = messages, temperature = settings.temperature, top_p = settings.top_p,
+    stop = settings.stop, seed = settings.seed, reasoning_effort = settings.reasoning_effort }
+  -- OpenAI itself wants max_completion_tokens (its reasoning models refuse
+  -- max_tokens); compatible servers mostly know only max_tokens.
+  body[spec.provider == "openai" and "max_completion_tokens" or "max_tokens"] = settings.max_tokens
   if #req.tools > 0 then
     local tools = {}
     for i, t in ipairs(req.tools) do
@@ -66,6 +77,7 @@ function O.encode(req, spec, opts)
         ["function"] = { name = t.name, description = t.description, parameters = t.parameters } }
     end
     body.tools = tools
+    body.parallel_tool_calls = settings.parallel_tool_calls
   end
   if opts.stream then
     body.stream = true
@@ -74,24 +86,23 @@ function O.encode(req, spec, opts)
   return body
 end
 
-local stop_reasons = { stop = "end", tool_calls = "tool_calls", length = "max_tokens", function_call = "tool_calls" }
+-- finish_reason -> the canonical stop reason (docs/providers.md).
+local stop_reasons = { stop = "end_turn", tool_calls = "tool_use", function_call = "tool_use", length = "max_tokens",
+  content_filter = "content_filter" }
 
 -- Arguments arrive as a JSON string (the spec), an object (llama.cpp and
--- proxies), null, missing or "" (protocols.md §3): all become a table.
+-- proxies), null, missing or "" (protocols.md §3): all become a table,
+-- with args_error when the text is not a JSON object.
 local function parse_args(raw, name)
   if type(raw) == "table" then return raw end
-  if raw == nil or raw == json.null or raw == "" then return {} end
-  local ok, v = pcall(json.decode, tostring(raw))
-  if not ok or type(v) ~= "table" then
-    error(E.new("model", "arguments of tool call '" .. tostring(name) .. "' are not a JSON object: "
-      .. wire.excerpt(raw)), 0)
-  end
-  return v
+  if raw == nil or raw == json.null then return wire.object() end
+  return wire.tool_args(tostring(raw), name)
 end
 
 local function usage_of(u)
   if type(u) ~= "table" then return nil end
-  return { input_tokens = tonumber(u.prompt_tokens) or 0, output_tokens = tonumber(u.completion_tokens) or 0 }
+  local details = type(u.prompt_tokens_details) == "table" and u.prompt_tokens_details or {}
+  return wire.usage(u.prompt_tokens, u.completion_tokens, details.cached_tokens, 0)
 end
 
 -- Tool call ids may be missing, empty or repeated: make them unique.
@@ -105,17 +116,36 @@ local function fix_ids(calls)
   end
 end
 
-local function canonical(text, calls, usage, finish)
+local function call_of(id, name, raw)
+  local args, err = parse_args(raw, name)
+  return { type = "tool_call", id = id, name = name, args = args, args_error = err }
+end
+
+-- Servers that say "stop" with tool calls are not trusted (protocols.md
+-- §3): calls make a tool turn unless the answer was cut or filtered.
+local function canonical(text, calls, usage, finish, refusal)
   fix_ids(calls)
   local parts = {}
   if text and text ~= "" then parts[1] = { type = "text", text = text } else text = nil end
   for _, c in ipairs(calls) do parts[#parts + 1] = c end
+  if refusal == "" then refusal = nil end
+  local raw = type(finish) == "string" and finish or nil
+  local stop = stop_reasons[raw]
+  if refusal then
+    stop = "refusal"
+  elseif #calls > 0 and stop ~= "max_tokens" and stop ~= "content_filter" then
+    stop = "tool_use"
+  elseif not stop or stop == "tool_use" then
+    stop = #calls > 0 and "tool_use" or "end_turn"
+  end
   return {
     text = text,
     tool_calls = calls,
     parts = parts,
-    usage = usage or { input_tokens = 0, output_tokens = 0 },
-    stop_reason = #calls > 0 and "tool_calls" or (stop_reasons[finish] or finish), -- don't trust finish_reason
+    usage = usage or wire.usage(),
+    stop_reason = stop,
+    stop_detail = raw,
+    refusal = refusal,
   }
 end
 
@@ -128,10 +158,11 @@ function O.decode(body)
   local calls = {}
   for _, tc in ipairs(type(msg.tool_calls) == "table" and msg.tool_calls or {}) do
     local fn = type(tc["function"]) == "table" and tc["function"] or {}
-    calls[#calls + 1] = { type = "tool_call", id = tc.id, name = fn.name, args = parse_args(fn.arguments, fn.name) }
+    calls[#calls + 1] = call_of(tc.id, fn.name, fn.arguments)
   end
   local text = type(msg.content) == "string" and msg.content or nil
-  return canonical(text, calls, usage_of(body.usage), choice.finish_reason)
+  local refusal = type(msg.refusal) == "string" and msg.refusal or nil
+  return canonical(text, calls, usage_of(body.usage), choice.finish_reason, refusal)
 end
 
 -- Error bodies: nested {error={message=}} (OpenAI, Groq, Ollama, llama.cpp,
@@ -139,18 +170,18 @@ end
 O.error_message = wire.error_message
 
 -- Streaming: chunks keyed by tool-call index; usage wherever it shows up;
--- an "error" key in any chunk fails the call.
+-- an "error" key in any chunk fails the call. st.ended: a finish_reason or
+-- [DONE] arrived (servers that send only one of them exist, protocols.md §3).
 function O.stream()
-  local st = { text = {}, calls = {}, order = {} }
+  local st = { text = {}, refusal = {}, calls = {}, order = {}, ended = false }
   function st.event(_, ev, on_delta)
-    if ev.data == "[DONE]" then return end
+    if ev.data == "[DONE]" then
+      st.ended = true
+      return
+    end
     local ok, d = pcall(json.decode, ev.data)
     if not ok or type(d) ~= "table" then return end
-    if d.error ~= nil or ev.event == "error" then
-      local e = d.error
-      local msg = type(e) == "table" and e.message or (type(e) == "string" and e) or ev.data
-      error(E.new("model", tostring(msg), { in_stream = true }), 0)
-    end
+    if (d.error ~= nil and d.error ~= json.null) or ev.event == "error" then wire.stream_error(d, ev.data) end
     if type(d.usage) == "table" then st.usage = usage_of(d.usage) end
     for _, choice in ipairs(type(d.choices) == "table" and d.choices or {}) do
       local delta = type(choice.delta) == "table" and choice.delta or {}
@@ -158,6 +189,7 @@ function O.stream()
         st.text[#st.text + 1] = delta.content
         if on_delta then on_delta(delta.content) end
       end
+      if type(delta.refusal) == "string" then st.refusal[#st.refusal + 1] = delta.refusal end
       for pos, tc in ipairs(type(delta.tool_calls) == "table" and delta.tool_calls or {}) do
         local key = math.tointeger(tc.index) or pos - 1
         local acc = st.calls[key]
@@ -176,7 +208,10 @@ function O.stream()
           acc.args[#acc.args + 1] = a
         end
       end
-      if choice.finish_reason and choice.finish_reason ~= json.null then st.reason = choice.finish_reason end
+      if type(choice.finish_reason) == "string" then
+        st.reason = choice.finish_reason
+        st.ended = true
+      end
     end
   end
   function st.finish()
@@ -184,10 +219,9 @@ function O.stream()
     table.sort(st.order)
     for _, key in ipairs(st.order) do
       local acc = st.calls[key]
-      calls[#calls + 1] = { type = "tool_call", id = acc.id, name = acc.name,
-        args = parse_args(table.concat(acc.args), acc.name) }
+      calls[#calls + 1] = call_of(acc.id, acc.name, table.concat(acc.args))
     end
-    return canonical(table.concat(st.text), calls, st.usage, st.reason)
+    return canonical(table.concat(st.text), calls, st.usage, st.reason, table.concat(st.refusal))
   end
   return st
 end
