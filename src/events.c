@@ -215,11 +215,15 @@ void ld_event_message(lua_State *L, int frame_idx, int msg_idx) {
   lua_pop(L, 3);
 }
 
-/* core.event(kind, frame, ...): the events runtime.lua reports. */
+/* term.event(kind, frame, ...): the events the agent loop reports. */
 int l_events_emit(lua_State *L) {
   const char *kind = luaL_checkstring(L, 1);
   ld_frame_check(L, 2);
-  if (strcmp(kind, "user") == 0)
+  if (kind[0] == 'd' && strcmp(kind, "delta") == 0) { /* the hot one: a streamed piece of text */
+    size_t len;
+    const char *s = luaL_checklstring(L, 3, &len);
+    ld_event_delta(L, 2, s, len);
+  } else if (strcmp(kind, "user") == 0)
     ld_event_user(L, 2, luaL_checkstring(L, 3));
   else if (strcmp(kind, "text_start") == 0)
     ld_event_text_start(L, 2);
@@ -231,11 +235,7 @@ int l_events_emit(lua_State *L) {
     ld_event_complete(L, 2, lua_tostring(L, 3));
   else if (strcmp(kind, "server_tool") == 0)
     ld_event_server_tool(L, 2, luaL_checkstring(L, 3), 4);
-  else if (strcmp(kind, "delta") == 0) {
-    size_t len;
-    const char *s = luaL_checklstring(L, 3, &len);
-    ld_event_delta(L, 2, s, len);
-  } else
+  else
     return luaL_argerror(L, 1, "unknown event kind");
   return 0;
 }

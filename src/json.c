@@ -414,9 +414,14 @@ static void add_utf8(luaL_Buffer *b, unsigned long cp) {
 /* The string whose opening quote is at p: pushes it, returns the byte after
 ** its closing quote. [-0, +1, raises] */
 static const char *dec_string(jdec *d, const char *p) {
+  const char *q = ++p; /* most strings are plain ASCII with no escape: push them as they stand */
+  while (q < d->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80) q++;
+  if (q < d->end && *q == '"') {
+    lua_pushlstring(d->L, p, (size_t)(q - p));
+    return q + 1;
+  }
   luaL_Buffer b;
   luaL_buffinit(d->L, &b);
-  p++;
   for (;;) {
     const char *run = p;
     while (p < d->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) {
@@ -506,7 +511,7 @@ static const char *dec_container(jdec *d, const char *p, int depth) {
   char close = object ? '}' : ']';
   if (depth >= MAX_DEPTH) dec_fail(d, p, "nested too deeply");
   luaL_checkstack(L, 4, "JSON nesting");
-  lua_newtable(L);
+  lua_createtable(L, object ? 0 : 4, object ? 4 : 0); /* room for a small one: no rehash while filling */
   p = skip_space(d, p + 1);
   if (p < d->end && *p == close) {
     if (!object) ld_json_mark_array(L, -1);
