@@ -133,7 +133,7 @@ static void print_result(lua_State *L, int idx) {
   switch (lua_type(L, idx)) {
   case LUA_TNIL: return;
   case LUA_TTABLE:
-    ld_json_encode(L, idx, LD_JSON_PRETTY);
+    ld_json_encode(L, idx, LD_JSON_PRETTY | LD_JSON_SORTED); /* the same bytes in every process */
     s = lua_tolstring(L, -1, &n);
     break;
   default: s = luaL_tolstring(L, idx, &n); break;

@@ -100,7 +100,7 @@ local function chat(opts, project, mode)
         result, info = result[1], result[2]
         history = info.messages
         if streamed == 0 and result ~= nil then
-          io.stdout:write(type(result) == "table" and json.encode(result, "p") or tostring(result))
+          io.stdout:write(type(result) == "table" and json.encode(result, "ps") or tostring(result))
         end
         io.stdout:write("\n")
       elseif E.is(result) and result.kind == "cancelled" then

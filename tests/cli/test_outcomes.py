@@ -132,6 +132,13 @@ CASES = [
          ["check", "."], exit=2,
          stderr=err("main.worker: runtime.model_settings.thinking is not supported by provider 'openai' "
                     "(openai:gpt-4o-mini)")),
+    Case("a table result is printed with sorted keys, the same in every process",
+         {"project.lua": project(workers=(), lua=("t.lua",)),
+          "t.lua": 'local llmdo = require "llmdo"\nreturn { main = llmdo.entry { main = function()\n'
+                   '  local t = {}\n  for i = 1, 20 do t["k" .. string.char(96 + i)] = i end\n'
+                   '  return t\nend } }\n'},
+         ["run", ".", "x"],
+         stdout_re="^{\n" + "".join(f'  "k{chr(96 + i)}": {i},?\n' for i in range(1, 21)) + "}\n$"),
     Case("runtime.model_settings is checked too",
          proj("lua:settings", rest="runtime = { model_settings = { top_p = 3 } }"), ["check", "."], exit=2,
          stderr_re=r"^Error: project\.lua: runtime\.model_settings\.top_p: .*\n$"),
