@@ -56,7 +56,7 @@ enum { XS_RUNNING, XS_BACKOFF, XS_DONE };
 typedef struct xfer {
   CURL *easy;
   struct curl_slist *headers;
-  char *body;
+  const char *body; /* the request body: the Lua string the handle's user value holds */
   size_t body_len;
   int stream, max_retries, attempt, state, in_multi;
   long status;
@@ -471,7 +471,6 @@ static void free_xfer(uv_handle_t *h) {
   clear_queue(x);
   ld_sse_free(&x->sse);
   ld_buf_free(&x->resp);
-  free(x->body);
   free(x->error);
   free(x);
 }
@@ -622,8 +621,10 @@ static int l_http_request(lua_State *L) {
   int idle_s = opt_int(L, 1, "idle_timeout", 120);
   int total_s = opt_int(L, 1, "request_timeout", 600);
 
-  xfer **box = lua_newuserdatauv(L, sizeof *box, 0); /* 6 */
+  xfer **box = lua_newuserdatauv(L, sizeof *box, 1); /* 6 */
   *box = NULL;
+  lua_pushvalue(L, 3); /* the body lives as long as the handle: curl reads it, uncopied */
+  lua_setiuservalue(L, 6, 1);
   luaL_setmetatable(L, HTTP_MT);
   xfer *x = calloc(1, sizeof *x);
   if (!x) return luaL_error(L, "not enough memory");
@@ -642,10 +643,9 @@ static int l_http_request(lua_State *L) {
   ld_sse_init(&x->sse, MAX_EVENT);
   x->easy = curl_easy_init();
   if (body) {
-    x->body = malloc(body_len + 1);
-    if (x->body) memcpy(x->body, body, body_len), x->body_len = body_len;
+    x->body = body, x->body_len = body_len;
   }
-  if (!x->easy || (body && !x->body)) return luaL_error(L, "not enough memory");
+  if (!x->easy) return luaL_error(L, "not enough memory");
   if (lua_istable(L, 4)) {
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 4); i++) {
       lua_rawgeti(L, 4, i);

@@ -200,7 +200,65 @@ static int valid_utf8(const char *str, size_t n) {
 /* Writes the object at idx; keys must be strings (integers are stringified)
 ** of valid UTF-8: a key that is not would need replacing, and two such keys
 ** could become one. */
+typedef struct skey {
+  const char *s;
+  size_t n;
+  int slot; /* stack index of the key */
+} skey;
+
+static int cmp_skeys(const void *a, const void *b) {
+  const skey *x = a, *y = b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+#define FAST_KEYS 64
+
+/* The common object: at most FAST_KEYS keys, all strings. Keys are kept on
+** the stack while they are sorted and their values fetched, so no table is
+** made and no string interned. Returns 0, doing nothing, for other objects.
+** [-0, +0, raises] */
+static int encode_small_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
+  skey names[FAST_KEYS];
+  int base = lua_gettop(L), n = 0;
+  luaL_checkstack(L, FAST_KEYS + 4, "JSON object");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || n == FAST_KEYS) {
+      lua_settop(L, base);
+      return 0;
+    }
+    lua_pushvalue(L, -1); /* keep the key; iterate with the copy */
+    names[n].slot = lua_gettop(L) - 1;
+    names[n].s = lua_tolstring(L, -1, &names[n].n);
+    if (!valid_utf8(names[n].s, names[n].n))
+      luaL_error(L, "cannot encode the key \"%s\" in JSON: it is not valid UTF-8", names[n].s);
+    n++;
+  }
+  if (flags & LD_JSON_SORTED) qsort(names, (size_t)n, sizeof *names, cmp_skeys);
+  PUTS(L, b, "{");
+  for (int i = 0; i < n; i++) {
+    if (i) PUTS(L, b, ",");
+    put_newline(L, b, flags, depth + 1);
+    put_string(L, b, names[i].s, names[i].n, flags);
+    if (flags & LD_JSON_PRETTY)
+      PUTS(L, b, ": ");
+    else
+      PUTS(L, b, ":");
+    lua_pushvalue(L, names[i].slot);
+    lua_rawget(L, idx);
+    encode(L, b, lua_gettop(L), flags, depth + 1);
+    lua_pop(L, 1);
+  }
+  if (n) put_newline(L, b, flags, depth);
+  PUTS(L, b, "}");
+  lua_settop(L, base);
+  return 1;
+}
+
 static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
+  if (encode_small_object(L, b, idx, flags, depth)) return;
   lua_newtable(L); /* keys: string form -> original key */
   int keys = lua_gettop(L);
   size_t n = 0;
@@ -282,6 +340,19 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
     }
     break;
   case LUA_TTABLE: {
+    if (lua_getmetatable(L, idx)) { /* { text } marked __jsontype = "raw": JSON made earlier, as it stands */
+      int raw = lua_getfield(L, -1, "__jsontype") == LUA_TSTRING && strcmp(lua_tostring(L, -1), "raw") == 0;
+      lua_pop(L, 2);
+      if (raw) {
+        size_t len;
+        lua_rawgeti(L, idx, 1);
+        const char *s = lua_tolstring(L, -1, &len);
+        if (!s) luaL_error(L, "a raw JSON value must hold its text");
+        put(L, b, s, len);
+        lua_pop(L, 1);
+        return;
+      }
+    }
     lua_Integer n;
     int kind = ld_json_table_kind(L, idx, &n);
     if (kind == LD_JSON_EMPTY)

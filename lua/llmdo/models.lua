@@ -145,12 +145,19 @@ M.stop_reasons = { end_turn = true, tool_use = true, max_tokens = true, stop_seq
 
 local backends = {}
 
+-- Scripted models are user code: they get a copy of the history, so they
+-- cannot change the call's.
+local function scripted(req)
+  req.messages = util.deep_copy(req.messages)
+  return req
+end
+
 backends.lua = function(spec, req)
-  return M.canonical_response(spec.fn(req), spec.string)
+  return M.canonical_response(spec.fn(scripted(req)), spec.string)
 end
 
 backends.test = function(spec, req)
-  return M.canonical_response(require("llmdo.testmodel").respond(req), spec.string)
+  return M.canonical_response(require("llmdo.testmodel").respond(scripted(req)), spec.string)
 end
 
 -- Where a provider lives and how to authenticate: url, headers, key variable.

@@ -86,25 +86,87 @@ local function mark_last_message(messages)
   end
 end
 
+-- A part's wire block as JSON, made once (wire.encode_cache).
+local encoded_block = wire.encode_cache(part_block)
+
+local function wire_role(m) return m.role == "assistant" and "assistant" or "user" end -- tool results: a user turn
+
+-- A canonical message alone on the wire, as JSON made once.
+local encoded_message = wire.encode_cache(function(m)
+  local blocks = {}
+  for _, p in ipairs(m.parts) do blocks[#blocks + 1] = part_block(p) end
+  return { role = wire_role(m), content = blocks }
+end)
+
+-- Does the message put anything on the wire?
+local function sends(m)
+  for _, p in ipairs(m.parts) do
+    if encoded_block(p) then return true end
+  end
+  return false
+end
+
+-- The API wants alternating turns, so a run of messages with the same wire
+-- role (messages that send nothing aside) becomes one wire message. The
+-- canonical messages of the run that starts at i, or nil if none starts
+-- there; and the index where it ends.
+local function run_at(msgs, i, last)
+  if not sends(msgs[i]) then return nil end
+  local role = wire_role(msgs[i])
+  for k = i - 1, 1, -1 do -- a run starts after a message of the other role
+    if sends(msgs[k]) then
+      if wire_role(msgs[k]) == role then return nil end
+      break
+    end
+  end
+  local run, j = { msgs[i] }, i
+  for k = i + 1, last do
+    if sends(msgs[k]) then
+      if wire_role(msgs[k]) ~= role then break end
+      run[#run + 1], j = msgs[k], k
+    end
+  end
+  return run, j
+end
+
+-- The wire message of a run: a lone message as JSON made when it was first
+-- sent; a merged run block by block, with `block` (cached or fresh).
+local function run_message(run, block)
+  if #run == 1 and block == encoded_block then return encoded_message(run[1]) end
+  local blocks = {}
+  for _, m in ipairs(run) do
+    for _, p in ipairs(m.parts) do blocks[#blocks + 1] = block(p) end
+  end
+  return { role = wire_role(run[1]), content = blocks }
+end
+
+-- The wire messages: every run before the latest is spliced in as one
+-- piece of JSON grown turn by turn (wire.prefix); the latest run is built
+-- afresh, for the cache breakpoint.
+local function wire_messages(msgs)
+  local n = #msgs
+  local s = n -- where the latest run starts
+  while s >= 1 and not sends(msgs[s]) do s = s - 1 end
+  for k = s - 1, 1, -1 do
+    if sends(msgs[k]) then
+      if wire_role(msgs[k]) ~= wire_role(msgs[s]) then break end
+      s = k
+    end
+  end
+  local messages = {}
+  messages[1] = wire.prefix(msgs, s - 1, function(i)
+    local run = run_at(msgs, i, s - 1)
+    return run and json.encode(run_message(run, encoded_block), "s") or nil
+  end)
+  if s >= 1 then messages[#messages + 1] = run_message((run_at(msgs, s, n)), part_block) end
+  return messages
+end
+
 -- The request body for a canonical request.
 function A.encode(req, spec, opts)
   local settings = req.settings or {}
   local cache = settings.cache ~= false
-  local messages = {}
-  for _, m in ipairs(req.messages) do
-    local role = m.role == "assistant" and "assistant" or "user" -- tool results travel as a user turn
-    local blocks = {}
-    for _, p in ipairs(m.parts) do
-      local b = part_block(p)
-      if b then blocks[#blocks + 1] = b end
-    end
-    local last = messages[#messages]
-    if last and last.role == role then -- the API wants alternating turns: merge
-      for _, b in ipairs(blocks) do last.content[#last.content + 1] = b end
-    elseif #blocks > 0 then
-      messages[#messages + 1] = { role = role, content = blocks }
-    end
-  end
+  local messages = wire_messages(req.messages)
   if cache then mark_last_message(messages) end
   local body = {
     model = spec.name,

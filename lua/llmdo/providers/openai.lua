@@ -32,38 +32,53 @@ local function user_content(parts)
   return out
 end
 
+-- The wire messages of one canonical message (a tool message becomes one
+-- per result).
+local function wire_messages(m)
+  local messages = {}
+  if m.role == "user" then
+    messages[1] = { role = "user", content = user_content(m.parts) }
+  elseif m.role == "assistant" then
+    local texts, calls = {}, {}
+    for _, p in ipairs(m.parts) do
+      if p.type == "text" then
+        texts[#texts + 1] = p.text
+      elseif p.type == "tool_call" then
+        calls[#calls + 1] = { id = p.id, type = "function",
+          ["function"] = { name = p.name, arguments = json.encode(wire.object(
+            util.shallow_copy(p.args or {})), "s") } }
+      end
+    end
+    local msg = { role = "assistant" }
+    if #texts > 0 then msg.content = table.concat(texts) end
+    if #calls > 0 then msg.tool_calls = calls end
+    messages[1] = msg
+  elseif m.role == "tool" then
+    for _, p in ipairs(m.parts) do
+      if p.type == "tool_result" then
+        messages[#messages + 1] = { role = "tool", tool_call_id = p.id, content = p.content }
+      end
+    end
+  end
+  return messages
+end
+
+-- Each canonical message's wire messages as JSON, made once: the history
+-- is spliced in, not rebuilt, every turn (wire.encode_cache).
+local encoded_messages = wire.encode_cache(wire_messages, true)
+
 -- The request body for a canonical request.
 function O.encode(req, spec, opts)
   local messages = {}
   if req.instructions and req.instructions ~= "" then
     messages[1] = { role = "system", content = req.instructions }
   end
-  for _, m in ipairs(req.messages) do
-    if m.role == "user" then
-      messages[#messages + 1] = { role = "user", content = user_content(m.parts) }
-    elseif m.role == "assistant" then
-      local texts, calls = {}, {}
-      for _, p in ipairs(m.parts) do
-        if p.type == "text" then
-          texts[#texts + 1] = p.text
-        elseif p.type == "tool_call" then
-          calls[#calls + 1] = { id = p.id, type = "function",
-            ["function"] = { name = p.name, arguments = json.encode(wire.object(
-              util.shallow_copy(p.args or {})), "s") } }
-        end
-      end
-      local msg = { role = "assistant" }
-      if #texts > 0 then msg.content = table.concat(texts) end
-      if #calls > 0 then msg.tool_calls = calls end
-      messages[#messages + 1] = msg
-    elseif m.role == "tool" then
-      for _, p in ipairs(m.parts) do
-        if p.type == "tool_result" then
-          messages[#messages + 1] = { role = "tool", tool_call_id = p.id, content = p.content }
-        end
-      end
-    end
-  end
+  local msgs = req.messages
+  messages[#messages + 1] = wire.prefix(msgs, #msgs, function(i)
+    local texts = {}
+    for k, x in ipairs(encoded_messages(msgs[i]) or {}) do texts[k] = x[1] end
+    return #texts > 0 and table.concat(texts, ",") or nil
+  end)
   local settings = req.settings or {}
   local body = { model = spec.name, messages = messages, temperature = settings.temperature, top_p = settings.top_p,
     stop = settings.stop, seed = settings.seed, reasoning_effort = settings.reasoning_effort }

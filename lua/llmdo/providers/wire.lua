@@ -85,4 +85,59 @@ function M.dense(t)
   return out
 end
 
+-- Encoded once, sent every turn. A conversation's messages do not change
+-- once recorded, so each is mapped to the wire and encoded to JSON once;
+-- later requests splice that text in (a "raw" value of the JSON encoder)
+-- instead of rebuilding and re-encoding the whole history every turn.
+local RAW = { __jsontype = "raw" }
+function M.raw(json_text) return setmetatable({ json_text }, RAW) end
+
+-- A cache, weak in its keys (canonical messages and parts), of what
+-- build(key) returns, encoded: a raw value, or a list of them when build
+-- returns a list (`many`); false when build returns nil.
+function M.encode_cache(build, many)
+  local cache = setmetatable({}, { __mode = "k" })
+  return function(key)
+    local v = cache[key]
+    if v == nil then
+      local w = build(key)
+      if w == nil then
+        v = false
+      elseif many then
+        v = {}
+        for i, x in ipairs(w) do v[i] = M.raw(json.encode(x, "s")) end
+      else
+        v = M.raw(json.encode(w, "s"))
+      end
+      cache[key] = v
+    end
+    return v or nil
+  end
+end
+
+-- The JSON of a history's first messages, joined by commas, grown as the
+-- history grows: piece(i) gives the text of canonical message i (nil: it
+-- adds nothing). Returns a raw value to splice into the body's message
+-- array - one memcpy per request instead of one encoding per message -
+-- or nil while there is nothing. A history only grows during a call; a
+-- list that changed under its cache starts over.
+local prefixes = setmetatable({}, { __mode = "k" })
+function M.prefix(list, upto, piece)
+  local st = prefixes[list]
+  if not st or st.n > upto or (st.n > 0 and list[st.n] ~= st.last) then
+    st = { n = 0, text = "" }
+    prefixes[list] = st
+  end
+  if st.n < upto then
+    local add = {}
+    for i = st.n + 1, upto do add[#add + 1] = piece(i) end
+    if #add > 0 then
+      local more = table.concat(add, ",")
+      st.text = st.text == "" and more or st.text .. "," .. more
+    end
+    st.n, st.last = upto, list[upto]
+  end
+  return st.text ~= "" and M.raw(st.text) or nil
+end
+
 return M
