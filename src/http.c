@@ -38,12 +38,19 @@ typedef struct sock_ctx {
   curl_socket_t fd;
 } sock_ctx;
 
+typedef struct xfer xfer;
+
+/* At most 'limit' transfers are active at once; the others wait, in order,
+** holding no curl handle and no connection (10 000 calls in flight cost
+** their Lua state, not 10 000 curl handles and sockets). */
 static struct {
   CURLM *multi;
   uv_loop_t *loop;
   uv_timer_t timer;
   int ready;
-} H;
+  int active, limit;
+  STAILQ_HEAD(, xfer) waiting;
+} H = {.limit = LD_HTTP_DEFAULT_ACTIVE, .waiting = STAILQ_HEAD_INITIALIZER(H.waiting)};
 
 typedef struct event_node {
   STAILQ_ENTRY(event_node) link;
@@ -51,10 +58,15 @@ typedef struct event_node {
   size_t data_len;
 } event_node;
 
-enum { XS_RUNNING, XS_BACKOFF, XS_DONE };
+enum { XS_RUNNING, XS_BACKOFF, XS_DONE, XS_QUEUED };
 
-typedef struct xfer {
-  CURL *easy;
+struct xfer {
+  CURL *easy; /* made when the transfer gets its slot, freed when it is done */
+  char *url;
+  long connect_ms;
+  int has_slot; /* counted in H.active */
+  int queued;   /* on H.waiting */
+  STAILQ_ENTRY(xfer) wait_link;
   struct curl_slist *headers;
   const char *body; /* the request body: the Lua string the handle's user value holds */
   size_t body_len;
@@ -87,7 +99,7 @@ typedef struct xfer {
   int past_deadline;
   int closing; /* timers still to close before the struct is freed */
   char errbuf[CURL_ERROR_SIZE];
-} xfer;
+};
 
 /* --- retry policy ------------------------------------------------------------ */
 
@@ -290,6 +302,8 @@ static void say_retry(xfer *x, CURLcode result, double ms) {
   fputc('\n', stderr);
 }
 
+static void release_slot(xfer *x);
+
 /* A transfer finished one attempt: retry, or settle and wake the reader. */
 static void attempt_done(xfer *x, CURLcode result) {
   uv_timer_stop(&x->idle);
@@ -297,6 +311,7 @@ static void attempt_done(xfer *x, CURLcode result) {
   x->in_multi = 0;
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (result == CURLE_OK && x->stream && success(x) && !x->plain) ld_sse_finish(&x->sse, on_sse_event, x);
+  release_slot(x); /* a retry waits its turn again */
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
   double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter());
   if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
@@ -313,6 +328,8 @@ static void attempt_done(xfer *x, CURLcode result) {
     return;
   }
   x->state = XS_DONE;
+  curl_easy_cleanup(x->easy); /* its connection stays in the multi's cache for the next request */
+  x->easy = NULL;
   if (x->too_big)
     set_error(x, "the response exceeds 64 MiB");
   else if (x->sse_error)
@@ -442,6 +459,71 @@ void ld_http_shutdown(void) {
 
 /* --- transfers -------------------------------------------------------------------- */
 
+/* Makes the curl handle of x, when it first gets a slot. 0, or -1 (memory). */
+static int setup_easy(xfer *x) {
+  CURL *e = x->easy = curl_easy_init();
+  if (!e) return -1;
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  if (x->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->connect_ms);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "llmdo/" LLMDO_VERSION);
+  return 0;
+}
+
+static void start(xfer *x);
+
+/* x no longer needs its slot (its attempt ended, or it was cancelled or
+** closed): the first waiting transfer takes it. */
+static void release_slot(xfer *x) {
+  if (x->queued) {
+    STAILQ_REMOVE(&H.waiting, x, xfer, wait_link);
+    x->queued = 0;
+  }
+  if (!x->has_slot) return;
+  x->has_slot = 0;
+  H.active--;
+  xfer *next = STAILQ_FIRST(&H.waiting);
+  if (next) {
+    STAILQ_REMOVE_HEAD(&H.waiting, wait_link);
+    next->queued = 0;
+    start(next);
+  }
+}
+
+/* Starts the attempt x is ready for, or queues it until a slot is free. */
+static void start(xfer *x) {
+  if (!x->has_slot && H.active >= H.limit) {
+    x->state = XS_QUEUED;
+    x->queued = 1;
+    STAILQ_INSERT_TAIL(&H.waiting, x, wait_link);
+    return;
+  }
+  if (!x->has_slot) x->has_slot = 1, H.active++;
+  x->state = XS_RUNNING;
+  if ((!x->easy && setup_easy(x) != 0) || curl_multi_add_handle(H.multi, x->easy) != CURLM_OK) {
+    x->state = XS_DONE;
+    set_error(x, "cannot start the transfer");
+    release_slot(x);
+    wake(x);
+    return;
+  }
+  x->in_multi = 1;
+  touch(x);
+}
+
 static void restart(xfer *x) {
   x->attempt++;
   x->status = 0;
@@ -454,15 +536,7 @@ static void restart(xfer *x) {
   x->json_type = x->sniffed = x->plain = 0;
   x->errbuf[0] = '\0';
   ld_sse_reset(&x->sse);
-  x->state = XS_RUNNING;
-  if (curl_multi_add_handle(H.multi, x->easy) != CURLM_OK) {
-    x->state = XS_DONE;
-    set_error(x, "cannot start the transfer");
-    wake(x);
-    return;
-  }
-  x->in_multi = 1;
-  touch(x);
+  start(x);
 }
 
 static void free_xfer(uv_handle_t *h) {
@@ -472,6 +546,7 @@ static void free_xfer(uv_handle_t *h) {
   ld_sse_free(&x->sse);
   ld_buf_free(&x->resp);
   free(x->error);
+  free(x->url);
   free(x);
 }
 
@@ -481,6 +556,7 @@ static void close_xfer(xfer *x) {
   wake(x);
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
+  release_slot(x);
   if (x->easy) curl_easy_cleanup(x->easy);
   curl_slist_free_all(x->headers);
   x->easy = NULL;
@@ -517,6 +593,7 @@ static void cancel_wait(void *op, ld_task *t) {
   x->waiter = NULL;
   if (x->in_multi) curl_multi_remove_handle(H.multi, x->easy);
   x->in_multi = 0;
+  release_slot(x);
   uv_timer_stop(&x->backoff);
   uv_timer_stop(&x->idle);
   x->state = XS_DONE;
@@ -620,6 +697,8 @@ static int l_http_request(lua_State *L) {
   int connect_ms = opt_int(L, 1, "connect_timeout_ms", 10000);
   int idle_s = opt_int(L, 1, "idle_timeout", 120);
   int total_s = opt_int(L, 1, "request_timeout", 600);
+  int max_active = opt_int(L, 1, "max_concurrent_requests", 0);
+  if (max_active > 0) H.limit = max_active;
 
   xfer **box = lua_newuserdatauv(L, sizeof *box, 1); /* 6 */
   *box = NULL;
@@ -641,11 +720,10 @@ static int l_http_request(lua_State *L) {
   x->stream = stream;
   x->max_retries = max_retries < 0 ? 0 : max_retries;
   ld_sse_init(&x->sse, MAX_EVENT);
-  x->easy = curl_easy_init();
-  if (body) {
-    x->body = body, x->body_len = body_len;
-  }
-  if (!x->easy) return luaL_error(L, "not enough memory");
+  x->body = body, x->body_len = body_len;
+  x->connect_ms = connect_ms;
+  x->url = strdup(url);
+  if (!x->url) return luaL_error(L, "not enough memory");
   if (lua_istable(L, 4)) {
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 4); i++) {
       lua_rawgeti(L, 4, i);
@@ -655,24 +733,6 @@ static int l_http_request(lua_State *L) {
       x->headers = h;
     }
   }
-  CURL *e = x->easy;
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-  if (x->body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
-  }
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "llmdo/" LLMDO_VERSION);
   x->attempt = -1;
   restart(x);
   return 1;

@@ -24,6 +24,9 @@
 #ifndef LD_HTTP_H
 #define LD_HTTP_H
 
+/* Model requests in flight at once, by default (runtime.max_concurrent_requests). */
+#define LD_HTTP_DEFAULT_ACTIVE 64
+
 #include <lua.h>
 #include <uv.h>
 

@@ -65,6 +65,7 @@ local function model_turn(f, def, run, tool_list, messages)
     connect_timeout_ms = run.connect_timeout_ms,
     idle_timeout = run.idle_timeout,
     request_timeout = run.request_timeout,
+    max_concurrent_requests = run.max_concurrent_requests,
     on_delta = function(text)
       if not streamed then
         streamed = true

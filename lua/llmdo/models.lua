@@ -291,10 +291,11 @@ backends.http = function(spec, req, ctx)
     local h <close> = http.request {
       url = url, headers = headers, body = body, stream = ctx.stream,
       -- a plain (unstreamed) answer sends no byte until it is whole, however
-    -- long the model writes: only request_timeout bounds it
-    max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms,
-    idle_timeout = ctx.stream and ctx.idle_timeout or ctx.request_timeout,
+      -- long the model writes: only request_timeout bounds it
+      max_retries = ctx.max_retries, connect_timeout_ms = ctx.connect_timeout_ms,
+      idle_timeout = ctx.stream and ctx.idle_timeout or ctx.request_timeout,
       request_timeout = math.max(1, math.ceil((total_ms - (sys.now() - started)) / 1000)),
+      max_concurrent_requests = ctx.max_concurrent_requests,
     }
     local result
     if ctx.stream then

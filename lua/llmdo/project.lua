@@ -32,6 +32,7 @@ local runtime_shape = V.record {
   connect_timeout = V.number { min = 0.001 },
   idle_timeout = V.number { min = 1 },
   request_timeout = V.number { min = 1 },
+  max_concurrent_requests = V.integer { min = 1, max = 100000 },
   model_settings = require("llmdo.settings").shape,
 }
 
@@ -63,6 +64,7 @@ M.runtime_defaults = {
   connect_timeout = 10,
   idle_timeout = 120,
   request_timeout = 600,
+  max_concurrent_requests = 64,
 }
 
 -- Fails unless path names a regular file; only a missing one is "not

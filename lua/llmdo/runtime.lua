@@ -100,6 +100,7 @@ function M.run_entry(project, data, opts)
     connect_timeout_ms = math.floor(rtc.connect_timeout * 1000),
     idle_timeout = math.ceil(rtc.idle_timeout),
     request_timeout = math.ceil(rtc.request_timeout),
+    max_concurrent_requests = rtc.max_concurrent_requests,
     worker_calls_require_approval = rtc.worker_calls_require_approval,
     worker_attachments_require_approval = rtc.worker_attachments_require_approval,
     worker_approval_overrides = rtc.worker_approval_overrides,

@@ -154,10 +154,12 @@ local function wire_messages(msgs)
     end
   end
   local messages = {}
-  messages[1] = wire.prefix(msgs, s - 1, function(i)
+  for i, chunk in ipairs(wire.prefix(msgs, s - 1, function(i)
     local run = run_at(msgs, i, s - 1)
     return run and json.encode(run_message(run, encoded_block), "s") or nil
-  end)
+  end)) do
+    messages[i] = chunk
+  end
   if s >= 1 then messages[#messages + 1] = run_message((run_at(msgs, s, n)), part_block) end
   return messages
 end

@@ -74,11 +74,13 @@ function O.encode(req, spec, opts)
     messages[1] = { role = "system", content = req.instructions }
   end
   local msgs = req.messages
-  messages[#messages + 1] = wire.prefix(msgs, #msgs, function(i)
+  for _, chunk in ipairs(wire.prefix(msgs, #msgs, function(i)
     local texts = {}
     for k, x in ipairs(encoded_messages(msgs[i]) or {}) do texts[k] = x[1] end
     return #texts > 0 and table.concat(texts, ",") or nil
-  end)
+  end)) do
+    messages[#messages + 1] = chunk
+  end
   local settings = req.settings or {}
   local body = { model = spec.name, messages = messages, temperature = settings.temperature, top_p = settings.top_p,
     stop = settings.stop, seed = settings.seed, reasoning_effort = settings.reasoning_effort }

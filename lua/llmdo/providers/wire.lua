@@ -115,29 +115,38 @@ function M.encode_cache(build, many)
   end
 end
 
--- The JSON of a history's first messages, joined by commas, grown as the
--- history grows: piece(i) gives the text of canonical message i (nil: it
--- adds nothing). Returns a raw value to splice into the body's message
--- array - one memcpy per request instead of one encoding per message -
--- or nil while there is nothing. A history only grows during a call; a
--- list that changed under its cache starts over.
+-- The JSON of a history's first messages, grown as the history grows:
+-- piece(i) gives the text of canonical message i (nil: it adds nothing).
+-- Returns raw values to splice into the body's message array - a few
+-- memcpys per request instead of one encoding per message. The text is
+-- kept in chunks of about CHUNK bytes (each a comma-joined run of
+-- messages), so a turn copies the newest chunk, not the whole history. A
+-- history only grows during a call; a list that changed under its cache
+-- starts over.
+local CHUNK = 64 * 1024
 local prefixes = setmetatable({}, { __mode = "k" })
 function M.prefix(list, upto, piece)
   local st = prefixes[list]
   if not st or st.n > upto or (st.n > 0 and list[st.n] ~= st.last) then
-    st = { n = 0, text = "" }
+    st = { n = 0, chunks = {} }
     prefixes[list] = st
   end
   if st.n < upto then
-    local add = {}
-    for i = st.n + 1, upto do add[#add + 1] = piece(i) end
-    if #add > 0 then
-      local more = table.concat(add, ",")
-      st.text = st.text == "" and more or st.text .. "," .. more
+    local chunks = st.chunks
+    for i = st.n + 1, upto do
+      local text = piece(i)
+      if text then
+        local last = chunks[#chunks]
+        if last and #last[1] < CHUNK then
+          last[1] = last[1] .. "," .. text
+        else
+          chunks[#chunks + 1] = M.raw(text)
+        end
+      end
     end
     st.n, st.last = upto, list[upto]
   end
-  return st.text ~= "" and M.raw(st.text) or nil
+  return st.chunks
 end
 
 return M
