@@ -60,6 +60,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         mock = self.server.mock
+        with mock.lock:
+            mock.inflight += 1
+            mock.max_inflight = max(mock.max_inflight, mock.inflight)
+        try:
+            self._post(mock)
+        finally:
+            with mock.lock:
+                mock.inflight -= 1
+
+    def _post(self, mock):
         length = int(self.headers.get("content-length", "0"))
         raw = self.rfile.read(length)
         try:
@@ -303,6 +313,7 @@ class MockProvider:
         self.lock = threading.Lock()
         self.script = []
         self.requests = []
+        self.inflight = self.max_inflight = 0  # requests being answered, and the most at once
         self.default = default or {"text": "ok"}
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
@@ -318,6 +329,7 @@ class MockProvider:
         with self.lock:
             self.script = list(script)
             self.requests = []
+            self.inflight = self.max_inflight = 0
             self.default = default or {"text": "ok"}
 
     def next_response(self, body=None):

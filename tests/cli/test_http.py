@@ -3,7 +3,7 @@ import base64
 import json
 import sys, os
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, project, worker, main, SECRETS
+from harness import Case, Custom, project, worker, main, mock_provider, run_case, SECRETS
 
 def err(msg):
     return f"Error: {msg}\n"
@@ -145,7 +145,31 @@ OPENAI_ROUND = [{"text": "Adding.", "tool_calls": [{"name": "add", "args": {"a":
 SEARCH_BLOCKS = [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "llmdo"}},
                  {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}]
 
+FAN = r"""
+local llmdo = require "llmdo"
+return { fan = llmdo.entry { main = function(input, rt)
+  local items = {}
+  for i = 1, 8 do items[i] = i end
+  return table.concat(rt:map(items, function(i) return rt:call_agent("leaf", "call " .. i) end), ",")
+end } }
+"""
+
+
+def limited_concurrency(binary):
+    """runtime.max_concurrent_requests = 2: eight concurrent calls, never more than two requests at the mock."""
+    files = {"project.lua": project(workers=("leaf.worker",), lua=("f.lua",),
+                                    rest="runtime = { approval_mode = 'approve_all', max_concurrent_requests = 2 }"),
+             "leaf.worker": worker(name="leaf", model="anthropic:claude-test", entry=False), "f.lua": FAN}
+    case = Case("fan", files, ["run", ".", "go"], mock=[], mock_default={"text": "ok", "delay_ms": 150},
+                stdout="ok,ok,ok,ok,ok,ok,ok,ok\n")
+    problems = run_case(binary, case)
+    if mock_provider().max_inflight != 2:
+        problems.append(f"{mock_provider().max_inflight} requests at once at the mock, want 2")
+    return problems
+
+
 CASES = [
+    Custom("runtime.max_concurrent_requests bounds the requests in flight", limited_concurrency),
     Case("anthropic: request content and answer", proj(), ["run", ".", "hi"], mock=[{"text": "Hello!"}],
          stdout="Hello!\n", check=check_anthropic_basic),
     Case("anthropic: a tool round", proj(), ["run", ".", "add them"], mock=TOOL_ROUND,
