@@ -42,6 +42,18 @@ for _, case in ipairs { { A, { name = "claude-test", provider = "anthropic" } },
     end
     T.ok(#incremental > 64 * 1024 or r < 20, "bodies outgrow one chunk")
   end
+  -- the next turn of a chat: a new list of the same messages, and more
+  local next_turn = {}
+  for i, m in ipairs(msgs) do next_turn[i] = m end
+  next_turn[#next_turn + 1] = { role = "user", parts = { { type = "text", text = "and now?" } } }
+  T.eq(body(p, next_turn, spec), body(p, util.deep_copy(next_turn), spec), spec.provider .. ": a chat's next turn")
+  -- a history edited in the middle is not served from the cache
+  local edited = {}
+  for i, m in ipairs(next_turn) do edited[i] = m end
+  edited[5] = { role = edited[5].role, parts = { { type = "text", text = "edited" } } }
+  local b = body(p, edited, spec)
+  T.eq(b, body(p, util.deep_copy(edited), spec), spec.provider .. ": an edited history")
+  T.ok(b:find("edited", 1, true) ~= nil, spec.provider .. ": the edit is sent")
 end
 
 print(T.done("wire_cache"))

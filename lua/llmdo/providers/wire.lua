@@ -120,20 +120,29 @@ end
 -- Returns raw values to splice into the body's message array - a few
 -- memcpys per request instead of one encoding per message. The text is
 -- kept in chunks of about CHUNK bytes (each a comma-joined run of
--- messages), so a turn copies the newest chunk, not the whole history. A
--- history only grows during a call; a list that changed under its cache
--- starts over.
+-- messages), so a turn copies the newest chunk, not the whole history.
+-- The cache is found by the history's first message, so the next turn of a
+-- chat (a new list holding the same messages, and more) finds it too; it is
+-- used only if every message it covers is still in its place.
 local CHUNK = 64 * 1024
 local prefixes = setmetatable({}, { __mode = "k" })
 function M.prefix(list, upto, piece)
-  local st = prefixes[list]
-  if not st or st.n > upto or (st.n > 0 and list[st.n] ~= st.last) then
-    st = { n = 0, chunks = {} }
-    prefixes[list] = st
+  local st = list[1] and prefixes[list[1]]
+  local valid = st and st.n <= upto
+  for i = 1, valid and st.n or 0 do
+    if list[i] ~= st.items[i] then
+      valid = false
+      break
+    end
+  end
+  if not valid then
+    st = { n = 0, chunks = {}, items = {} }
+    if list[1] then prefixes[list[1]] = st end
   end
   if st.n < upto then
     local chunks = st.chunks
     for i = st.n + 1, upto do
+      st.items[i] = list[i]
       local text = piece(i)
       if text then
         local last = chunks[#chunks]
@@ -144,7 +153,7 @@ function M.prefix(list, upto, piece)
         end
       end
     end
-    st.n, st.last = upto, list[upto]
+    st.n = upto
   end
   return st.chunks
 end
