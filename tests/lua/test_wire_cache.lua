@@ -50,7 +50,7 @@ for _, case in ipairs { { A, { name = "claude-test", provider = "anthropic" } },
   -- a history edited in the middle is not served from the cache
   local edited = {}
   for i, m in ipairs(next_turn) do edited[i] = m end
-  edited[5] = { role = edited[5].role, parts = { { type = "text", text = "edited" } } }
+  edited[2] = { role = "assistant", parts = { { type = "text", text = "edited" } } }
   local b = body(p, edited, spec)
   T.eq(b, body(p, util.deep_copy(edited), spec), spec.provider .. ": an edited history")
   T.ok(b:find("edited", 1, true) ~= nil, spec.provider .. ": the edit is sent")
