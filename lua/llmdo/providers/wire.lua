@@ -123,22 +123,28 @@ end
 -- messages), so a turn copies the newest chunk, not the whole history.
 -- The cache is found by the history's first message, so the next turn of a
 -- chat (a new list holding the same messages, and more) finds it too; it is
--- used only if every message it covers is still in its place.
-local CHUNK = 64 * 1024
+-- used only if every message it covers is still in its place (checked once
+-- per list: a call's history only ever grows).
+local CHUNK = 16 * 1024
 local prefixes = setmetatable({}, { __mode = "k" })
 function M.prefix(list, upto, piece)
   local st = list[1] and prefixes[list[1]]
   local valid = st and st.n <= upto
-  for i = 1, valid and st.n or 0 do
-    if list[i] ~= st.items[i] then
-      valid = false
-      break
+  if valid and st.list == list then -- a call's own history only grows: its last message is proof
+    valid = st.n == 0 or list[st.n] == st.items[st.n]
+  elseif valid then
+    for i = 1, st.n do
+      if list[i] ~= st.items[i] then
+        valid = false
+        break
+      end
     end
   end
   if not valid then
     st = { n = 0, chunks = {}, items = {} }
     if list[1] then prefixes[list[1]] = st end
   end
+  st.list = list
   if st.n < upto then
     local chunks = st.chunks
     for i = st.n + 1, upto do
