@@ -4,6 +4,8 @@ is kept but exits 3, a pause continues), malformed tool arguments become a
 retry prompt, model settings reach the model, rt:call_agent reports the
 stop reason and usage. Scripted models play the provider's part here; the
 wire side is tested against the mock provider."""
+import json
+
 from harness import Case, main, project, worker
 
 MODELS = r"""
@@ -73,7 +75,42 @@ def err(msg):
     return f"Error: {msg}\n"
 
 
-CASES = [
+def http(model, mock, args=("run", ".", "hi"), toolsets=False, **kw):
+    """The same outcomes end to end: llmdo run against the mock provider."""
+    files = proj(model, extra="toolsets: [calc]" if toolsets else "")
+    return dict(files=files, args=list(args), mock=mock, **kw)
+
+
+def second_request_has(text):
+    def check(reqs):
+        body = json.dumps(reqs[1]["body"]) if len(reqs) > 1 else ""
+        return [] if text in body else [f"the second request lacks {text!r}: {body[:300]}"]
+    return check
+
+
+ANT, OAI = "anthropic:claude-test", "openai:gpt-test"
+WIRE = [
+    ("http: anthropic max_tokens: printed, warned, exit 3", http(ANT, [{"text": "cut sho", "stop_reason": "max_tokens"}],
+     exit=3, stdout="cut sho\n", stderr_has=["was cut at the max_tokens limit"])),
+    ("http: openai length: exit 3", http(OAI, [{"text": "cut sho", "stop_reason": "length"}], exit=3,
+     stdout="cut sho\n")),
+    ("http: anthropic refusal", http(ANT, [{"text": "No.", "stop_reason": "refusal"}], exit=1,
+     stderr="Error: Model stopped (refusal) in worker 'main' (anthropic:claude-test): the model refused: No.\n")),
+    ("http: openai refusal text", http(OAI, [{"refusal": "I can't help with that.", "stop_reason": "stop"}], exit=1,
+     stderr_has=["the model refused: I can't help with that."])),
+    ("http: openai content_filter", http(OAI, [{"text": "partial", "stop_reason": "content_filter"}], exit=1,
+     stderr_has=["Model stopped (content_filter)"])),
+    ("http: pause_turn, then end_turn", http(ANT, [{"text": "searching", "stop_reason": "pause_turn"},
+                                                  {"text": "found it"}],
+     stdout="found it\n", check=second_request_has("searching"))),
+    ("http: malformed tool arguments, then good ones", http(OAI, [
+        {"tool_calls": [{"name": "add", "raw_args": '{"a": 1, "b": '}]},
+        {"tool_calls": [{"name": "add", "args": {"a": 1, "b": 2}}]},
+        {"text": "sum 3"}], toolsets=True, stdout="sum 3\n",
+     check=second_request_has("they are not valid JSON"))),
+]
+
+CASES = [Case(name, **kw) for name, kw in WIRE] + [
     Case("a refusal fails, showing the refusal", proj("lua:refuse"), ["run", ".", "hi"], exit=1,
          stderr=err("Model stopped (refusal) in worker 'main' (lua:refuse): the model refused: I can't help with "
                     "that.")),
