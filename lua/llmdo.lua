@@ -64,6 +64,7 @@ local tool_shape = V.record({
   fn = V.func,
   retries = V.integer { min = 0 },
   sequential = V.boolean,
+  timeout = V.number { min = 0.001 }, -- seconds: past it, the model gets a tool error
   hidden = V.boolean, -- callable (and gated) but not offered to the model
 }, { required = { "fn" } })
 M._tool_shape = tool_shape

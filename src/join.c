@@ -37,9 +37,14 @@ struct join_op {
   int n, limit, started, running;
   int failed, cancelled;
   branch *branches;
+  double seconds;    /* timeout(): its limit, and its timer (NULL for the others) */
+  uv_timer_t *timer; /* freed by its close callback: the op may be gone by then */
+  int timed_out;
 };
 
 static void schedule(join_op *op);
+
+static void free_timer(uv_handle_t *h) { free(h); }
 
 static void on_branch_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   (void)t;
@@ -55,6 +60,7 @@ static void on_branch_done(ld_task *t, lua_State *L, int ok, int nres, void *ud)
       lua_pushnil(L);
     lua_rawseti(L, -2, b->index);
   } else if (!op->failed) {
+    if (op->timer && ld_task_timed_out(t)) op->timed_out = 1; /* it computed past the limit */
     op->failed = 1;
     lua_pushvalue(L, v);
     lua_setfield(L, -2, "err");
@@ -73,8 +79,12 @@ static void complete(lua_State *L, join_op *op) {
   lua_checkstack(co, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, op->ref);
   int ok = !op->failed && !op->cancelled;
+  if (op->timer) {
+    uv_timer_stop(op->timer);
+    uv_close((uv_handle_t *)op->timer, free_timer);
+  }
   lua_pushboolean(co, ok);
-  lua_getfield(L, -1, ok ? "results" : "err");
+  lua_getfield(L, -1, ok ? "results" : op->timed_out && !op->cancelled ? "timeout" : "err");
   lua_xmove(L, co, 1);
   lua_pop(L, 1);
   luaL_unref(L, LUA_REGISTRYINDEX, op->ref);
@@ -101,15 +111,25 @@ static int l_pump(lua_State *L) {
     branch *b = &op->branches[i - 1];
     b->op = op;
     b->index = i;
+    int nargs = 0;
     if (op->map) {
       lua_pushvalue(L, 4);
       lua_rawgeti(L, 3, i);
       lua_pushinteger(L, i);
+      nargs = 2;
     } else {
       lua_rawgeti(L, 3, i);
+      if (op->timer) { /* timeout(seconds, fn, ...): fn's arguments */
+        lua_getfield(L, 2, "args");
+        nargs = (int)lua_rawlen(L, -1);
+        luaL_checkstack(L, nargs, "too many arguments");
+        for (int k = 1; k <= nargs; k++) lua_rawgeti(L, -k, k);
+        lua_remove(L, -nargs - 1);
+      }
     }
-    ld_sched_spawn(op->s, L, op->map ? 2 : 0, on_branch_done, b, &op->group);
+    ld_task *t = ld_sched_spawn(op->s, L, nargs, on_branch_done, b, &op->group);
     op->running++;
+    if (op->timer) ld_task_watch(t, uv_hrtime() + (uint64_t)(op->seconds * 1e9));
   }
   return 0;
 }
@@ -144,6 +164,15 @@ static void cancel_join(void *ud, ld_task *t) {
   schedule(op);
 }
 
+/* timeout(): the limit passed while the function still waits; one that
+** computes is stopped by its task's watch (ld_task_watch). */
+static void on_timeout(uv_timer_t *timer) {
+  join_op *op = timer->data;
+  op->timed_out = 1;
+  ld_group_cancel(&op->group);
+  schedule(op);
+}
+
 /* Continuation: (ok, results table | error) pushed by complete(). */
 static int join_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
@@ -152,6 +181,10 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
     return 2;
   }
   if (!lua_toboolean(L, -2)) return lua_error(L);
+  if (ctx == -3) { /* timeout: the first result */
+    lua_rawgeti(L, -1, 1);
+    return 1;
+  }
   if (ctx < 0) { /* map: the table, an array even with holes */
     ld_json_mark_array(L, -1);
     return 1;
@@ -162,16 +195,25 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
   return n;
 }
 
-/* Creates the operation over state table on top and waits. [-1, +0, yields] */
-static int start(lua_State *L, int n, int limit, int map, int turn) {
-  ld_task *t = ld_task_check(L, map ? "map" : "parallel");
+/* Creates the operation over state table on top and waits; with seconds
+** > 0, a timeout() of one branch. [-1, +0, yields] */
+static int start(lua_State *L, int n, int limit, int map, int turn, double seconds) {
+  ld_task *t = ld_task_check(L, map ? "map" : seconds > 0 ? "timeout" : "parallel");
   int ref = luaL_ref(L, LUA_REGISTRYINDEX); /* before allocating: it can raise */
   join_op *op = calloc(1, sizeof *op);
   branch *br = op ? calloc((size_t)n, sizeof *br) : NULL;
-  if (!op || !br) {
-    free(op);
+  uv_timer_t *timer = op && seconds > 0 ? malloc(sizeof *timer) : NULL;
+  if (!op || !br || (seconds > 0 && !timer)) {
+    free(op), free(br), free(timer);
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     return luaL_error(L, "not enough memory");
+  }
+  if (timer) {
+    uv_timer_init(ld_sched_loop(ld_sched_get(L)), timer);
+    timer->data = op;
+    uv_timer_start(timer, on_timeout, (uint64_t)(seconds * 1000 + 0.5), 0);
+    op->timer = timer;
+    op->seconds = seconds;
   }
   op->ref = ref;
   op->s = ld_sched_get(L);
@@ -183,7 +225,7 @@ static int start(lua_State *L, int n, int limit, int map, int turn) {
   op->branches = br;
   if (turn) ld_sched_set_interrupt(op->s, &op->group);
   schedule(op);
-  return ld_task_wait(L, t, cancel_join, op, turn ? -2 : map ? -1 : n, join_k);
+  return ld_task_wait(L, t, cancel_join, op, turn ? -2 : map ? -1 : seconds > 0 ? -3 : n, join_k);
 }
 
 /* Pushes { work = work, fn = fn, results = {false, ...}, err = cancelled };
@@ -217,7 +259,29 @@ int l_join_parallel(lua_State *L) {
   }
   int work = lua_gettop(L);
   push_state(L, work, 0, n);
-  return start(L, n, n, 0, 0);
+  return start(L, n, n, 0, 0, 0);
+}
+
+int l_join_timeout(lua_State *L) {
+  double seconds = luaL_checknumber(L, 1);
+  luaL_argcheck(L, seconds > 0 && seconds <= 1e6, 1, "the limit must be a number of seconds above 0");
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  int nargs = lua_gettop(L) - 2;
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, 1);
+  int work = lua_gettop(L);
+  push_state(L, work, 0, 1);
+  lua_createtable(L, nargs, 0); /* state.args */
+  for (int i = 1; i <= nargs; i++) {
+    lua_pushvalue(L, 2 + i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setfield(L, -2, "args");
+  ld_error_push(L, "timeout", lua_pushfstring(L, "timed out after %s s", lua_tostring(L, 1)));
+  lua_remove(L, -2);
+  lua_setfield(L, -2, "timeout");
+  return start(L, 1, 1, 0, 0, seconds);
 }
 
 int l_join_turn(lua_State *L) {
@@ -227,7 +291,7 @@ int l_join_turn(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
   push_state(L, lua_gettop(L), 0, 1);
-  return start(L, 1, 1, 0, 1);
+  return start(L, 1, 1, 0, 1, 0);
 }
 
 int l_join_map(lua_State *L) {
@@ -244,5 +308,5 @@ int l_join_map(lua_State *L) {
   }
   lua_settop(L, 2);
   push_state(L, 1, 2, (int)n);
-  return start(L, (int)n, (int)(limit < n ? limit : n), 1, 0);
+  return start(L, (int)n, (int)(limit < n ? limit : n), 1, 0, 0);
 }

@@ -22,4 +22,10 @@ int l_join_map(lua_State *L);
 ** Ctrl-C cancels on its own (a chat turn), instead of the whole process. */
 int l_join_turn(lua_State *L);
 
+/* core.timeout(seconds, fn, ...) -> fn(...)'s first result: fn runs as a
+** task of its own, cancelled when the time is up - whether it waits or
+** computes (its task is watched) - which raises an error of kind "timeout":
+** "timed out after N s". [-(n+2), +1, yields] */
+int l_join_timeout(lua_State *L);
+
 #endif

@@ -73,11 +73,8 @@ static int open_http(lua_State *L) {
 }
 
 static int open_task(lua_State *L) {
-  static const luaL_Reg fns[] = {{"sleep", l_io_sleep},
-                                 {"parallel", l_join_parallel},
-                                 {"map", l_join_map},
-                                 {"turn", l_join_turn},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"sleep", l_io_sleep}, {"parallel", l_join_parallel}, {"map", l_join_map},
+                                 {"turn", l_join_turn}, {"timeout", l_join_timeout},   {NULL, NULL}};
   luaL_newlib(L, fns);
   ld_sched_open(L);
   ld_sched_push_sentinel(L);

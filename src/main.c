@@ -45,8 +45,7 @@ static void say_stopped(int signum) {
         stderr);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-  (void)h;
+static void on_signal(int signum) {
   ld_group *turn = ld_sched_interrupt(the_sched);
   if (signum == SIGINT && !stop_signal) {
     if (turn && !turn->cancelled) { /* chat: only the current turn */
@@ -257,13 +256,11 @@ int main(int argc, char **argv) {
   ld_vm_set_debug(L, cli.debug);
   ld_sched *s = ld_sched_new(L, &loop);
   int status = LD_EXIT_RUN;
-  uv_signal_t sigs[3];
   static const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
   the_sched = s;
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&loop, &sigs[i]);
-    uv_signal_start(&sigs[i], on_signal, signums[i]);
-    uv_unref((uv_handle_t *)&sigs[i]); /* waiting for a signal alone keeps nothing alive */
+  if (s && ld_sched_catch_signals(s, signums, 3, on_signal) != 0) {
+    fprintf(stderr, "Error: cannot catch signals\n");
+    return LD_EXIT_RUN;
   }
   if (s) {
     lua_pushcfunction(L, pmain);
@@ -278,6 +275,7 @@ int main(int argc, char **argv) {
   }
   fflush(stdout);
   lua_close(L); /* finalizers may still close loop handles */
+  ld_sched_release_signals();
   ld_sched_free(s);
   ld_prompt_close();
   ld_lineedit_close();

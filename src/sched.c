@@ -12,8 +12,11 @@
 */
 #include "sched.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <lauxlib.h>
 
@@ -32,6 +35,8 @@ struct ld_task {
   int armed;                  /* ld_task_wait was called during this resume */
   int cancelled;              /* level-triggered: every wait raises */
   int shield;                 /* > 0: inside core shield(): cancellation waits until it ends */
+  uint64_t deadline;          /* uv_hrtime by which it must end, checked by its hook (0: none) */
+  int timed_out;              /* cancelled for passing the deadline */
   int nowait;                 /* > 0: inside a user coroutine resumed where the task cannot yield */
   int aborted;                /* the current wait was stopped by cancellation */
   STAILQ_ENTRY(ld_task) next; /* the ready queue */
@@ -59,6 +64,98 @@ struct ld_sched {
   ld_group *interrupt;
 };
 
+/* --- stop signals ----------------------------------------------------------- */
+
+#define LD_SCHED_HOOK_COUNT 10000
+
+static struct {
+  ld_sched *s;
+  ld_signal_fn on_signal;
+  uv_async_t async;
+  int ready;
+  volatile sig_atomic_t delivered[NSIG]; /* counted by the handler */
+  int handled[NSIG];                     /* counted by process_signals */
+  struct sigaction old[NSIG];
+  int caught[NSIG];
+} SIG;
+
+/* Hands each delivery not yet handled to on_signal. Runs in the loop or
+** in the hook, never in the handler. */
+static void process_signals(void) {
+  for (int sig = 1; sig < NSIG; sig++)
+    while (SIG.handled[sig] < SIG.delivered[sig]) {
+      SIG.handled[sig]++;
+      SIG.on_signal(sig);
+    }
+}
+
+static void on_signal_async(uv_async_t *h) {
+  (void)h;
+  process_signals();
+}
+
+/* The hook the handler sets on a running task: handle the signals, then
+** stop the task if it is now cancelled (and not shielded). It stays while
+** the task is cancelled, so a pcall that swallows the error gains nothing. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (SIG.ready) process_signals();
+  ld_task *t = SIG.s ? SIG.s->current : NULL;
+  if (t && t->deadline && !t->cancelled && uv_hrtime() >= t->deadline) { /* computing past its time */
+    t->timed_out = 1;
+    ld_task_cancel(t);
+  }
+  if (!t || !t->cancelled || t->shield) {
+    if (!(t && t->deadline)) lua_sethook(L, NULL, 0, 0); /* a watched task keeps its watch */
+    return;
+  }
+  lua_sethook(L, stop_hook, LUA_MASKCOUNT, LD_SCHED_HOOK_COUNT);
+  ld_error_raisef(L, "cancelled", "cancelled");
+}
+
+/* The signal handler: only async-signal-safe work (lua_sethook is, as
+** lua.c relies on; so is uv_async_send). */
+static void on_os_signal(int sig) {
+  int saved = errno;
+  SIG.delivered[sig]++;
+  ld_sched *s = SIG.s;
+  if (s && s->current) lua_sethook(s->current->co, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  uv_async_send(&SIG.async);
+  errno = saved;
+}
+
+void ld_task_watch(ld_task *t, uint64_t deadline) {
+  t->deadline = deadline;
+  lua_sethook(t->co, stop_hook, LUA_MASKCOUNT, LD_SCHED_HOOK_COUNT);
+}
+
+int ld_task_timed_out(ld_task *t) { return t->timed_out; }
+
+int ld_sched_catch_signals(ld_sched *s, const int *signums, int n, ld_signal_fn on_signal) {
+  SIG.on_signal = on_signal;
+  if (uv_async_init(s->loop, &SIG.async, on_signal_async) != 0) return -1;
+  uv_unref((uv_handle_t *)&SIG.async); /* waiting for a signal alone keeps nothing alive */
+  SIG.ready = 1;
+  for (int i = 0; i < n; i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_os_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(signums[i], &sa, &SIG.old[signums[i]]) != 0) return -1;
+    SIG.caught[signums[i]] = 1;
+  }
+  return 0;
+}
+
+void ld_sched_release_signals(void) {
+  if (!SIG.ready) return;
+  for (int sig = 1; sig < NSIG; sig++) /* from here a signal acts as it did before us */
+    if (SIG.caught[sig]) sigaction(sig, &SIG.old[sig], NULL), SIG.caught[sig] = 0;
+  uv_close((uv_handle_t *)&SIG.async, NULL);
+  SIG.ready = 0;
+}
+
 /* The light userdata host primitives yield; see lua/llmdo/prelude.lua. */
 static const char yield_sentinel = 'y';
 static const char sched_key = 's';
@@ -72,10 +169,14 @@ ld_sched *ld_sched_new(lua_State *L, uv_loop_t *loop) {
   s->loop = loop;
   lua_pushlightuserdata(L, s);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_key);
+  SIG.s = s;
   return s;
 }
 
-void ld_sched_free(ld_sched *s) { free(s); }
+void ld_sched_free(ld_sched *s) {
+  if (SIG.s == s) SIG.s = NULL;
+  free(s);
+}
 
 ld_sched *ld_sched_get(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &sched_key);

@@ -106,6 +106,27 @@ lua_State *ld_task_thread(ld_task *t);
 /* The operation completed; nargs results were pushed on ld_task_thread. */
 void ld_task_wake(ld_task *t, int nargs);
 
+/*
+** Stop signals. ld_sched_catch_signals installs handlers for the given
+** signals; each delivery is handed to on_signal(signum) from the loop - or,
+** when Lua code is busy and the loop cannot run (a `while true do end` in a
+** tool), from a hook the handler sets on the running task (as lua.c stops
+** its interpreter). The same hook then raises "cancelled" in that task, now
+** and every LD_SCHED_HOOK_COUNT instructions while it stays cancelled, so a
+** busy task that catches the error cannot carry on. A busy loop inside a
+** user coroutine of the task is reached only when control returns to the
+** task (a second signal leaves at once). Call once, before ld_sched_run.
+*/
+typedef void (*ld_signal_fn)(int signum);
+
+/* Watches a task that must end by 'deadline' (uv_hrtime): a hook checks
+** the clock every LD_SCHED_HOOK_COUNT instructions, so a task that computes
+** past its time is cancelled too, not only one that waits. */
+void ld_task_watch(ld_task *t, uint64_t deadline);
+int ld_task_timed_out(ld_task *t);
+int ld_sched_catch_signals(ld_sched *s, const int *signums, int n, ld_signal_fn on_signal);
+void ld_sched_release_signals(void);
+
 /* Adds nowait (see lua/llmdo/prelude.lua) and shield to the table on top. */
 void ld_sched_open(lua_State *L);
 

@@ -193,6 +193,10 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
     outcome_msg(L, "retry", ld_error_message(L, P_RESULT));
     return reported(L);
   }
+  if (strcmp(kind, "timeout") == 0) { /* the tool's own limit: the model may try otherwise */
+    outcome_msg(L, "retry", lua_pushfstring(L, "Tool '%s' %s", tool, ld_error_message(L, P_RESULT)));
+    return reported(L);
+  }
   if (strcmp(kind, "permission") == 0) {
     outcome_msg(L, "permission", ld_error_message(L, P_RESULT));
     lua_pushvalue(L, P_RESULT);

@@ -10,6 +10,7 @@
 -- a warning and never replaces the call's own result or error.
 local json = require "llmdo.core.json"
 local E = require "llmdo.core.error"
+local task = require "llmdo.core.task"
 local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local llmdo = require "llmdo"
@@ -52,6 +53,13 @@ local function json_schema(params, where)
   if not js then util.fail("run", where .. ": " .. err) end
   json_cache[params] = js
   return js
+end
+
+-- A tool with `timeout` runs as a task of its own, stopped when the time is
+-- up whether it waits or computes (task.timeout); the plane hands the
+-- model "Tool 'x' timed out after N s".
+local function timed(fn, seconds)
+  return function(args, ctx) return task.timeout(seconds, fn, args, ctx) end
 end
 
 local function spec_of(entry)
@@ -162,7 +170,7 @@ function M.build(frame, def, run, call_instances)
           name = full, kind = "lua", config = inst.config,
           description = d.description or "",
           parameters = json_schema(d.params, "toolset '" .. inst.label .. "': tools." .. name),
-          fn = d.fn, approval = d.approval, describe = d.describe,
+          fn = d.timeout and timed(d.fn, d.timeout) or d.fn, approval = d.approval, describe = d.describe,
           retries = d.retries or 1, sequential = d.sequential or false, hidden = d.hidden,
         }, inst.label)
       end
