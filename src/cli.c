@@ -13,7 +13,8 @@
 
 void ld_cli_usage(FILE *out) {
   fputs("usage: llmdo run PROJECT [PROMPT] [options]\n"
-        "       llmdo check PROJECT [--model MODEL]\n"
+        "       llmdo check PROJECT [--model MODEL] [--tools]\n"
+        "       llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]\n"
         "       llmdo lua SCRIPT [ARGS...]\n"
         "       llmdo --help | --version\n"
         "\n"
@@ -21,7 +22,11 @@ void ld_cli_usage(FILE *out) {
         "\n"
         "commands:\n"
         "  run     link the project, run its entry with the input, print the result\n"
-        "  check   link the project and list each worker, its model and its tools\n"
+        "  check   link the project and list each worker, its model and its tools;\n"
+        "          --tools prints every tool's JSON schema (factories run, then clean up)\n"
+        "  tool    call one tool through the tool plane (validation, approval, cleanup)\n"
+        "          with no model, and print what the model would see; --worker picks\n"
+        "          whose tools (default: the entry worker), --args the JSON arguments\n"
         "  lua     run a Lua script with the llmdo module (for embedding and tests)\n"
         "\n"
         "run options:\n"
@@ -97,10 +102,12 @@ static int parse_command(const char *cmd, ld_cli *o, char *err, size_t errlen) {
     o->command = LD_CMD_CHECK;
   else if (strcmp(cmd, "lua") == 0)
     o->command = LD_CMD_LUA;
+  else if (strcmp(cmd, "tool") == 0)
+    o->command = LD_CMD_TOOL;
   else if (cmd[0] == '-')
     return fail(err, errlen, "unknown option '%s' (expected a command first; see llmdo --help)", cmd);
   else
-    return fail(err, errlen, "unknown command '%s' (expected run, check or lua)", cmd);
+    return fail(err, errlen, "unknown command '%s' (expected run, check, tool or lua)", cmd);
   return 0;
 }
 
@@ -131,8 +138,20 @@ static int parse_flag(int argc, char **argv, int *i, ld_cli *o, char *err, size_
     if (missing) return fail(err, errlen, "option '--model' needs a value");
     if (!*val) return fail(err, errlen, "option '--model' needs a non-empty value");
     o->model = val;
-  } else if (o->command != LD_CMD_RUN) {
-    return fail(err, errlen, "option '%s' does not apply to 'check'", a);
+  } else if (o->command == LD_CMD_CHECK && strcmp(a, "--tools") == 0) {
+    o->tools = 1;
+  } else if (o->command == LD_CMD_TOOL && take(argc, argv, i, "--worker", &val, &missing)) {
+    if (missing || !*val) return fail(err, errlen, "option '--worker' needs a worker name");
+    o->worker = val;
+  } else if (o->command == LD_CMD_TOOL && take(argc, argv, i, "--args", &val, &missing)) {
+    if (missing) return fail(err, errlen, "option '--args' needs a JSON object");
+    o->args_json = val;
+  } else if (o->command == LD_CMD_CHECK ||
+             (o->command == LD_CMD_TOOL && strcmp(a, "--approve-all") && strcmp(a, "--reject-all") &&
+              strcmp(a, "--headless") && strcmp(a, "--verbose") &&
+              !(a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)))) {
+    return fail(err, errlen, "option '%s' does not apply to '%s'", a,
+                o->command == LD_CMD_CHECK ? "check" : "tool");
   } else if (take(argc, argv, i, "--input-json", &val, &missing)) {
     if (missing) return fail(err, errlen, "option '--input-json' needs a value");
     o->input_json = val;
@@ -161,9 +180,11 @@ static int parse_flag(int argc, char **argv, int *i, ld_cli *o, char *err, size_
 /* What the flags must agree on once all are read. */
 static int check_parsed(ld_cli *o, char *err, size_t errlen) {
   if (o->verbose > 3) o->verbose = 3;
+  static const char *const names[] = {"", "run", "check", "lua", "", "", "tool"};
   if (!o->project)
     return fail(err, errlen, "%s: missing PROJECT (a project.lua, its directory, or a .worker file)",
-                o->command == LD_CMD_RUN ? "run" : "check");
+                names[o->command]);
+  if (o->command == LD_CMD_TOOL && !o->tool) return fail(err, errlen, "tool: missing TOOL (the tool's name)");
   if (o->approve_all && o->reject_all)
     return fail(err, errlen, "--approve-all and --reject-all cannot be combined");
   return 0;
@@ -183,6 +204,8 @@ int ld_cli_parse(int argc, char **argv, ld_cli *o, char *err, size_t errlen) {
         o->project = a;
       else if (npos == 1 && o->command == LD_CMD_RUN)
         o->prompt = a;
+      else if (npos == 1 && o->command == LD_CMD_TOOL)
+        o->tool = a;
       else
         return fail(err, errlen, "unexpected argument '%s'", a);
       npos++;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum { LD_CMD_NONE, LD_CMD_RUN, LD_CMD_CHECK, LD_CMD_LUA, LD_CMD_HELP, LD_CMD_VERSION };
+enum { LD_CMD_NONE, LD_CMD_RUN, LD_CMD_CHECK, LD_CMD_LUA, LD_CMD_HELP, LD_CMD_VERSION, LD_CMD_TOOL };
 
 typedef struct ld_cli {
   int command;
@@ -18,6 +18,11 @@ typedef struct ld_cli {
   int max_depth; /* 0: not given */
   int approve_all, reject_all, headless, chat, debug;
   int verbose; /* 0..3 */
+  /* llmdo tool PROJECT TOOL [--worker NAME] [--args JSON]; llmdo check --tools */
+  const char *tool;
+  const char *worker;
+  const char *args_json;
+  int tools;
   /* llmdo lua SCRIPT [ARGS...] */
   const char *script;
   int nargs;

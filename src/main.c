@@ -95,7 +95,7 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
 
 /* Pushes the options table handed to llmdo.cli.main. [-0, +1] */
 static void push_options(lua_State *L, const ld_cli *c) {
-  static const char *const names[] = {"", "run", "check", "lua", "", ""};
+  static const char *const names[] = {"", "run", "check", "lua", "", "", "tool"};
   lua_newtable(L);
   lua_pushstring(L, names[c->command]);
   lua_setfield(L, -2, "command");
@@ -106,6 +106,9 @@ static void push_options(lua_State *L, const ld_cli *c) {
   SETSTR(input_json);
   SETSTR(model);
   SETSTR(script);
+  SETSTR(tool);
+  SETSTR(worker);
+  SETSTR(args_json);
 #undef SETSTR
 #define SETBOOL(f) lua_pushboolean(L, c->f), lua_setfield(L, -2, #f)
   SETBOOL(approve_all);
@@ -113,6 +116,7 @@ static void push_options(lua_State *L, const ld_cli *c) {
   SETBOOL(headless);
   SETBOOL(chat);
   SETBOOL(debug);
+  SETBOOL(tools);
 #undef SETBOOL
   if (c->max_depth) lua_pushinteger(L, c->max_depth), lua_setfield(L, -2, "max_depth");
   lua_pushinteger(L, c->verbose);

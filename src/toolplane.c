@@ -92,6 +92,8 @@ static int unknown_tool(lua_State *L) {
   }
   lua_concat(L, lua_gettop(L) - base);
   outcome_msg(L, "unknown", lua_tostring(L, -1));
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "refused");
   return reported(L);
 }
 
@@ -226,6 +228,8 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
 ** message goes back to the model as a retry prompt. [-0, +1] */
 static int refused(lua_State *L, const char *fmt, const char *why) {
   outcome_msg(L, "retry", lua_pushfstring(L, fmt, lua_tostring(L, P_NAME), why));
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "refused");
   return reported(L);
 }
 

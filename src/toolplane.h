@@ -12,7 +12,9 @@
 ** kind: "ok" (value, and content: the text the model receives), "retry"
 ** (message: back to the model as a retry prompt, counted against the
 ** tool's budget), "unknown" (no such tool; message), "permission"
-** (message, error), "error" (error: fails the worker call).
+** (message, error), "error" (error: fails the worker call). refused = true
+** marks a call turned away before the gate (unknown tool, arguments that
+** are not valid), so fn never ran.
 */
 #ifndef LD_TOOLPLANE_H
 #define LD_TOOLPLANE_H

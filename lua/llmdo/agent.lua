@@ -235,22 +235,32 @@ local function loop(f, def, run, messages, instances)
   end
 end
 
--- rt:call_agent(name, input): runs worker `name` as a child of `parent`
--- and returns its final text and an info table { stop_reason =, usage = }.
--- Only the first call made from the entry (depth 0) in a turn takes and
--- extends the entry's history (features §15).
-function M.call(parent, name, data)
-  frame.new(parent, name) -- the checks alone, before anything else
+-- The definition of worker `name` in the run of frame `parent`.
+local function worker_def(parent, name)
   local run = frame.get(parent, "run")
   local def = run.project.workers[name]
   if not def then
     util.fail("run", "Agent '" .. tostring(name) .. "' not found. Available: "
       .. util.list(util.sorted_keys(run.project.workers)))
   end
-  local _, parts = input.normalize(def.schema_in, data, "run")
+  return def, run
+end
+
+-- A frame for a call of `def` below `parent`, with its budgets.
+local function new_frame(parent, name, def, run)
   local rtc = run.project.runtime
-  local f = frame.new(parent, name, def, def.max_requests or rtc.max_requests,
-    def.max_tool_calls or rtc.max_tool_calls)
+  return frame.new(parent, name, def, def.max_requests or rtc.max_requests, def.max_tool_calls or rtc.max_tool_calls)
+end
+
+-- rt:call_agent(name, input): runs worker `name` as a child of `parent`
+-- and returns its final text and an info table { stop_reason =, usage = }.
+-- Only the first call made from the entry (depth 0) in a turn takes and
+-- extends the entry's history (features §15).
+function M.call(parent, name, data)
+  frame.new(parent, name) -- the checks alone, before anything else
+  local def, run = worker_def(parent, name)
+  local _, parts = input.normalize(def.schema_in, data, "run")
+  local f = new_frame(parent, name, def, run)
   local messages = {}
   local takes_history = parent.depth == 0 and not run.history_taken
   if takes_history then
@@ -269,6 +279,41 @@ function M.call(parent, name, data)
     for i, m in ipairs(messages) do history[i] = m end
   end
   return res, { stop_reason = stop_reason, usage = frame.usage(f) }
+end
+
+-- A call of worker `name` with no model: its toolsets are built as for a
+-- real call, fn(f, tools, list) runs, the cleanups run. Returns fn's result.
+local function without_model(parent, name, fn)
+  frame.new(parent, name)
+  local def, run = worker_def(parent, name)
+  local f = new_frame(parent, name, def, run)
+  local instances = {}
+  local ok, res = xpcall(function()
+    local tools, list = toolsets.build(f, def, run, instances)
+    frame.set_tools(f, tools)
+    return fn(f, tools, list)
+  end, E.msghandler)
+  task.shield(toolsets.cleanup, instances)
+  frame.close(f)
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- One tool call through the plane (llmdo tool). Returns the outcome
+-- (toolplane.h).
+function M.call_tool_alone(parent, name, call)
+  return without_model(parent, name, function(f) return tool.invoke(f, call) end)
+end
+
+-- The tools worker `name` is offered (llmdo check --tools); factories run.
+function M.tool_list(parent, name)
+  return without_model(parent, name, function(_, _, list)
+    local out = {}
+    for i, t in ipairs(list) do
+      out[i] = { name = t.name, description = t.description, parameters = t.parameters }
+    end
+    return json.array(out)
+  end)
 end
 
 return M

@@ -148,9 +148,52 @@ function M.run(opts)
   return result, info.truncated and M.EXIT_TRUNCATED or nil
 end
 
+-- The worker whose tools `llmdo tool` and `check --tools` use: --worker, or
+-- the entry worker.
+local function pick_worker(opts, project)
+  local name = opts.worker
+  if not name then
+    if project.entry.kind ~= "worker" then
+      util.fail("usage", "--worker NAME is needed: the entry '" .. project.entry.name .. "' is not a worker")
+    end
+    name = project.entry.worker.name
+  end
+  if not project.workers[name] then
+    util.fail("usage", "--worker: no worker '" .. name .. "'. Workers: "
+      .. util.list(util.sorted_keys(project.workers)))
+  end
+  return name
+end
+
+-- `llmdo tool PROJECT TOOL`: one call through the tool plane with no model;
+-- prints what the model would see. A call turned away before it ran
+-- (unknown tool, arguments that do not fit) is a usage error (exit 2).
+function M.tool(opts)
+  local project = link.load(opts.project, { model = opts.model })
+  local mode = approval_mode(opts, project)
+  local worker = pick_worker(opts, project)
+  local args = {}
+  if opts.args_json then
+    local ok, v = pcall(json.decode, opts.args_json)
+    if not ok or type(v) ~= "table" or opts.args_json:match("^%s*%[") then
+      util.fail("usage", "--args must be a JSON object" .. (ok and "" or ": " .. tostring(v):gsub("^.-: ", "")))
+    end
+    args = v
+  end
+  local o = runtime.run_tool(project, worker, opts.tool, args, { approval_mode = mode })
+  if o.kind == "ok" then return o.content end
+  if o.error then error(o.error, 0) end
+  util.fail(o.refused and "usage" or "run", o.message)
+end
+
 -- `llmdo check`: the linked project, one block per worker.
 function M.check(opts)
   local project = link.load(opts.project, { model = opts.model })
+  if opts.tools then -- every tool's schema, by worker: factories run (and clean up)
+    local out = {}
+    for _, def in ipairs(project.worker_list) do out[def.name] = runtime.tool_list(project, def.name) end
+    return out
+  end
   local lines = {}
   local function add(s) lines[#lines + 1] = s end
   add("project: " .. project.display)
@@ -205,7 +248,8 @@ end
 
 function M.main(opts)
   term.set_verbosity(opts.verbose or 0)
-  local command = opts.command == "check" and M.check or opts.command == "lua" and M.script or M.run
+  local commands = { check = M.check, lua = M.script, tool = M.tool }
+  local command = commands[opts.command] or M.run
   local ok, res, status = xpcall(command, E.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end

@@ -84,11 +84,10 @@ end
 -- opts: max_depth (overrides runtime.max_depth), approval_mode (overrides
 -- runtime.approval_mode), stream (stream model responses: events are
 -- shown), kind (error kind for input), history (messages of earlier turns).
-function M.run_entry(project, data, opts)
-  opts = opts or {}
-  local entry = project.entry
+-- The state of one run of `project`: options, run-scoped instances.
+local function new_run(project, opts)
   local rtc = project.runtime
-  local run = {
+  return {
     project = project,
     project_root = project.root,
     max_depth = opts.max_depth or rtc.max_depth,
@@ -108,20 +107,48 @@ function M.run_entry(project, data, opts)
     instances = {},   -- run-scoped toolset instances, in creation order
     shared = {},      -- run-scoped instances by key
   }
+end
+
+-- Runs fn(rt) in the root frame of a new run, then the run's cleanups.
+local function in_run(run, name, fn)
+  local rt = frame.root(run, { name = name })
+  local ok, res = xpcall(fn, E.msghandler, rt)
+  frame.close(rt)
+  task.shield(toolsets.cleanup, run.instances)
+  if not ok then error(res, 0) end
+  return res, rt
+end
+
+function M.run_entry(project, data, opts)
+  opts = opts or {}
+  local entry = project.entry
+  local run = new_run(project, opts)
   local args, parts = input.normalize(entry.schema_in, data, opts.kind or "run")
   local main = entry.main
   if entry.kind == "worker" then
     main = function(inp, rt) return rt:call_agent(entry.worker.name, inp) end
   end
-  local rt = frame.root(run, { name = entry.name })
-  local history = frame.get(rt, "history")
-  for i, m in ipairs(opts.history or {}) do history[i] = m end
-  term.event("user", rt, input.display_text(parts))
-  local ok, res = xpcall(main, E.msghandler, args or parts, rt)
-  frame.close(rt)
-  task.shield(toolsets.cleanup, run.instances)
-  if not ok then error(res, 0) end
+  local history
+  local res, rt = in_run(run, entry.name, function(rt)
+    history = frame.get(rt, "history")
+    for i, m in ipairs(opts.history or {}) do history[i] = m end
+    term.event("user", rt, input.display_text(parts))
+    return main(args or parts, rt)
+  end)
   return res, { messages = history, usage = frame.usage(rt), truncated = run.truncated or false }
+end
+
+-- llmdo tool: one call of `tool_name` with `args` among worker's tools,
+-- through the plane, with no model. Returns the outcome (toolplane.h).
+function M.run_tool(project, worker, tool_name, args, opts)
+  return (in_run(new_run(project, opts or {}), worker, function(rt)
+    return agent.call_tool_alone(rt, worker, { id = "call_1", name = tool_name, args = args })
+  end))
+end
+
+-- llmdo check --tools: what worker is offered, its factories run.
+function M.tool_list(project, worker)
+  return (in_run(new_run(project, {}), worker, function(rt) return agent.tool_list(rt, worker) end))
 end
 
 return M
