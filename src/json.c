@@ -76,7 +76,7 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
 
 static void put_u(lua_State *L, jbuf *b, unsigned u) {
   char tmp[8];
-  snprintf(tmp, sizeof tmp, "\\u%04x", u);
+  snprintf(tmp, sizeof tmp, "\\u%04x", u & 0xFFFFu); /* callers pass UTF-16 units */
   put(L, b, tmp, 6);
 }
 
@@ -188,9 +188,38 @@ int ld_json_table_kind(lua_State *L, int idx, lua_Integer *len) {
 
 static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth);
 
+/* A key as the JSON text holds it; it may contain NUL bytes. */
+typedef struct jkey {
+  const char *p;
+  size_t n;
+} jkey;
+
 static int cmp_keys(const void *a, const void *b) {
-  const char *const *x = a, *const *y = b;
-  return strcmp(*x, *y);
+  const jkey *x = a, *y = b;
+  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Pushes the string at idx with invalid UTF-8 replaced by U+FFFD, as
+** put_string writes it: keys that differ only there would come out the
+** same. [-0, +1, may raise] */
+static void push_key_text(lua_State *L, int idx) {
+  size_t n;
+  const unsigned char *s = (const unsigned char *)lua_tolstring(L, idx, &n);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n;) {
+    unsigned cp;
+    size_t len = s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
+    if (len) {
+      luaL_addlstring(&b, (const char *)s + i, len);
+      i += len;
+    } else {
+      luaL_addstring(&b, "\xEF\xBF\xBD");
+      i++;
+    }
+  }
+  luaL_pushresult(&b);
 }
 
 /* Writes the object at idx; keys must be strings (integers are stringified). */
@@ -205,37 +234,45 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
     if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
       lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, -1));
     } else if (t == LUA_TSTRING) {
-      lua_pushvalue(L, -1);
+      push_key_text(L, -1);
     } else {
       luaL_error(L, "cannot encode a table with %s keys in JSON", luaL_typename(L, -1));
     }
     lua_pushvalue(L, -1);
-    if (lua_rawget(L, keys) != LUA_TNIL)
+    if (lua_rawget(L, keys) != LUA_TNIL) { /* keys key text other */
+      if (lua_type(L, -1) == LUA_TSTRING && lua_type(L, -3) == LUA_TSTRING)
+        luaL_error(
+            L,
+            "cannot encode a table with two keys that are both \"%s\" in JSON (invalid UTF-8 becomes U+FFFD)",
+            lua_tostring(L, -2));
       luaL_error(L, "cannot encode a table with both %s and \"%s\" as keys in JSON", lua_tostring(L, -2),
                  lua_tostring(L, -2));
+    }
     lua_pop(L, 1);
     lua_pushvalue(L, -2);
     lua_rawset(L, keys);
     n++;
   }
-  const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* keys names */
+  jkey *names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* keys names */
   size_t i = 0;
   lua_pushnil(L);
   while (lua_next(L, keys)) {
     lua_pop(L, 1);
-    names[i++] = lua_tostring(L, -1); /* anchored by 'keys' */
+    names[i].p = lua_tolstring(L, -1, &names[i].n); /* anchored by 'keys' */
+    i++;
   }
   if (flags & LD_JSON_SORTED) qsort(names, n, sizeof *names, cmp_keys);
   PUTS(L, b, "{");
   for (i = 0; i < n; i++) {
     if (i) PUTS(L, b, ",");
     put_newline(L, b, flags, depth + 1);
-    put_string(L, b, names[i], strlen(names[i]), flags);
+    put_string(L, b, names[i].p, names[i].n, flags);
     if (flags & LD_JSON_PRETTY)
       PUTS(L, b, ": ");
     else
       PUTS(L, b, ":");
-    lua_getfield(L, keys, names[i]); /* original key */
+    lua_pushlstring(L, names[i].p, names[i].n);
+    lua_rawget(L, keys); /* original key */
     lua_gettable(L, idx);
     encode(L, b, lua_gettop(L), flags, depth + 1);
     lua_pop(L, 1);
@@ -352,6 +389,7 @@ int l_json_array(lua_State *L) {
 */
 #define EMPTY_SENTINEL       "\\u0000[]"
 #define EMPTY_SENTINEL_VALUE "\0[]"
+#define DECODE_MAX_DEPTH     1000 /* cjson's own limit */
 
 /* The next empty array "[ ]" outside strings at or after 'from': its '['
 ** in *start and the byte after its ']' in *end. 0 when there is none. */
@@ -411,9 +449,33 @@ static int is_sentinel_array(lua_State *L, int idx) {
   return r;
 }
 
-static void fix(lua_State *L, int idx, int depth) {
-  if (depth > MAX_DEPTH) return;
-  luaL_checkstack(L, 6, "JSON nesting");
+/* Could a string in the text be the sentinel's value? Only with a NUL, raw
+** or escaped. */
+static int may_hold_sentinel(const char *s, size_t n) {
+  if (memchr(s, '\0', n)) return 1;
+  for (const char *p = s; (p = memchr(p, '\\', (size_t)(s + n - p))) != NULL; p++)
+    if ((size_t)(s + n - p) >= 6 && memcmp(p, "\\u0000", 6) == 0) return 1;
+  return 0;
+}
+
+static void fix(lua_State *L, int idx, int ref, int depth);
+
+/* Fixes the decoded table at t. 'ref' (0 if none) is the same table as the
+** unmarked text decodes it, which tells an empty array from an array that
+** really holds the sentinel's value: it has one element there. [-0, +0] */
+static void fix_table(lua_State *L, int t, int ref, int depth) {
+  if (is_sentinel_array(L, t) && !(ref && lua_rawlen(L, ref) == 1)) {
+    lua_pushnil(L);
+    lua_rawseti(L, t, 1);
+    ld_json_mark_array(L, t);
+  } else {
+    fix(L, t, ref, depth);
+  }
+}
+
+static void fix(lua_State *L, int idx, int ref, int depth) {
+  if (depth > DECODE_MAX_DEPTH) return;
+  luaL_checkstack(L, 8, "JSON nesting");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
@@ -424,14 +486,14 @@ static void fix(lua_State *L, int idx, int depth) {
         lua_rawset(L, idx);
       }
     } else if (lua_type(L, -1) == LUA_TTABLE) {
-      int t = lua_gettop(L);
-      if (is_sentinel_array(L, t)) {
-        lua_pushnil(L);
-        lua_rawseti(L, t, 1);
-        ld_json_mark_array(L, t);
-      } else {
-        fix(L, t, depth + 1);
+      int t = lua_gettop(L), r = 0;
+      if (ref) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, ref);
+        r = lua_gettop(L);
       }
+      fix_table(L, t, r, depth + 1);
+      if (r) lua_pop(L, 1);
     }
     lua_pop(L, 1);
   }
@@ -440,19 +502,22 @@ static void fix(lua_State *L, int idx, int depth) {
 /* core.json_decode(text) -> value; raises on invalid JSON. Upvalue 1 is
 ** cjson.decode. [-1, +1, raises] */
 static int l_json_decode(lua_State *L) {
-  luaL_checkstring(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
   lua_settop(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
   mark_empty_arrays(L, 1);
-  lua_call(L, 1, 1);
+  lua_call(L, 1, 1); /* text value */
+  int ref = 0;
+  if (lua_istable(L, -1) && may_hold_sentinel(s, n)) { /* rare: decode it unmarked too */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    lua_insert(L, -2); /* text plain value */
+    ref = lua_gettop(L) - 1;
+  }
   if (lua_istable(L, -1)) {
-    if (is_sentinel_array(L, lua_gettop(L))) {
-      lua_pushnil(L);
-      lua_rawseti(L, -2, 1);
-      ld_json_mark_array(L, lua_gettop(L));
-    } else {
-      fix(L, lua_gettop(L), 0);
-    }
+    fix_table(L, lua_gettop(L), ref, 0);
   } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
     lua_Integer i;
     if (lua_numbertointeger(lua_tonumber(L, -1), &i) && (lua_Number)i == lua_tonumber(L, -1)) {

@@ -22,6 +22,11 @@ static const char *enc(lua_State *L, const char *expr, const char *opts) {
 void suite_json(void) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
+  lua_newtable(L);
+  ld_json_open(L);
+  lua_getfield(L, -1, "json_decode");
+  lua_setglobal(L, "dec");
+  lua_pop(L, 1);
   CHECK_STR(enc(L, "{b = 1, a = {2, 3}, c = 'x'}", "s"), "{\"a\":[2,3],\"b\":1,\"c\":\"x\"}");
   CHECK_STR(enc(L, "{}", ""), "{}");
   CHECK_STR(enc(L, "arr({})", ""), "[]");
@@ -40,5 +45,20 @@ void suite_json(void) {
   CHECK(strstr(enc(L, "{f = print}", ""), "cannot encode a function") != NULL);
   CHECK(strstr(enc(L, "0/0", ""), "NaN") != NULL);
   CHECK(strstr(enc(L, "(function() local t = {} t.t = t return t end)()", ""), "nested deeper") != NULL);
+  /* keys holding NUL bytes keep them and their values (found by fuzz_json) */
+  CHECK_STR(enc(L, "{['a\\0b'] = 1, ['a\\0c'] = 2, a = 3}", "s"),
+            "{\"a\":3,\"a\\u0000b\":1,\"a\\u0000c\":2}");
+  /* two keys that would both come out as U+FFFD are a collision, not a duplicate key (found by fuzz_json) */
+  CHECK(strstr(enc(L, "{['\\xe4'] = 1, ['\\x98'] = 2}", "s"), "two keys that are both") != NULL);
+  /* decoding: an array that holds the empty-array sentinel's value keeps it */
+  CHECK_STR(enc(L, "dec('{\"a\":[\"\\\\u0000[]\"],\"b\":[],\"c\":[[]]}')", "s"),
+            "{\"a\":[\"\\u0000[]\"],\"b\":[],\"c\":[[]]}");
+  CHECK_STR(enc(L, "dec('[\"\\\\u0000[]\"]')", "s"), "[\"\\u0000[]\"]");
+  /* and empty arrays and integers deeper than the encoder goes are decoded too */
+  CHECK_STR(enc(L,
+                "(function() local v = dec(('['):rep(130) .. '[], 2.0' .. (']'):rep(130)) "
+                "for _ = 1, 129 do v = v[1] end return {v[1], math.type(v[2])} end)()",
+                "s"),
+            "[[],\"integer\"]");
   lua_close(L);
 }
