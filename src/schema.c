@@ -189,11 +189,128 @@ static int translate_regex(const char *src, char *dst, size_t cap) {
   return 1;
 }
 
+/* The end of the bracket expression opening at p: its ']' (or the last
+** character, when it is not closed: regcomp refuses it then). */
+static const char *bracket_end(const char *p) {
+  p++;
+  if (*p == '^') p++;
+  if (*p == ']') p++;
+  while (*p && *p != ']') {
+    if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+      const char *q = p + 2;
+      while (*q && !(q[0] == p[1] && q[1] == ']')) q++;
+      if (!*q) return q - 1;
+      p = q + 2;
+    } else {
+      p++;
+    }
+  }
+  return *p ? p : p - 1;
+}
+
+/* A group of a regex being sized (see regex_cost). */
+typedef struct rgroup {
+  double total, last; /* its cost so far, and its last atom's */
+  int prefix_null;    /* can its branch before the last atom match the empty string? */
+  int last_null;      /* can the last atom (true when there is none)? */
+  int alt_null;       /* can one of its earlier branches? */
+} rgroup;
+
+static void rgroup_start(rgroup *g) { *g = (rgroup){0, 0, 1, 1, 0}; }
+
+static void rgroup_add(rgroup *g, double cost, int null) {
+  g->prefix_null = g->prefix_null && g->last_null;
+  g->total += cost;
+  g->last = cost;
+  g->last_null = null;
+}
+
+/*
+** A bound on the size of what glibc's regcomp builds for the ERE: it copies
+** a repeated atom for each repetition ('+' once more, {m,n} n times), so
+** nested or stacked repetitions multiply - "a" and twenty '+' take 700 MB.
+** Worse, repeating something that can match the empty string ('$', "()",
+** "(a|)") sends it into exponential time - "(((((a|$)+)+)+)+)+" takes 12 s -
+** and stacked quantifiers into polynomial time: "a" and 94 '*' take 1.4 s.
+** All found by fuzz_schema. Such patterns are unsupported: HUGE_VAL.
+** (ECMA-262 refuses stacked quantifiers too, but for one '?' that makes a
+** repetition lazy.)
+*/
+#define REGEX_MAX_COST 2000.0
+static double regex_cost(const char *p) {
+  rgroup groups[MAX_DEPTH + 1], *g = groups;
+  rgroup_start(g);
+  int stacked = 0; /* after a quantifier: 1, and 2 when a '?' made it lazy */
+  for (; *p; p++) {
+    double factor = 0, min = 0; /* a repetition of the last atom */
+    if (*p == '(') {
+      if (g == groups + MAX_DEPTH) return HUGE_VAL;
+      rgroup_start(++g);
+      stacked = 0;
+      continue;
+    } else if (*p == ')' && g > groups) {
+      double cost = g->total + 1;
+      int null = g->alt_null || (g->prefix_null && g->last_null);
+      rgroup_add(--g, cost, null);
+      stacked = 0;
+      continue;
+    } else if (*p == '|') {
+      g->alt_null = g->alt_null || (g->prefix_null && g->last_null);
+      g->prefix_null = g->last_null = 1;
+      g->last = 0;
+      stacked = 0;
+      continue;
+    } else if (*p == '+') {
+      factor = 2, min = 1;
+    } else if (*p == '*' || *p == '?') {
+      factor = 1;
+    } else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+      char *end;
+      double n = min = strtod(p + 1, &end);
+      if (*end == ',' && end[1] == '}') {
+        n = min + 1;
+        end++;
+      } else if (*end == ',') {
+        n = strtod(end + 1, &end);
+      }
+      if (*end == '}') { /* otherwise not a bound: a plain '{' */
+        factor = n > 1 ? n : 1;
+        p = end;
+      }
+    }
+    if (factor) {
+      if (stacked == 2 || (stacked == 1 && *p != '?')) return HUGE_VAL;
+      if (factor >= 2 && g->last_null) return HUGE_VAL;
+      stacked++;
+      g->total += g->last * (factor - 1);
+      g->last *= factor;
+      if (min == 0) g->last_null = 1;
+      continue;
+    }
+    int null = 0;
+    if (*p == '[') {
+      p = bracket_end(p);
+    } else if (*p == '^' || *p == '$') {
+      null = 1;
+    } else if (*p == '\\' && p[1]) {
+      p++;
+      null = strchr("bB<>`'", *p) != NULL;
+    }
+    rgroup_add(g, 1, null);
+    stacked = 0;
+  }
+  while (g > groups) { /* regcomp builds unclosed groups too */
+    double cost = g->total + 1;
+    rgroup_add(--g, cost, 0);
+  }
+  return g->total;
+}
+
 /* 1 match, 0 no match, -1 unsupported pattern. No Lua call in between. */
 static int regex_search(const char *pattern, const char *s) {
   char buf[1024];
   regex_t re;
-  if (!translate_regex(pattern, buf, sizeof buf)) return -1;
+  if (!translate_regex(pattern, buf, sizeof buf) || regex_cost(buf) > REGEX_MAX_COST) return -1;
   if (regcomp(&re, buf, REG_EXTENDED | REG_NOSUB) != 0) return -1;
   int r = regexec(&re, s, 0, NULL, 0) == 0;
   regfree(&re);

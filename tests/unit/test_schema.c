@@ -37,6 +37,18 @@ void suite_schema(void) {
   CHECK_STR(check(L, "{enum={'a','b'}}", "'c'"), "(input): is not one of the allowed values");
   CHECK_STR(check(L, "{type='object', properties={p={type='string', pattern='^\\\\d+$'}}}", "{p='12x'}"),
             "p: does not match pattern '^\\d+$'");
+  /* A pattern glibc's regcomp would blow up on (repetitions of repetitions
+  ** copy the atom again and again; repeating what can match "" loops;
+  ** found by fuzz_schema) is not compiled: like any pattern regcomp
+  ** refuses, it is not checked. */
+  CHECK_STR(check(L, "{pattern='^b{1,3000}$'}", "'c'"), "ok");
+  CHECK_STR(check(L, "{pattern='^(b+)+(c{1,50}){1,50}$'}", "'d'"), "ok");
+  CHECK_STR(check(L, "{pattern='^x((((a|$)+)+)+)+'}", "'b'"), "ok"); /* a repeated anchor: exponential time */
+  CHECK_STR(check(L, "{pattern='^x(a|)+'}", "'b'"), "ok");           /* so is anything that matches "" */
+  CHECK_STR(check(L, "{pattern='^x**y'}", "'b'"), "ok");             /* stacked quantifiers */
+  CHECK_STR(check(L, "{pattern='^a+?b{2}?$'}", "'ab'"), "(input): does not match pattern '^a+?b{2}?$'");
+  CHECK_STR(check(L, "{pattern='^[[:alpha:]]{1,100}(x|y)+$'}", "'1'"),
+            "(input): does not match pattern '^[[:alpha:]]{1,100}(x|y)+$'");
   CHECK_STR(check(L, "{anyOf={{type='string'},{type='integer'}}}", "true"),
             "(input): does not match any of the allowed forms (anyOf)");
   CHECK_STR(
