@@ -197,7 +197,7 @@ CASES = [
     Case("a slow first byte is fine", proj(), ["run", ".", "hi"], mock=[{"text": "eventually", "delay_ms": 300}],
          stdout="eventually\n"),
     Case("the idle timeout", proj(rest="runtime = { max_retries = 0, idle_timeout = 1, approval_mode = 'approve_all' }"),
-         ["run", ".", "hi"], mock=[{"text": "too late", "delay_ms": 2500}], exit=1,
+         ["run", ".", "hi"], mock=[{"text": "too late", "delay_ms": 10000}], exit=1,
          stderr_re=r"^Error: Model request to anthropic:claude-test failed: .*[Tt]imeout.*\n$"),
     Case("malformed JSON", proj(), ["run", ".", "hi"], mock=[{"fault": "malformed_json"}], exit=1,
          stderr=err('Model API error (status 200) from anthropic:claude-test: the response is not JSON: '
