@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 # A worker that answers offline, for cases that need a valid project.
 HELLO_LUA = """
@@ -75,7 +74,7 @@ def mock_provider():
 class Case:
     def __init__(self, name, files, args, exit=0, stdout=None, stderr=None, env=None,
                  stdin=None, cwd=None, stdout_has=(), stderr_has=(), stderr_lacks=(), stderr_re=None,
-                 timeout=20, mock=None, mock_default=None, check=None, stdout_re=None, max_time=None,
+                 timeout=20, mock=None, mock_default=None, check=None, stdout_re=None,
                  prepare=None, after=None):
         self.name, self.files, self.args = name, files, args
         self.exit, self.stdout, self.stderr = exit, stdout, stderr
@@ -85,7 +84,6 @@ class Case:
         self.timeout = timeout
         # mock: the scripted provider responses (None: no provider); check(requests) -> problems
         self.mock, self.mock_default, self.check, self.stdout_re = mock, mock_default, check, stdout_re
-        self.max_time = max_time  # seconds the run may take at most
         # prepare(root): makes what `files` cannot (FIFOs, links); after(root) -> problems, once it ran
         self.prepare, self.after = prepare, after
 
@@ -130,7 +128,6 @@ def run_case(binary, case):
         cwd = os.path.join(root, case.cwd) if case.cwd else root
         try:
             # a new session: no controlling terminal, whatever runs the tests
-            started = time.monotonic()
             p = subprocess.run([binary] + [sub(a) for a in case.args], cwd=cwd, env=env,
                                start_new_session=True,
                                input=case.stdin.encode() if case.stdin is not None else None,
@@ -138,11 +135,8 @@ def run_case(binary, case):
                                capture_output=True, timeout=case.timeout)
         except subprocess.TimeoutExpired:
             return [f"timed out after {case.timeout}s"] + ((case.after(root) or []) if case.after else [])
-        elapsed = time.monotonic() - started
         out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         problems = []
-        if case.max_time is not None and elapsed > case.max_time:
-            problems.append(f"took {elapsed:.3f} s, more than {case.max_time} s")
         if p.returncode != case.exit:
             problems.append(f"exit status {p.returncode}, want {case.exit}")
         if case.stdout is not None and out != sub(case.stdout):

@@ -25,20 +25,34 @@ def check_interrupt_kills(binary):
                 f.write(content)
         p = subprocess.Popen([binary, "run", ".", 'sh_shell:{"command":"sleep 41.75","timeout":60};say'], cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        time.sleep(0.4)
+        # No fixed delays (the machine may be busy): Ctrl-C once the command
+        # runs; it would run for 41.75 s, so each wait below gives up well before.
+        if not wait_until(lambda: running("^sleep 41[.]75$")):
+            p.kill()
+            return ["the command never started"]
         p.send_signal(signal.SIGINT)
         try:
-            _, e = p.communicate(timeout=5)
+            _, e = p.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
+            subprocess.run(["pkill", "-f", "^sleep 41[.]75$"])
             return ["did not stop"]
         problems = [] if p.returncode == 130 else [f"exit {p.returncode}: {e!r}"]
-        time.sleep(0.1)
-        left = subprocess.run(["pgrep", "-f", "sleep 41[.]75"], capture_output=True, text=True).stdout
-        if left.strip():
+        if not wait_until(lambda: not running("^sleep 41[.]75$")):
             problems.append("the subprocess survived Ctrl-C")
-            subprocess.run(["pkill", "-f", "sleep 41[.]75"])
+            subprocess.run(["pkill", "-f", "^sleep 41[.]75$"])
         return problems
+
+def running(pattern):
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip() != ""
+
+def wait_until(cond, limit=20):
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 class Interrupt(Case):
     def __init__(self):

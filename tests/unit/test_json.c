@@ -39,6 +39,11 @@ static const char *dec(lua_State *L, const char *text, size_t n) {
 void suite_json(void) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
+  lua_newtable(L);
+  ld_json_open(L);
+  lua_getfield(L, -1, "json_decode");
+  lua_setglobal(L, "dec");
+  lua_pop(L, 1);
   CHECK_STR(enc(L, "{b = 1, a = {2, 3}, c = 'x'}", "s"), "{\"a\":[2,3],\"b\":1,\"c\":\"x\"}");
   CHECK_STR(enc(L, "{}", ""), "{}");
   CHECK_STR(enc(L, "arr({})", ""), "[]");
