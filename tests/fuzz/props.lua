@@ -162,7 +162,17 @@ function P.shell(bytes, extra)
   for _, m in ipairs(METACHARS) do
     check(not command:find(m, 1, true), "allowed a command with %s: %s", show(m), show(command))
   end
-  check(words and #words > 0 and same_list(argv, words), "argv %s is not the split %s", show(argv), show(words))
+  -- a read-only git runs with its safety options first (toolsets/shell_args.lua): the split follows them
+  local run = argv
+  if argv[1] == "git" and #argv > #words then
+    run = { "git" }
+    for i = #argv - #words + 2, #argv do run[#run + 1] = argv[i] end
+    for i = 2, #argv - #words + 1 do
+      check(argv[i]:sub(1, 1) == "-" or argv[i - 1] == "-c", "git safety option %s is not an option", show(argv[i]))
+    end
+  end
+  check(words and #words > 0 and same_list(run, words), "argv %s is not the split %s", show(argv), show(words))
+  argv = run
   if default then return end
   local matched = false
   for _, r in ipairs(rules) do
