@@ -113,6 +113,7 @@ function M.run_entry(project, data, opts)
   if entry.kind == "worker" then
     main = function(inp, rt) return rt:call_agent(entry.worker.name, inp) end
   end
+  require("llmdo.core.http").limit(rtc.max_concurrent_requests) -- model and tool queues alike
   local rt = frame.root(run, { name = entry.name })
   local history = frame.get(rt, "history")
   for i, m in ipairs(opts.history or {}) do history[i] = m end
