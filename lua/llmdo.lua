@@ -151,6 +151,9 @@ end
 -- Suspends the calling task for `ms` milliseconds (other tasks run).
 function M.sleep(ms) return task.sleep(ms) end
 
+-- Non-blocking HTTP for tool authors: llmdo.http.request{...}, llmdo.http.get(url).
+M.http = require "llmdo.http"
+
 -- Embedding: load and link a project, then run its entry from Lua.
 --   local p = llmdo.load_project("examples/greeter")
 --   local result, info = p:run("Hello", { history = previous.messages })

@@ -28,10 +28,11 @@
 #include "sse.h"
 #include "term.h"
 
-#define HTTP_MT   "llmdo.Http"
-#define MAX_BODY  (64u << 20) /* a response body */
-#define MAX_EVENT (16u << 20) /* one SSE line or event */
-#define QUEUE_MAX (4u << 20)  /* undelivered events before the transfer pauses */
+#define HTTP_MT     "llmdo.Http"
+#define MAX_BODY    (64u << 20) /* a response body */
+#define MAX_EVENT   (16u << 20) /* one SSE line or event */
+#define QUEUE_MAX   (4u << 20)  /* undelivered events before the transfer pauses */
+#define MAX_HEADERS (1u << 20)  /* the kept header block of a response */
 
 typedef struct sock_ctx {
   uv_poll_t poll;
@@ -40,17 +41,28 @@ typedef struct sock_ctx {
 
 typedef struct xfer xfer;
 
-/* At most 'limit' transfers are active at once; the others wait, in order,
-** holding no curl handle and no connection (10 000 calls in flight cost
-** their Lua state, not 10 000 curl handles and sockets). */
+/* An admission queue: at most H.limit of its transfers are active at once;
+** the others wait, in order, holding no curl handle and no connection
+** (10 000 calls in flight cost their Lua state, not 10 000 curl handles and
+** sockets). */
+typedef struct pool {
+  int active;
+  STAILQ_HEAD(, xfer) waiting;
+} pool;
+
+/* Model requests and tool authors' requests (llmdo.http) queue apart, with
+** the same limit each: a tool fetching a slow page never holds a slot a
+** model turn waits for, and 64 long model streams never stall a tool. */
 static struct {
   CURLM *multi;
   uv_loop_t *loop;
   uv_timer_t timer;
   int ready;
-  int active, limit;
-  STAILQ_HEAD(, xfer) waiting;
-} H = {.limit = LD_HTTP_DEFAULT_ACTIVE, .waiting = STAILQ_HEAD_INITIALIZER(H.waiting)};
+  int limit;
+  pool model, tool;
+} H = {.limit = LD_HTTP_DEFAULT_ACTIVE,
+       .model = {.waiting = STAILQ_HEAD_INITIALIZER(H.model.waiting)},
+       .tool = {.waiting = STAILQ_HEAD_INITIALIZER(H.tool.waiting)}};
 
 typedef struct event_node {
   STAILQ_ENTRY(event_node) link;
@@ -63,9 +75,12 @@ enum { XS_RUNNING, XS_BACKOFF, XS_DONE, XS_QUEUED };
 struct xfer {
   CURL *easy; /* made when the transfer gets its slot, freed when it is done */
   char *url;
+  char *method; /* NULL: GET, or POST with a body */
   long connect_ms;
-  int has_slot; /* counted in H.active */
-  int queued;   /* on H.waiting */
+  long max_redirs; /* redirects followed; 0: none */
+  pool *pool;
+  int has_slot; /* counted in pool->active */
+  int queued;   /* on pool->waiting */
   STAILQ_ENTRY(xfer) wait_link;
   struct curl_slist *headers;
   const char *body; /* the request body: the Lua string the handle's user value holds */
@@ -76,7 +91,11 @@ struct xfer {
   int retry_after_ms; /* retry_after came from retry-after-ms, which wins over retry-after */
   int should_retry;   /* x-should-retry: 1 true, 0 false, -1 absent */
   ld_buf resp;
+  size_t max_body;
   int too_big;
+  int keep_headers; /* keep the final response's header lines for h:headers() */
+  ld_buf hdrs;
+  int hdrs_too_big;
   ld_sse sse;
   int sse_error;
   STAILQ_HEAD(, event_node) queue; /* SSE events not yet taken by h:next() */
@@ -88,8 +107,9 @@ struct xfer {
   ** a server that ignored "stream" must not look like an empty stream. */
   int json_type, sniffed, plain;
   int reset_pending;
-  char *error;     /* why the transfer failed for good */
-  ld_task *waiter; /* the task in h:next() or h:wait() */
+  char *error;            /* why the transfer failed for good */
+  const char *error_kind; /* "timeout", "too_big", "cancelled" or "failed" */
+  ld_task *waiter;        /* the task in h:next() or h:wait() */
   uv_timer_t backoff;
   uv_timer_t idle; /* no byte received for idle_ms: the attempt failed */
   uint64_t idle_ms;
@@ -198,7 +218,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
     }
     return n;
   }
-  if (x->resp.n + n > MAX_BODY) {
+  if (x->resp.n + n > x->max_body) {
     x->too_big = 1;
     return 0;
   }
@@ -219,10 +239,24 @@ static int header_value(const char *p, size_t n, const char *name, char *v, size
   return 1;
 }
 
+/* Keeps the header lines of the last response (a redirect's or a 100's are
+** dropped when the next status line arrives). 0, or -1 past MAX_HEADERS. */
+static int keep_header(xfer *x, const char *p, size_t n) {
+  if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
+    ld_buf_clear(&x->hdrs);
+    return 0;
+  }
+  if (n <= 2 && (p[0] == '\r' || p[0] == '\n')) return 0; /* the blank line that ends the block */
+  if (ld_buf_add(&x->hdrs, p, n, MAX_HEADERS) == 0) return 0;
+  x->hdrs_too_big = 1;
+  return -1;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
   touch(x);
+  if (x->keep_headers && n > 0 && keep_header(x, p, n) != 0) return 0;
   char v[128];
   if (n > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 100, say) */
     x->retry_after = -1;
@@ -250,9 +284,10 @@ static void restart(xfer *x);
 
 static void on_backoff(uv_timer_t *t) { restart(t->data); }
 
-static void set_error(xfer *x, const char *msg) {
+static void set_error(xfer *x, const char *kind, const char *msg) {
   free(x->error);
   x->error = strdup(msg);
+  x->error_kind = kind;
 }
 
 /* Backoff jitter in [0, 1): xorshift64*, seeded per process (ld_http_init),
@@ -304,6 +339,11 @@ static void say_retry(xfer *x, CURLcode result, double ms) {
 
 static void release_slot(xfer *x);
 
+static void deadline_message(const xfer *x, char *msg, size_t n) {
+  snprintf(msg, n, "timeout: no complete answer within %llu s, retries included (runtime.request_timeout)",
+           (unsigned long long)(x->total_ms / 1000));
+}
+
 /* A transfer finished one attempt: retry, or settle and wake the reader. */
 static void attempt_done(xfer *x, CURLcode result) {
   uv_timer_stop(&x->idle);
@@ -312,7 +352,7 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (!x->status) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
   if (result == CURLE_OK && x->stream && success(x) && !x->plain) ld_sse_finish(&x->sse, on_sse_event, x);
   release_slot(x); /* a retry waits its turn again */
-  int failed = result != CURLE_OK && !x->too_big && !x->sse_error;
+  int failed = result != CURLE_OK && !x->too_big && !x->sse_error && !x->hdrs_too_big;
   double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter());
   if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
   /* the server's x-should-retry decides for a status it answered with */
@@ -330,22 +370,26 @@ static void attempt_done(xfer *x, CURLcode result) {
   x->state = XS_DONE;
   curl_easy_cleanup(x->easy); /* its connection stays in the multi's cache for the next request */
   x->easy = NULL;
-  if (x->too_big)
-    set_error(x, "the response exceeds 64 MiB");
-  else if (x->sse_error)
-    set_error(x, "an event in the stream exceeds 16 MiB");
+  if (x->too_big) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "the response exceeds %zu bytes", x->max_body);
+    set_error(x, "too_big", x->max_body == MAX_BODY ? "the response exceeds 64 MiB" : msg);
+  } else if (x->sse_error)
+    set_error(x, "failed", "an event in the stream exceeds 16 MiB");
+  else if (x->hdrs_too_big)
+    set_error(x, "failed", "the response headers exceed 1 MiB");
   else if (failed) {
     char msg[CURL_ERROR_SIZE + 128];
     if (x->past_deadline)
-      snprintf(msg, sizeof msg,
-               "timeout: no complete answer within %llu s, retries included (runtime.request_timeout)",
-               (unsigned long long)(x->total_ms / 1000));
+      deadline_message(x, msg, sizeof msg);
     else if (x->timed_out)
       snprintf(msg, sizeof msg, "timeout: no data for %llu s", (unsigned long long)(x->idle_ms / 1000));
     else
       snprintf(msg, sizeof msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
     if (x->attempt && !x->past_deadline) strncat(msg, " (after retries)", sizeof msg - strlen(msg) - 1);
-    set_error(x, msg);
+    /* curl's own connect timeout counts as a timeout too */
+    int timeout = x->past_deadline || x->timed_out || result == CURLE_OPERATION_TIMEDOUT;
+    set_error(x, timeout ? "timeout" : "failed", msg);
   }
   wake(x);
 }
@@ -364,6 +408,16 @@ static void check_multi_info(void) {
 /* The idle timeout fired: this attempt failed like a broken connection. */
 static void on_idle(uv_timer_t *t) {
   xfer *x = t->data;
+  if (x->queued) { /* its deadline passed before a slot came free */
+    char msg[128];
+    release_slot(x);
+    x->state = XS_DONE;
+    x->past_deadline = x->timed_out = 1;
+    deadline_message(x, msg, sizeof msg);
+    set_error(x, "timeout", msg);
+    wake(x);
+    return;
+  }
   if (!x->in_multi) return;
   x->timed_out = 1;
   attempt_done(x, CURLE_OPERATION_TIMEDOUT);
@@ -470,6 +524,24 @@ static int setup_easy(xfer *x) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
   }
+  /* POST with a body and GET without one are curl's own; naming them as a
+  ** custom request would keep POST across a 303 */
+  if (x->method && strcmp(x->method, "HEAD") == 0)
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  else if (x->method && strcmp(x->method, x->body ? "POST" : "GET") != 0)
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+  if (x->max_redirs > 0) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, x->max_redirs);
+  }
+  /* never file://, ftp://, ... - neither asked for nor reached by a redirect */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -488,16 +560,17 @@ static void start(xfer *x);
 /* x no longer needs its slot (its attempt ended, or it was cancelled or
 ** closed): the first waiting transfer takes it. */
 static void release_slot(xfer *x) {
+  pool *q = x->pool;
   if (x->queued) {
-    STAILQ_REMOVE(&H.waiting, x, xfer, wait_link);
+    STAILQ_REMOVE(&q->waiting, x, xfer, wait_link);
     x->queued = 0;
   }
   if (!x->has_slot) return;
   x->has_slot = 0;
-  H.active--;
-  xfer *next = STAILQ_FIRST(&H.waiting);
+  q->active--;
+  xfer *next = STAILQ_FIRST(&q->waiting);
   if (next) {
-    STAILQ_REMOVE_HEAD(&H.waiting, wait_link);
+    STAILQ_REMOVE_HEAD(&q->waiting, wait_link);
     next->queued = 0;
     start(next);
   }
@@ -505,17 +578,20 @@ static void release_slot(xfer *x) {
 
 /* Starts the attempt x is ready for, or queues it until a slot is free. */
 static void start(xfer *x) {
-  if (!x->has_slot && H.active >= H.limit) {
+  pool *q = x->pool;
+  if (!x->has_slot && q->active >= H.limit) {
     x->state = XS_QUEUED;
     x->queued = 1;
-    STAILQ_INSERT_TAIL(&H.waiting, x, wait_link);
+    STAILQ_INSERT_TAIL(&q->waiting, x, wait_link);
+    uint64_t now = uv_now(H.loop); /* the deadline runs while it waits, too */
+    uv_timer_start(&x->idle, on_idle, x->deadline > now ? x->deadline - now : 0, 0);
     return;
   }
-  if (!x->has_slot) x->has_slot = 1, H.active++;
+  if (!x->has_slot) x->has_slot = 1, q->active++;
   x->state = XS_RUNNING;
   if ((!x->easy && setup_easy(x) != 0) || curl_multi_add_handle(H.multi, x->easy) != CURLM_OK) {
     x->state = XS_DONE;
-    set_error(x, "cannot start the transfer");
+    set_error(x, "failed", "cannot start the transfer");
     release_slot(x);
     wake(x);
     return;
@@ -531,8 +607,9 @@ static void restart(xfer *x) {
   x->retry_after_ms = 0;
   x->should_retry = -1;
   ld_buf_clear(&x->resp);
+  ld_buf_clear(&x->hdrs);
   x->delivered = 0;
-  x->too_big = x->sse_error = x->timed_out = 0;
+  x->too_big = x->sse_error = x->timed_out = x->hdrs_too_big = 0;
   x->json_type = x->sniffed = x->plain = 0;
   x->errbuf[0] = '\0';
   ld_sse_reset(&x->sse);
@@ -545,8 +622,10 @@ static void free_xfer(uv_handle_t *h) {
   clear_queue(x);
   ld_sse_free(&x->sse);
   ld_buf_free(&x->resp);
+  ld_buf_free(&x->hdrs);
   free(x->error);
   free(x->url);
+  free(x->method);
   free(x);
 }
 
@@ -597,7 +676,7 @@ static void cancel_wait(void *op, ld_task *t) {
   uv_timer_stop(&x->backoff);
   uv_timer_stop(&x->idle);
   x->state = XS_DONE;
-  set_error(x, "cancelled");
+  set_error(x, "cancelled", "cancelled");
 }
 
 static void resume_if_paused(xfer *x) {
@@ -647,7 +726,8 @@ static int l_http_next(lua_State *L) {
   return next_k(L, LUA_OK, 0);
 }
 
-/* h:wait() -> status, body | nil, nil, err. [-1, +3, yields] */
+/* h:wait() -> status, body | nil, nil, err, kind (kind: "timeout", "too_big",
+** "cancelled" or "failed"). [-1, +(2|4), yields] */
 static int wait_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status, (void)ctx;
   xfer *x = check_open(L);
@@ -661,7 +741,8 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushstring(L, x->error);
-    return 3;
+    lua_pushstring(L, x->error_kind ? x->error_kind : "failed");
+    return 4;
   }
   lua_pushinteger(L, x->status);
   lua_pushlstring(L, x->resp.p ? x->resp.p : "", x->resp.n);
@@ -673,6 +754,15 @@ static int l_http_wait(lua_State *L) {
   return wait_k(L, LUA_OK, 0);
 }
 
+/* h:headers() -> the header lines of the final response, as sent ("name:
+** value\r\n" each), or nil when the request did not keep them. [-1, +1, may raise] */
+static int l_http_headers(lua_State *L) {
+  xfer *x = check_open(L);
+  if (!x->keep_headers) return lua_pushnil(L), 1;
+  lua_pushlstring(L, x->hdrs.p ? x->hdrs.p : "", x->hdrs.n);
+  return 1;
+}
+
 static int opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
   lua_getfield(L, t, k);
   lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : def;
@@ -680,7 +770,10 @@ static int opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
   return (int)v;
 }
 
-/* core.http_request{...} -> handle. Validates everything before allocating. */
+/* core.http_request{...} -> handle. Validates everything before allocating.
+** The tool form (llmdo.http) adds method=, timeout_ms= (one bound for the
+** whole request), max_bytes=, redirects=, pool="tool", response_headers=.
+** [-1, +1, may raise] */
 static int l_http_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
@@ -699,6 +792,16 @@ static int l_http_request(lua_State *L) {
   int total_s = opt_int(L, 1, "request_timeout", 600);
   int max_active = opt_int(L, 1, "max_concurrent_requests", 0);
   if (max_active > 0) H.limit = max_active;
+  int timeout_ms = opt_int(L, 1, "timeout_ms", 0);
+  int max_redirs = opt_int(L, 1, "redirects", 0);
+  lua_Integer max_body = 0;
+  lua_getfield(L, 1, "max_bytes");
+  if (lua_isinteger(L, -1)) max_body = lua_tointeger(L, -1);
+  lua_getfield(L, 1, "pool");
+  int tool_pool = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "tool") == 0;
+  lua_getfield(L, 1, "response_headers");
+  int keep_headers = lua_toboolean(L, -1);
+  lua_settop(L, 5);
 
   xfer **box = lua_newuserdatauv(L, sizeof *box, 1); /* 6 */
   *box = NULL;
@@ -708,12 +811,14 @@ static int l_http_request(lua_State *L) {
   xfer *x = calloc(1, sizeof *x);
   if (!x) return luaL_error(L, "not enough memory");
   *box = x; /* from here on the handle owns x, even if we raise */
+  x->pool = tool_pool ? &H.tool : &H.model;
   STAILQ_INIT(&x->queue);
   uv_timer_init(H.loop, &x->backoff);
   uv_timer_init(H.loop, &x->idle);
   x->backoff.data = x->idle.data = x;
   x->idle_ms = (uint64_t)(idle_s > 0 ? idle_s : 120) * 1000;
   x->total_ms = (uint64_t)(total_s > 0 ? total_s : 600) * 1000;
+  if (timeout_ms > 0) x->idle_ms = x->total_ms = (uint64_t)timeout_ms; /* one bound for the whole request */
   x->deadline = uv_now(H.loop) + x->total_ms;
   x->retry_after = -1;
   x->should_retry = -1;
@@ -722,8 +827,15 @@ static int l_http_request(lua_State *L) {
   ld_sse_init(&x->sse, MAX_EVENT);
   x->body = body, x->body_len = body_len;
   x->connect_ms = connect_ms;
+  x->max_redirs = max_redirs > 0 ? max_redirs : 0;
+  x->max_body = max_body > 0 && (uint64_t)max_body < MAX_BODY ? (size_t)max_body : MAX_BODY;
+  x->keep_headers = keep_headers;
   x->url = strdup(url);
   if (!x->url) return luaL_error(L, "not enough memory");
+  lua_getfield(L, 1, "method");
+  if (lua_type(L, -1) == LUA_TSTRING && !(x->method = strdup(lua_tostring(L, -1))))
+    return luaL_error(L, "not enough memory");
+  lua_pop(L, 1);
   if (lua_istable(L, 4)) {
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 4); i++) {
       lua_rawgeti(L, 4, i);
@@ -736,6 +848,15 @@ static int l_http_request(lua_State *L) {
   x->attempt = -1;
   restart(x);
   return 1;
+}
+
+/* core.http.limit(n): the transfers each admission queue lets run at once
+** (runtime.max_concurrent_requests, set when a run starts). [-1, +0, may raise] */
+static int l_http_limit(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n > 0 && n <= 1000000, 1, "expected a positive limit");
+  H.limit = (int)n;
+  return 0;
 }
 
 /* --- core.sse_parse: the framer on a whole text (fixture replay, tests) --------- */
@@ -790,8 +911,11 @@ static int l_sse_parse(lua_State *L) {
 
 void ld_http_open(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", l_http_close}, {"__close", l_http_close}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {
-      {"next", l_http_next}, {"wait", l_http_wait}, {"close", l_http_close}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"next", l_http_next},
+                                     {"wait", l_http_wait},
+                                     {"headers", l_http_headers},
+                                     {"close", l_http_close},
+                                     {NULL, NULL}};
   luaL_newmetatable(L, HTTP_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
@@ -801,4 +925,6 @@ void ld_http_open(lua_State *L) {
   lua_setfield(L, -2, "request");
   lua_pushcfunction(L, l_sse_parse);
   lua_setfield(L, -2, "sse_parse");
+  lua_pushcfunction(L, l_http_limit);
+  lua_setfield(L, -2, "limit");
 }

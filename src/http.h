@@ -15,11 +15,20 @@
 **
 ** Lua:
 **   h = core.http_request{ url=, headers={ "k: v", ... }, body=, stream=,
-**                          max_retries=, connect_timeout=, idle_timeout= }
+**                          max_retries=, connect_timeout=, idle_timeout=,
+**                          -- the tool form (llmdo.http):
+**                          method=, timeout_ms=, max_bytes=, redirects=,
+**                          pool="tool", response_headers=true }
 **   ev = h:next()          -- stream: {event=, data=}, "reset", or nil at the end
-**   status, body, err = h:wait()   -- the final status and (non-stream,
-**                                     non-2xx or not SSE) body; nil, nil, err on failure
+**   status, body, err, kind = h:wait()  -- the final status and (non-stream,
+**                                     non-2xx or not SSE) body; nil, nil, err, kind
+**                                     on failure ("timeout", "too_big", "cancelled", "failed")
+**   h:headers()            -- the final response's header lines (response_headers=true)
 **   h:close()              -- cancel (also on garbage collection)
+**   core.limit(n)          -- transfers each admission queue runs at once
+**
+** Model requests and tool requests (pool="tool") queue apart, each up to
+** the limit (runtime.max_concurrent_requests), so neither starves the other.
 */
 #ifndef LD_HTTP_H
 #define LD_HTTP_H

@@ -3,6 +3,7 @@
 -- agent loop itself is lua/llmdo/agent.lua.
 local E = require "llmdo.core.error"
 local fs = require "llmdo.core.fs"
+local http = require "llmdo.core.http"
 local frame = require "llmdo.core.frame"
 local task = require "llmdo.core.task"
 local term = require "llmdo.core.term"
@@ -111,6 +112,7 @@ end
 
 -- Runs fn(rt) in the root frame of a new run, then the run's cleanups.
 local function in_run(run, name, fn)
+  http.limit(run.max_concurrent_requests) -- model and tool queues alike
   local rt = frame.root(run, { name = name })
   local ok, res = xpcall(fn, E.msghandler, rt)
   frame.close(rt)

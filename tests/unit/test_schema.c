@@ -44,7 +44,8 @@ void suite_schema(void) {
   CHECK_STR(check(L, "{type='string', pattern='^[\\\\d]+$'}", "'12'"), "ok");
   /* patterns found by fuzz_schema to make a backtracking engine blow up
   ** finish: PCRE2's match limits stop them (no hang, no crash) */
-  CHECK_STR(check(L, "{pattern='^x((((a|$)+)+)+)+'}", "'b'"), "(input): does not match pattern '^x((((a|$)+)+)+)+'");
+  CHECK_STR(check(L, "{pattern='^x((((a|$)+)+)+)+'}", "'b'"),
+            "(input): does not match pattern '^x((((a|$)+)+)+)+'");
   CHECK_STR(check(L, "{pattern='^b{1,3000}$'}", "'c'"), "(input): does not match pattern '^b{1,3000}$'");
   CHECK_STR(check(L, "{anyOf={{type='string'},{type='integer'}}}", "true"),
             "(input): does not match any of the allowed forms (anyOf)");
