@@ -223,7 +223,18 @@ static int l_sched_shield(lua_State *L) {
                   (lua_KContext)t);
 }
 
+/* task.cancelled() -> is the running task cancelled (and not shielded)?
+** The prelude's pcall and xpcall let its error through then. [-0, +1] */
+static int l_sched_cancelled(lua_State *L) {
+  ld_sched *s = ld_sched_get(L);
+  ld_task *t = s ? s->current : NULL;
+  lua_pushboolean(L, t && t->cancelled && !t->shield);
+  return 1;
+}
+
 void ld_sched_open(lua_State *L) {
+  lua_pushcfunction(L, l_sched_cancelled);
+  lua_setfield(L, -2, "cancelled");
   lua_pushcfunction(L, l_sched_nowait);
   lua_setfield(L, -2, "nowait");
   lua_pushcfunction(L, l_sched_shield);

@@ -112,10 +112,10 @@ void ld_task_wake(ld_task *t, int nargs);
 ** when Lua code is busy and the loop cannot run (a `while true do end` in a
 ** tool), from a hook the handler sets on the running task (as lua.c stops
 ** its interpreter). The same hook then raises "cancelled" in that task, now
-** and every LD_SCHED_HOOK_COUNT instructions while it stays cancelled. A
-** busy loop that catches every error, or one inside a user coroutine of the
-** task, may not be reached (a second signal leaves at once). Call once,
-** before ld_sched_run.
+** and every LD_SCHED_HOOK_COUNT instructions while it stays cancelled (the
+** prelude's pcall lets that error through). A busy loop inside a user
+** coroutine of the task is reached when control returns to the task (a
+** second signal leaves at once). Call once, before ld_sched_run.
 */
 typedef void (*ld_signal_fn)(int signum);
 

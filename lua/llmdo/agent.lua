@@ -269,7 +269,7 @@ function M.call(parent, name, data)
   end
   messages[#messages + 1] = input.user_message(parts, run.project.root)
   local instances = {} -- call-scoped toolset instances, in creation order
-  local ok, res, stop_reason = xpcall(loop, E.msghandler, f, def, run, messages, instances)
+  local ok, res, stop_reason = task.xpcall(loop, E.msghandler, f, def, run, messages, instances)
   task.shield(toolsets.cleanup, instances)
   frame.close(f)
   if not ok then error(res, 0) end
@@ -288,7 +288,7 @@ local function without_model(parent, name, fn)
   local def, run = worker_def(parent, name)
   local f = new_frame(parent, name, def, run)
   local instances = {}
-  local ok, res = xpcall(function()
+  local ok, res = task.xpcall(function()
     local tools, list = toolsets.build(f, def, run, instances)
     frame.set_tools(f, tools)
     return fn(f, tools, list)

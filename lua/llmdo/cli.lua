@@ -250,7 +250,7 @@ function M.main(opts)
   term.set_verbosity(opts.verbose or 0)
   local commands = { check = M.check, lua = M.script, tool = M.tool }
   local command = commands[opts.command] or M.run
-  local ok, res, status = xpcall(command, E.msghandler, opts)
+  local ok, res, status = task.xpcall(command, E.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end
   if opts.command == "lua" then status = nil end -- a script's second result is its own

@@ -10,11 +10,17 @@
 -- debug library can still reach anything.) LLMDO_INTERNALS=1 lifts it,
 -- for llmdo's own tests.
 --
--- 2. os.exit(code) does not leave at once: it raises an error of kind
+-- 2. pcall and xpcall do not catch the error of a task being cancelled
+-- (outside a shielded cleanup): it goes on up, as Trio's Cancelled does, so
+-- a retry loop around a wait, or a busy loop that swallows errors, still
+-- stops on Ctrl-C. llmdo's own code that must catch it to run cleanups uses
+-- task.xpcall, the plain one.
+--
+-- 3. os.exit(code) does not leave at once: it raises an error of kind
 -- "exit" that unwinds like any other, so every cleanup runs and pending
 -- output is flushed; the process then exits with the code, silently.
 --
--- 3. Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
+-- 4. Host primitives (sleep, call_agent, HTTP, ...) suspend the running task by
 -- yielding the sentinel task.YIELD to the scheduler. When user code calls
 -- one inside its own coroutine, that yield would land in the user's
 -- coroutine.resume instead. These wrappers pass such yields up to the
@@ -98,6 +104,14 @@ return function(loaders, own_caller)
   local internal_require = install_require(loaders, own_caller)
   local task = internal_require("llmdo.core.task")
   YIELD, nowait = task.YIELD, task.nowait
+  local raw_pcall, raw_xpcall, cancelled = pcall, xpcall, task.cancelled
+  task.xpcall = raw_xpcall
+  local function pass(ok, ...)
+    if not ok and cancelled() then error((...), 0) end
+    return ok, ...
+  end
+  function pcall(f, ...) return pass(raw_pcall(f, ...)) end -- luacheck: ignore 121
+  function xpcall(f, msgh, ...) return pass(raw_xpcall(f, msgh, ...)) end -- luacheck: ignore 121
   local E = internal_require("llmdo.core.error")
   os.exit = function(code) -- luacheck: ignore 122
     if code == nil then code = true end

@@ -114,7 +114,7 @@ end
 local function in_run(run, name, fn)
   http.limit(run.max_concurrent_requests) -- model and tool queues alike
   local rt = frame.root(run, { name = name })
-  local ok, res = xpcall(fn, E.msghandler, rt)
+  local ok, res = task.xpcall(fn, E.msghandler, rt)
   frame.close(rt)
   task.shield(toolsets.cleanup, run.instances)
   if not ok then error(res, 0) end

@@ -16,7 +16,7 @@ local M = {}
 local function spin()
   io.stderr:write("spinning\n")
   local n = 0
-  while true do n = n + 1 end
+  while true do n = n + 1; pcall(function() error("swallowed") end) end
 end
 M.tools = llmdo.toolset { factory = function()
   return { tools = {
@@ -40,6 +40,11 @@ M.limited = llmdo.model(function(req)
   local out = {}
   for _, p in ipairs(req.messages[#req.messages].parts) do out[#out + 1] = p.content:match("^[^\n]*") end
   return { text = table.concat(out, " | ") }
+end)
+-- a retry loop that catches every error around a wait
+M.retrying = llmdo.model(function()
+  io.stderr:write("spinning\n")
+  while true do pcall(llmdo.sleep, 10) end
 end)
 M.spin = spin
 return M
@@ -93,6 +98,8 @@ CASES = [
     Custom("SIGTERM stops a tool in a busy loop", stopped(files("lua:calls_spin"), signal.SIGTERM, 143)),
     Custom("Ctrl-C stops a scripted model in a busy loop", stopped(files("lua:spins"), signal.SIGINT, 130)),
     Custom("Ctrl-C stops an entry in a busy loop", stopped(files(entry=True), signal.SIGINT, 130, want_cleanup=False)),
+    Custom("Ctrl-C stops a retry loop that catches every error around a wait",
+           stopped(files("lua:retrying"), signal.SIGINT, 130)),
     Case("a tool's timeout stops it computing or waiting; the model is told, other calls go on",
          files("lua:limited"), ["run", ".", "go"],
          stdout="Tool 'spin_limited' timed out after 0.2 s | Tool 'nap_limited' timed out after 0.2 s | quick 1\n",
