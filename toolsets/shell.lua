@@ -19,6 +19,7 @@
 -- provider's key.
 local llmdo = require "llmdo"
 local proc = require "llmdo.core.proc"
+local process = require "llmdo.process"
 local util = require "llmdo.util"
 local args_rules = require "llmdo.toolsets.shell_args"
 
@@ -35,13 +36,10 @@ M.presets = {
   file_ops = { ro("ls"), { pattern = "mv", approval_required = true } },
 }
 
--- The variables a command gets from llmdo's environment, besides env_allow.
-M.SAFE_ENV = { "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
-  "LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", "LC_ADDRESS", "LC_IDENTIFICATION",
-  "LC_MEASUREMENT", "LC_NAME", "LC_PAPER", "LC_TELEPHONE", "TERM", "COLORTERM", "NO_COLOR", "TZ", "TMPDIR",
-  "COLUMNS", "LINES" }
--- The built-in providers' keys: never passed, whatever env_allow says.
-local PROVIDER_KEYS = { "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY" }
+-- The variables a command gets from llmdo's environment, besides env_allow,
+-- and the provider keys it never gets (lua/llmdo/process.lua).
+M.SAFE_ENV = process.SAFE_ENV
+local PROVIDER_KEYS = process.PROVIDER_KEYS
 
 -- POSIX shell word splitting (Python's shlex.split): quotes, backslashes,
 -- no expansion. Returns the words, or nil and the reason.
@@ -192,29 +190,19 @@ local function validate_config(config)
   end
 end
 
--- The child's environment: the safe variables and env_allow's, never a
--- provider's key (the built-in ones, and every project provider's
--- api_key_env), and PWD where the command runs.
-local function child_env(allow, secret_vars, root)
-  local keep = {}
-  for _, list in ipairs { M.SAFE_ENV, allow or {} } do
-    for _, k in ipairs(list) do keep[k] = true end
-  end
-  for _, list in ipairs { PROVIDER_KEYS, secret_vars or {} } do
-    for _, k in ipairs(list) do keep[k] = nil end
-  end
-  local env = {}
-  for _, kv in ipairs(proc.environ()) do
-    local k = kv:match("^([^=]*)=")
-    if keep[k] and k ~= "PWD" then env[#env + 1] = kv end
-  end
-  env[#env + 1] = "PWD=" .. root
-  return env
-end
-
 local function truncated(text, cut)
   if cut then return text .. "\n... (output truncated)" end
   return text
+end
+
+-- A program that could not be started is a result the model can act on:
+-- 127 when it is not found, 126 when it cannot be run (as a shell says).
+local function not_started(program, why, code)
+  if code == "ENOENT" or code == "EACCES" then
+    return { stdout = "", stderr = (code == "ENOENT" and "Command not found: " or "Permission denied: ") .. program,
+      exit_code = code == "ENOENT" and 127 or 126, truncated = false }
+  end
+  llmdo.error("run", "cannot run " .. program .. ": " .. why)
 end
 
 -- Made once, not per call, so its JSON Schema is too.
@@ -228,8 +216,8 @@ M.spec = llmdo.toolset {
     local preset = M.presets[cfg.preset or ""]
     local rules = preset or cfg.rules or {}
     local default = not preset and cfg.default or nil -- a preset's rules are the whole list
-    local root = ctx.project_root
-    local env = child_env(cfg.env_allow, ctx.secret_vars, root)
+    local dir = ctx.project_root
+    local env = process.env(cfg.env_allow, ctx.secret_vars, dir)
     return { tools = { shell = {
       description = "Execute a shell command. Shell metacharacters (|, >, <, ;, &, `, $()) are blocked.",
       params = PARAMS,
@@ -247,8 +235,9 @@ M.spec = llmdo.toolset {
         local verdict, a, argv = M.check(args.command, rules, default) -- again, at execution
         if verdict == "blocked" then llmdo.error("permission", a) end
         local timeout = math.max(1, math.min(300, args.timeout or 30))
-        local r = proc.spawn { argv = argv, cwd = root, env = env, timeout_ms = timeout * 1000,
+        local r, why, code = proc.spawn { argv = argv, cwd = dir, env = env, timeout_ms = timeout * 1000,
           max_output = M.MAX_OUTPUT }
+        if not r then return not_started(argv[1], why, code) end
         local stderr = truncated(r.stderr, r.stderr_truncated)
         if r.timed_out then stderr = "Command timed out after " .. timeout .. " seconds" end
         return { stdout = truncated(r.stdout, r.stdout_truncated), stderr = stderr, exit_code = r.exit_code,

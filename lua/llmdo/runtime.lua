@@ -9,6 +9,7 @@ local term = require "llmdo.core.term"
 local tool = require "llmdo.core.tool"
 local util = require "llmdo.util"
 local input = require "llmdo.input"
+local process = require "llmdo.process"
 local agent = require "llmdo.agent"
 local toolsets = require "llmdo.toolsets"
 
@@ -112,9 +113,11 @@ end
 -- Runs fn(rt) in the root frame of a new run, then the run's cleanups.
 local function in_run(run, name, fn)
   local rt = frame.root(run, { name = name })
+  process.enter(run.project) -- llmdo.exec runs for this project
   local ok, res = xpcall(fn, E.msghandler, rt)
   frame.close(rt)
   task.shield(toolsets.cleanup, run.instances)
+  process.leave(run.project)
   if not ok then error(res, 0) end
   return res, rt
 end
