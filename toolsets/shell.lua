@@ -10,15 +10,19 @@
 --   default    { approval_required = true }: commands no rule matches are
 --              allowed (asking by default); without it they are blocked
 --   env_allow  names of further variables passed to commands
+--   cwd        where commands run: the project root by default; "." is the
+--              directory llmdo was started in; a relative path is resolved
+--              against the project root
 -- shell_readonly and shell_file_ops are preset rule lists.
 --
 -- The rules are checked by the approval gate and again when the command
--- runs. It runs in the project root with a timeout (1-300 s, the whole
+-- runs. It runs in its cwd with a timeout (1-300 s, the whole
 -- process group is killed), stdout and stderr capped at 50 KiB each, and an
 -- environment of the variables in SAFE_ENV and env_allow only, never a
 -- provider's key.
 local llmdo = require "llmdo"
 local proc = require "llmdo.core.proc"
+local sys = require "llmdo.core.sys"
 local process = require "llmdo.process"
 local util = require "llmdo.util"
 local args_rules = require "llmdo.toolsets.shell_args"
@@ -172,6 +176,10 @@ local function validate_config(config)
       for dk in pairs(v) do
         if dk ~= "approval_required" then return "default: unknown key '" .. tostring(dk) .. "'" end
       end
+    elseif k == "cwd" then
+      if type(v) ~= "string" or v == "" or v:find("\0", 1, true) then
+        return "cwd: expected a directory (a path, or \".\" for where llmdo was started)"
+      end
     elseif k == "env_allow" then
       if not is_word_list(v) then return "env_allow: expected a list of variable names" end
       for i, name in ipairs(v) do
@@ -185,7 +193,7 @@ local function validate_config(config)
         end
       end
     else
-      return "unknown option '" .. tostring(k) .. "' (options: rules, default, env_allow)"
+      return "unknown option '" .. tostring(k) .. "' (options: rules, default, env_allow, cwd)"
     end
   end
 end
@@ -193,6 +201,18 @@ end
 local function truncated(text, cut)
   if cut then return text .. "\n... (output truncated)" end
   return text
+end
+
+-- Where commands run: the project root; cwd "." is the directory llmdo was
+-- started in, another relative cwd is resolved against the project root.
+local function work_dir(ctx)
+  local cwd = ctx.config.cwd
+  local dir = cwd == "." and (ctx.cwd or sys.cwd()) or cwd and util.abspath(cwd, ctx.project_root)
+    or ctx.project_root
+  if sys.stat(dir) ~= "directory" then
+    llmdo.error("run", "shell: cwd '" .. (cwd or dir) .. "' is not a directory: " .. dir)
+  end
+  return dir
 end
 
 -- A program that could not be started is a result the model can act on:
@@ -216,7 +236,7 @@ M.spec = llmdo.toolset {
     local preset = M.presets[cfg.preset or ""]
     local rules = preset or cfg.rules or {}
     local default = not preset and cfg.default or nil -- a preset's rules are the whole list
-    local dir = ctx.project_root
+    local dir = work_dir(ctx)
     local env = process.env(cfg.env_allow, ctx.secret_vars, dir)
     return { tools = { shell = {
       description = "Execute a shell command. Shell metacharacters (|, >, <, ;, &, `, $()) are blocked.",

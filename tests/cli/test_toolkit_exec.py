@@ -1,8 +1,11 @@
 """The toolset author's kit, part one: llmdo.exec (a subprocess on the loop,
-with the shell toolset's scrubbed environment)."""
+with the shell toolset's scrubbed environment) and the shell toolset's `cwd`."""
 import json, os, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Custom, main
+from harness import Case, Custom, project, worker, main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
 
 # An entry that runs the scenario its prompt names and prints its result as JSON.
 EXEC_LUA = r"""
@@ -183,6 +186,22 @@ def interrupt(binary):
         return problems
 
 
+# --- the shell toolset's cwd -------------------------------------------------
+
+def shell_proj(toolset, rest="runtime = { approval_mode = 'approve_all' }"):
+    return {"proj/project.lua": project(workers=("main.worker",), lua=("script_model.lua",), rest=rest),
+            "proj/main.worker": worker(model="lua:script", extra="toolsets:\n" + toolset),
+            "proj/script_model.lua": SCRIPT, "proj/notes/a.txt": "alpha", "proj/root.txt": "",
+            "started/here.txt": ""}
+
+
+def ls_result(listing):
+    return json.dumps({"exit_code": 0, "stderr": "", "stdout": listing, "truncated": False},
+                      separators=(",", ":")) + "\n"
+
+
+LS = 'shell:{"command":"ls"};say'
+
 CASES = [
     Custom("exec: stdin is written to the child, then closed",
            expect("stdin", status=0, stdout="piped text\n", stderr="", truncated=False)),
@@ -213,6 +232,21 @@ CASES = [
            expect("bad_timeout", 1, err("llmdo.exec: timeout: expected a number from 0.001 to 604800, got 0"))),
     Custom("exec: only the calling task waits (the other branch ticks meanwhile)", not_blocked),
     Custom("exec: Ctrl-C during a long exec: exit 130, the child is gone", interrupt),
+
+    Case("shell cwd: the project root by default", shell_proj("  - shell_readonly"), ["run", "../proj", LS],
+         cwd="started", stdout=ls_result("main.worker\nnotes\nproject.lua\nroot.txt\nscript_model.lua\n")),
+    Case("shell cwd: '.' is where llmdo was started", shell_proj('  - sh: {toolset: shell_readonly, cwd: "."}'),
+         ["run", "../proj", LS.replace("shell:", "sh_shell:")], cwd="started", stdout=ls_result("here.txt\n")),
+    Case("shell cwd: a relative path is resolved against the project root",
+         shell_proj("  - sh: {toolset: shell_readonly, cwd: notes}"),
+         ["run", "../proj", LS.replace("shell:", "sh_shell:")], cwd="started", stdout=ls_result("a.txt\n")),
+    Case("shell cwd: a missing directory", shell_proj("  - sh: {toolset: shell, cwd: nowhere}"),
+         ["run", "proj", "say"], exit=1,
+         stderr=err("shell: cwd 'nowhere' is not a directory: {root}/proj/nowhere")),
+    Case("shell cwd: must be a string", shell_proj("  - sh: {toolset: shell_readonly, cwd: 5}"),
+         ["check", "proj"], exit=2,
+         stderr=err("proj/main.worker: toolset 'sh' (shell_readonly): cwd: expected a directory (a path, or \".\" "
+                    "for where llmdo was started)")),
 ]
 
 main(CASES)
