@@ -1,5 +1,6 @@
 """The toolset author's kit, part one: llmdo.exec (a subprocess on the loop,
-with the shell toolset's scrubbed environment) and the shell toolset's `cwd`."""
+with the shell toolset's scrubbed environment), the shell toolset's `cwd`,
+and attachments a model names, confined to the project root."""
 import json, os, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Case, Custom, project, worker, main
@@ -202,6 +203,62 @@ def ls_result(listing):
 
 LS = 'shell:{"command":"ls"};say'
 
+# --- attachments a model names ------------------------------------------------
+
+ATTACH_LUA = r"""
+local llmdo = require "llmdo"
+local M = {}
+-- main: calls the worker `reader` with the attachments its prompt lists, then
+-- says what came back
+M.main = llmdo.model(function(req)
+  local last = req.messages[#req.messages]
+  if last.role == "tool" then return { text = last.parts[1].content } end
+  local paths = llmdo.json.decode(req.messages[1].parts[1].text)
+  return { tool_calls = { { name = "reader", args = { input = "read", attachments = paths } } } }
+end)
+-- reader: names the files it was given
+M.reader = llmdo.model(function(req)
+  local names = {}
+  for _, p in ipairs(req.messages[1].parts) do
+    if p.type == "attachment" then names[#names + 1] = p.path:match("[^/]+/[^/]+$") end
+  end
+  return { text = "got " .. table.concat(names, ", ") }
+end)
+return M
+"""
+
+# Entry code is trusted: its attachments are not confined.
+TRUSTED_ENTRY = r"""
+M.trusted = llmdo.entry { main = function(input, rt)
+  return (rt:call_agent("reader", { input = "read", attachments = llmdo.json.decode(input[1]) }))
+end }
+return M
+"""
+
+
+def attach_proj(runtime="", entry_code=False):
+    rt = "runtime = { approval_mode = 'approve_all'" + (", " + runtime if runtime else "") + " }"
+    files = {"proj/project.lua": project(workers=("main.worker", "reader.worker"), lua=("models.lua",), rest=rt),
+             "proj/main.worker": worker(model="lua:main", entry=not entry_code, extra="toolsets:\n  - reader"),
+             "proj/reader.worker": worker(name="reader", model="lua:reader", entry=False),
+             "proj/models.lua": ATTACH_LUA.replace("return M\n", TRUSTED_ENTRY) if entry_code else ATTACH_LUA,
+             "proj/decks/a.pdf": "%PDF-1.4 a", "shared/b.pdf": "%PDF-1.4 b",
+             "outside/secret.pdf": "%PDF-1.4 secret"}
+    return files
+
+
+def link_out(root):
+    os.symlink(os.path.join(root, "outside", "secret.pdf"), os.path.join(root, "proj", "decks", "link.pdf"))
+
+
+RETURN_PERM = "return_permission_errors = true"
+
+
+def refused(path):
+    return json.dumps({"error": f"Attachment outside the project root: {path}", "error_type": "permission",
+                       "tool_name": "reader"}, separators=(",", ":"), sort_keys=True) + "\n"
+
+
 CASES = [
     Custom("exec: stdin is written to the child, then closed",
            expect("stdin", status=0, stdout="piped text\n", stderr="", truncated=False)),
@@ -247,6 +304,25 @@ CASES = [
          ["check", "proj"], exit=2,
          stderr=err("proj/main.worker: toolset 'sh' (shell_readonly): cwd: expected a directory (a path, or \".\" "
                     "for where llmdo was started)")),
+
+    Case("attachments: a model's path inside the project root is sent", attach_proj(),
+         ["run", "proj", '["decks/a.pdf"]'], stdout="got decks/a.pdf\n"),
+    Case("attachments: a model's '..' escape is a permission error", attach_proj(),
+         ["run", "proj", '["../outside/secret.pdf"]'], exit=1,
+         stderr=err("Attachment outside the project root: ../outside/secret.pdf")),
+    Case("attachments: an escape goes back to the model with return_permission_errors", attach_proj(RETURN_PERM),
+         ["run", "proj", '["../../etc/passwd"]'], stdout=refused("../../etc/passwd")),
+    Case("attachments: an absolute path elsewhere is refused", attach_proj(RETURN_PERM),
+         ["run", "proj", '["{root}/outside/secret.pdf"]'], stdout=refused("{root}/outside/secret.pdf")),
+    Case("attachments: a symlink out of the root is refused", attach_proj(RETURN_PERM),
+         ["run", "proj", '["decks/link.pdf"]'], stdout=refused("decks/link.pdf"), prepare=link_out),
+    Case("attachments: runtime.attachment_roots lets a model name more", attach_proj("attachment_roots = { '../shared' }"),
+         ["run", "proj", '["../shared/b.pdf"]'], stdout="got shared/b.pdf\n"),
+    Case("attachments: runtime.attachment_roots is checked", attach_proj("attachment_roots = '../shared'"),
+         ["run", "proj", "[]"], exit=2,
+         stderr=err("proj/project.lua: runtime.attachment_roots: expected a list, got a string")),
+    Case("attachments: entry code's are trusted as before", attach_proj(entry_code=True),
+         ["run", "proj", '["../outside/secret.pdf"]'], stdout="got outside/secret.pdf\n"),
 ]
 
 main(CASES)
