@@ -10,6 +10,7 @@ local json = require "llmdo.core.json"
 local E = require "llmdo.core.error"
 local sys = require "llmdo.core.sys"
 local task = require "llmdo.core.task"
+local process = require "llmdo.process"
 local V = require "llmdo.validate"
 local schema = require "llmdo.schema"
 local util = require "llmdo.util"
@@ -153,6 +154,11 @@ function M.sleep(ms) return task.sleep(ms) end
 
 -- Non-blocking HTTP for tool authors: llmdo.http.request{...}, llmdo.http.get(url).
 M.http = require "llmdo.http"
+
+-- Runs a program (argv, no shell) and waits for it in the calling task:
+-- llmdo.exec{ argv = {...}, cwd =, env =, stdin =, timeout =, max_output = }
+-- -> { status =, signal =, stdout =, stderr =, truncated = } (lua/llmdo/process.lua).
+function M.exec(opts) return process.exec(opts) end
 
 -- Embedding: load and link a project, then run its entry from Lua.
 --   local p = llmdo.load_project("examples/greeter")

@@ -1,10 +1,10 @@
 /*
 ** proc: subprocesses through libuv. See proc.h.
 **
-** The operation owns four libuv handles (process, two pipes, a timer) and
-** is freed when the last of them has closed. libuv callbacks only fill C
-** buffers and wake the task; the task's continuation turns the buffers into
-** Lua values, so nothing touches Lua outside a task.
+** The operation owns four or five libuv handles (process, two or three
+** pipes, a timer) and is freed when the last of them has closed. libuv
+** callbacks only fill C buffers and wake the task; the task's continuation
+** turns the buffers into Lua values, so nothing touches Lua outside a task.
 */
 #include "proc.h"
 
@@ -18,7 +18,6 @@
 #include <uv.h>
 
 #include "buf.h"
-#include "error.h"
 #include "sched.h"
 
 extern char **environ;
@@ -31,13 +30,17 @@ typedef struct out_buf {
 
 typedef struct proc_op {
   uv_process_t proc;
-  uv_pipe_t out, err;
+  uv_pipe_t out, err, in;
   uv_timer_t timer;
+  uv_write_t write_req;
   ld_task *task; /* NULL once the task stopped waiting (cancelled) */
   out_buf o, e;
+  char *input; /* what the child reads on stdin (has_in), NULL if empty */
+  size_t input_len;
+  uint64_t grace_ms; /* SIGTERM first, SIGKILL this long after; 0: SIGKILL at once */
   int64_t status;
   int signal;
-  int exited, out_open, err_open, timed_out;
+  int exited, out_open, err_open, timed_out, has_in;
   int open_handles; /* handles not yet closed */
   int closing;
   char chunk[65536];
@@ -46,6 +49,7 @@ typedef struct proc_op {
 static void free_op(proc_op *op) {
   ld_buf_free(&op->o.b);
   ld_buf_free(&op->e.b);
+  free(op->input);
   free(op);
 }
 
@@ -59,9 +63,17 @@ static void close_all(proc_op *op) {
   if (op->closing) return;
   op->closing = 1;
   uv_handle_t *hs[] = {(uv_handle_t *)&op->proc, (uv_handle_t *)&op->out, (uv_handle_t *)&op->err,
-                       (uv_handle_t *)&op->timer};
-  for (int i = 0; i < 4; i++)
+                       (uv_handle_t *)&op->timer, (uv_handle_t *)&op->in};
+  for (int i = 0; i < 4 + op->has_in; i++)
     if (!uv_is_closing(hs[i])) uv_close(hs[i], on_closed);
+}
+
+/* stdin was written (or the child stopped reading it: EPIPE, ignored as
+** SIGPIPE is): closing the pipe gives the child its EOF. */
+static void on_written(uv_write_t *req, int status) {
+  (void)status;
+  proc_op *op = req->data;
+  if (!uv_is_closing((uv_handle_t *)&op->in)) uv_close((uv_handle_t *)&op->in, on_closed);
 }
 
 static void maybe_done(proc_op *op) {
@@ -108,14 +120,26 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   maybe_done(op);
 }
 
-static void kill_group(proc_op *op) {
-  if (!op->exited && op->proc.pid > 0) kill(-op->proc.pid, SIGKILL);
+/* Also after the child exited while a pipe is still open: whoever holds it
+** is most likely a background process it left in its group, which would
+** keep the call waiting. (A group with members keeps its id, so the kill
+** cannot reach another group unless every member is gone.) */
+static void kill_group(proc_op *op, int sig) {
+  if (op->proc.pid > 0 && (!op->exited || op->out_open || op->err_open)) kill(-op->proc.pid, sig);
 }
 
+/* The timeout: SIGTERM lets the group clean up, SIGKILL follows after the
+** grace (this callback again); without a grace, SIGKILL at once. */
 static void on_timeout(uv_timer_t *t) {
   proc_op *op = t->data;
+  if (!op->timed_out && op->grace_ms > 0) {
+    op->timed_out = 1;
+    kill_group(op, SIGTERM);
+    uv_timer_start(&op->timer, on_timeout, op->grace_ms, 0);
+    return;
+  }
   op->timed_out = 1;
-  kill_group(op);
+  kill_group(op, SIGKILL);
 }
 
 /* The task was cancelled: kill the group and let go of it at once, so
@@ -123,7 +147,7 @@ static void on_timeout(uv_timer_t *t) {
 static void cancel(void *ud, ld_task *t) {
   proc_op *op = ud;
   op->task = NULL;
-  kill_group(op);
+  kill_group(op, SIGKILL);
   close_all(op);
   ld_task_abort(t);
 }
@@ -138,12 +162,16 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   proc_op *op = (proc_op *)ctx;
   close_all(op); /* freed from a later loop callback: the buffers stay valid here */
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 9);
   push_out(L, &op->o, "stdout");
   push_out(L, &op->e, "stderr");
   lua_Integer code = op->timed_out ? -1 : op->signal ? 128 + op->signal : (lua_Integer)op->status;
   lua_pushinteger(L, code);
   lua_setfield(L, -2, "exit_code");
+  lua_pushinteger(L, (lua_Integer)op->status);
+  lua_setfield(L, -2, "status");
+  lua_pushinteger(L, op->signal);
+  lua_setfield(L, -2, "signal");
   lua_pushboolean(L, op->o.truncated || op->e.truncated);
   lua_setfield(L, -2, "truncated");
   lua_pushboolean(L, op->o.truncated);
@@ -176,38 +204,61 @@ static char **string_list(lua_State *L, int idx) {
   return v;
 }
 
+/* [-1, +1 or +3, yields] See proc.h. */
 int l_proc_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_getfield(L, 1, "argv"); /* 2 */
-  lua_getfield(L, 1, "env");  /* 3 */
-  lua_getfield(L, 1, "cwd");  /* 4 */
+  lua_getfield(L, 1, "argv");  /* 2 */
+  lua_getfield(L, 1, "env");   /* 3 */
+  lua_getfield(L, 1, "cwd");   /* 4 */
+  lua_getfield(L, 1, "stdin"); /* 5 */
   luaL_argcheck(L, lua_istable(L, 2) && lua_rawlen(L, 2) >= 1, 1, "argv must be a non-empty list");
   const char *cwd = luaL_optstring(L, 4, NULL);
+  size_t input_len = 0;
+  const char *input = lua_isnil(L, 5) ? NULL : luaL_checklstring(L, 5, &input_len);
   lua_getfield(L, 1, "timeout_ms");
   lua_Integer timeout_ms = luaL_optinteger(L, -1, 0);
   lua_getfield(L, 1, "max_output");
   lua_Integer max_output = luaL_optinteger(L, -1, 51200);
-  lua_pop(L, 2);
-  ld_task *t = ld_task_check(L, "spawn");
+  lua_getfield(L, 1, "grace_ms");
+  lua_Integer grace_ms = luaL_optinteger(L, -1, 0);
+  lua_pop(L, 3);
+  luaL_argcheck(L, max_output >= 0 && timeout_ms >= 0 && grace_ms >= 0, 1, "limits must not be negative");
+  luaL_argcheck(L, input_len <= UINT32_MAX, 1, "stdin is larger than 4 GiB");
+  lua_getfield(L, 1, "what"); /* who is asking, for the errors: "llmdo.exec" */
+  const char *what = luaL_optstring(L, -1, "spawn");
+  lua_pop(L, 1); /* the string stays anchored by the options table */
+  ld_task *t = ld_task_check(L, what);
   check_strings(L, 2, "argv");
   if (lua_istable(L, 3)) check_strings(L, 3, "env");
   char **argv = string_list(L, 2); /* nothing raises until these are freed and op is closed */
   char **env = lua_istable(L, 3) ? string_list(L, 3) : NULL;
   proc_op *op = calloc(1, sizeof *op);
-  if (!argv || (lua_istable(L, 3) && !env) || !op) {
-    free(argv), free(env), free(op);
+  char *in_copy = input && input_len > 0 ? malloc(input_len) : NULL;
+  if (!argv || (lua_istable(L, 3) && !env) || !op || (input && input_len > 0 && !in_copy)) {
+    free(argv), free(env), free(op), free(in_copy);
     return luaL_error(L, "not enough memory");
   }
+  if (in_copy) memcpy(in_copy, input, input_len); /* the string may be collected while the child reads */
   uv_loop_t *loop = ld_sched_loop(ld_sched_get(L));
   op->o.max = op->e.max = (size_t)max_output;
+  op->grace_ms = (uint64_t)grace_ms;
+  op->input = in_copy;
+  op->input_len = input_len;
+  op->has_in = input != NULL;
   uv_pipe_init(loop, &op->out, 0);
   uv_pipe_init(loop, &op->err, 0);
   uv_timer_init(loop, &op->timer);
-  op->proc.data = op->out.data = op->err.data = op->timer.data = op;
-  op->open_handles = 4;
+  if (op->has_in) uv_pipe_init(loop, &op->in, 0);
+  op->proc.data = op->out.data = op->err.data = op->timer.data = op->in.data = op;
+  op->write_req.data = op;
+  op->open_handles = 4 + op->has_in;
   uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE;
+  stdio[0].flags = UV_IGNORE; /* /dev/null */
+  if (op->has_in) {
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&op->in;
+  }
   stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[1].data.stream = (uv_stream_t *)&op->out;
   stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -225,29 +276,27 @@ int l_proc_spawn(lua_State *L) {
   int r = uv_spawn(loop, &op->proc, &opts);
   free(argv);
   free(env);
-  lua_rawgeti(L, 2, 1); /* argv[0], already a string: no allocation */
-  if (r != 0) {         /* not started: the handles still have to be closed */
+  if (r != 0) { /* not started: the handles still have to be closed */
     op->exited = 1;
     close_all(op);
-    if (r == UV_ENOENT || r == UV_EACCES) {
-      lua_createtable(L, 0, 5);
-      lua_pushliteral(L, "");
-      lua_setfield(L, -2, "stdout");
-      lua_pushfstring(L, r == UV_ENOENT ? "Command not found: %s" : "Permission denied: %s",
-                      lua_tostring(L, -2));
-      lua_setfield(L, -2, "stderr");
-      lua_pushinteger(L, r == UV_ENOENT ? 127 : 126);
-      lua_setfield(L, -2, "exit_code");
-      lua_pushboolean(L, 0);
-      lua_setfield(L, -2, "truncated");
-      return 1;
-    }
-    return ld_error_raisef(L, "run", "cannot run %s: %s", lua_tostring(L, -1), uv_strerror(r));
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
+    lua_pushstring(L, uv_err_name(r));
+    return 3;
   }
   op->out_open = op->err_open = 1;
   op->task = t;
   uv_read_start((uv_stream_t *)&op->out, on_alloc, on_read);
   uv_read_start((uv_stream_t *)&op->err, on_alloc, on_read);
+  if (op->has_in) {
+    if (op->input_len > 0) {
+      uv_buf_t b = uv_buf_init(op->input, (unsigned)op->input_len);
+      if (uv_write(&op->write_req, (uv_stream_t *)&op->in, &b, 1, on_written) != 0)
+        uv_close((uv_handle_t *)&op->in, on_closed);
+    } else {
+      uv_close((uv_handle_t *)&op->in, on_closed);
+    }
+  }
   if (timeout_ms > 0) uv_timer_start(&op->timer, on_timeout, (uint64_t)timeout_ms, 0);
   lua_settop(L, 0);
   return ld_task_wait(L, t, cancel, op, (lua_KContext)op, spawn_k);

@@ -1,16 +1,22 @@
 /*
-** proc: running a program as a task operation, for the shell toolset.
+** proc: running a program as a task operation, for the shell toolset and
+** llmdo.exec.
 **
-**   core.spawn{ argv = {...}, cwd =, env = { "K=V", ... }, timeout_ms =, max_output = }
-**     -> { stdout =, stderr =, exit_code =, truncated =, stdout_truncated =,
-**          stderr_truncated =, timed_out = }
+**   core.spawn{ argv = {...}, cwd =, env = { "K=V", ... }, stdin =,
+**               timeout_ms =, grace_ms =, max_output =, what = "llmdo.exec" }
+**     -> { stdout =, stderr =, status =, signal =, exit_code =, truncated =,
+**          stdout_truncated =, stderr_truncated =, timed_out = }
+**     -> nil, strerror, code ("ENOENT", ...) when it cannot be started
 **
 ** argv is executed directly (never through /bin/sh) in its own process
-** group, with stdin from /dev/null. stdout and stderr are read through the
-** loop, each kept up to max_output bytes (the rest is read and dropped).
-** On timeout - or when the waiting task is cancelled - the whole process
-** group is killed. exit_code: the status; 128+N for signal N; -1 on
-** timeout; 127 when the program is not found; 126 when it cannot be run.
+** group; stdin is the given string (then end of file), else /dev/null.
+** stdout and stderr are read through the loop, each kept up to max_output
+** bytes (the rest is read and dropped). On timeout the whole process group
+** gets SIGTERM, then SIGKILL grace_ms later (at once when grace_ms is 0);
+** when the waiting task is cancelled, SIGKILL at once. status: the exit
+** status; signal: the signal that ended it, or 0; exit_code, for the shell:
+** the status, 128+N for signal N, -1 on timeout. `what` names the caller
+** in the errors of a call made outside a task.
 */
 #ifndef LD_PROC_H
 #define LD_PROC_H

@@ -10,15 +10,20 @@
 --   default    { approval_required = true }: commands no rule matches are
 --              allowed (asking by default); without it they are blocked
 --   env_allow  names of further variables passed to commands
+--   cwd        where commands run: the project root by default; "." is the
+--              directory llmdo was started in; a relative path is resolved
+--              against the project root
 -- shell_readonly and shell_file_ops are preset rule lists.
 --
 -- The rules are checked by the approval gate and again when the command
--- runs. It runs in the project root with a timeout (1-300 s, the whole
+-- runs. It runs in its cwd with a timeout (1-300 s, the whole
 -- process group is killed), stdout and stderr capped at 50 KiB each, and an
 -- environment of the variables in SAFE_ENV and env_allow only, never a
 -- provider's key.
 local llmdo = require "llmdo"
 local proc = require "llmdo.core.proc"
+local sys = require "llmdo.core.sys"
+local process = require "llmdo.process"
 local util = require "llmdo.util"
 local args_rules = require "llmdo.toolsets.shell_args"
 
@@ -35,13 +40,10 @@ M.presets = {
   file_ops = { ro("ls"), { pattern = "mv", approval_required = true } },
 }
 
--- The variables a command gets from llmdo's environment, besides env_allow.
-M.SAFE_ENV = { "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
-  "LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", "LC_ADDRESS", "LC_IDENTIFICATION",
-  "LC_MEASUREMENT", "LC_NAME", "LC_PAPER", "LC_TELEPHONE", "TERM", "COLORTERM", "NO_COLOR", "TZ", "TMPDIR",
-  "COLUMNS", "LINES" }
--- The built-in providers' keys: never passed, whatever env_allow says.
-local PROVIDER_KEYS = { "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OLLAMA_API_KEY" }
+-- The variables a command gets from llmdo's environment, besides env_allow,
+-- and the provider keys it never gets (lua/llmdo/process.lua).
+M.SAFE_ENV = process.SAFE_ENV
+local PROVIDER_KEYS = process.PROVIDER_KEYS
 
 -- POSIX shell word splitting (Python's shlex.split): quotes, backslashes,
 -- no expansion. Returns the words, or nil and the reason.
@@ -174,6 +176,10 @@ local function validate_config(config)
       for dk in pairs(v) do
         if dk ~= "approval_required" then return "default: unknown key '" .. tostring(dk) .. "'" end
       end
+    elseif k == "cwd" then
+      if type(v) ~= "string" or v == "" or v:find("\0", 1, true) then
+        return "cwd: expected a directory (a path, or \".\" for where llmdo was started)"
+      end
     elseif k == "env_allow" then
       if not is_word_list(v) then return "env_allow: expected a list of variable names" end
       for i, name in ipairs(v) do
@@ -187,34 +193,36 @@ local function validate_config(config)
         end
       end
     else
-      return "unknown option '" .. tostring(k) .. "' (options: rules, default, env_allow)"
+      return "unknown option '" .. tostring(k) .. "' (options: rules, default, env_allow, cwd)"
     end
   end
-end
-
--- The child's environment: the safe variables and env_allow's, never a
--- provider's key (the built-in ones, and every project provider's
--- api_key_env), and PWD where the command runs.
-local function child_env(allow, secret_vars, root)
-  local keep = {}
-  for _, list in ipairs { M.SAFE_ENV, allow or {} } do
-    for _, k in ipairs(list) do keep[k] = true end
-  end
-  for _, list in ipairs { PROVIDER_KEYS, secret_vars or {} } do
-    for _, k in ipairs(list) do keep[k] = nil end
-  end
-  local env = {}
-  for _, kv in ipairs(proc.environ()) do
-    local k = kv:match("^([^=]*)=")
-    if keep[k] and k ~= "PWD" then env[#env + 1] = kv end
-  end
-  env[#env + 1] = "PWD=" .. root
-  return env
 end
 
 local function truncated(text, cut)
   if cut then return text .. "\n... (output truncated)" end
   return text
+end
+
+-- Where commands run: the project root; cwd "." is the directory llmdo was
+-- started in, another relative cwd is resolved against the project root.
+local function work_dir(ctx)
+  local cwd = ctx.config.cwd
+  local dir = cwd == "." and (ctx.cwd or sys.cwd()) or cwd and util.abspath(cwd, ctx.project_root)
+    or ctx.project_root
+  if sys.stat(dir) ~= "directory" then
+    llmdo.error("run", "shell: cwd '" .. (cwd or dir) .. "' is not a directory: " .. dir)
+  end
+  return dir
+end
+
+-- A program that could not be started is a result the model can act on:
+-- 127 when it is not found, 126 when it cannot be run (as a shell says).
+local function not_started(program, why, code)
+  if code == "ENOENT" or code == "EACCES" then
+    return { stdout = "", stderr = (code == "ENOENT" and "Command not found: " or "Permission denied: ") .. program,
+      exit_code = code == "ENOENT" and 127 or 126, truncated = false }
+  end
+  llmdo.error("run", "cannot run " .. program .. ": " .. why)
 end
 
 -- Made once, not per call, so its JSON Schema is too.
@@ -228,8 +236,8 @@ M.spec = llmdo.toolset {
     local preset = M.presets[cfg.preset or ""]
     local rules = preset or cfg.rules or {}
     local default = not preset and cfg.default or nil -- a preset's rules are the whole list
-    local root = ctx.project_root
-    local env = child_env(cfg.env_allow, ctx.secret_vars, root)
+    local dir = work_dir(ctx)
+    local env = process.env(cfg.env_allow, ctx.secret_vars, dir)
     return { tools = { shell = {
       description = "Execute a shell command. Shell metacharacters (|, >, <, ;, &, `, $()) are blocked.",
       params = PARAMS,
@@ -247,8 +255,9 @@ M.spec = llmdo.toolset {
         local verdict, a, argv = M.check(args.command, rules, default) -- again, at execution
         if verdict == "blocked" then llmdo.error("permission", a) end
         local timeout = math.max(1, math.min(300, args.timeout or 30))
-        local r = proc.spawn { argv = argv, cwd = root, env = env, timeout_ms = timeout * 1000,
+        local r, why, code = proc.spawn { argv = argv, cwd = dir, env = env, timeout_ms = timeout * 1000,
           max_output = M.MAX_OUTPUT }
+        if not r then return not_started(argv[1], why, code) end
         local stderr = truncated(r.stderr, r.stderr_truncated)
         if r.timed_out then stderr = "Command timed out after " .. timeout .. " seconds" end
         return { stdout = truncated(r.stdout, r.stdout_truncated), stderr = stderr, exit_code = r.exit_code,

@@ -256,10 +256,15 @@ end
 -- and returns its final text and an info table { stop_reason =, usage = }.
 -- Only the first call made from the entry (depth 0) in a turn takes and
 -- extends the entry's history (features §15).
-function M.call(parent, name, data)
+-- `from` is input.FROM_MODEL when a model wrote the input (a worker used
+-- as a tool): its attachments are confined to the attachment roots.
+function M.call(parent, name, data, from)
   frame.new(parent, name) -- the checks alone, before anything else
   local def, run = worker_def(parent, name)
   local _, parts = input.normalize(def.schema_in, data, "run")
+  -- (before the frame is made: a refused attachment leaves no frame open)
+  local first = input.user_message(parts, run.project.root,
+    from == input.FROM_MODEL and input.attachment_roots(run.project) or nil)
   local f = new_frame(parent, name, def, run)
   local messages = {}
   local takes_history = parent.depth == 0 and not run.history_taken
@@ -267,7 +272,7 @@ function M.call(parent, name, data)
     run.history_taken = true
     for i, m in ipairs(frame.get(parent, "history")) do messages[i] = m end
   end
-  messages[#messages + 1] = input.user_message(parts, run.project.root)
+  messages[#messages + 1] = first
   local instances = {} -- call-scoped toolset instances, in creation order
   local ok, res, stop_reason = task.xpcall(loop, E.msghandler, f, def, run, messages, instances)
   task.shield(toolsets.cleanup, instances)

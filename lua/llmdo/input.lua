@@ -116,28 +116,67 @@ function M.display_text(parts)
   return s
 end
 
+-- Marks a worker call whose input a model wrote (a worker used as a tool):
+-- its attachments must stay beneath the allowed roots. Private to llmdo's
+-- own Lua, so project code cannot pass it.
+M.FROM_MODEL = setmetatable({}, { __name = "llmdo.FromModel" })
+
+local function beneath(path, dir)
+  return dir == "/" or path == dir or path:sub(1, #dir + 1) == dir .. "/"
+end
+
+-- Where attachments a model names may be: the project root and the
+-- project's runtime.attachment_roots (relative ones from the root), each
+-- as written and as its real path.
+function M.attachment_roots(project)
+  local roots = {}
+  for _, r in ipairs { ".", table.unpack(project.runtime.attachment_roots or {}) } do
+    local abs = util.abspath(r, project.root)
+    roots[#roots + 1] = abs
+    roots[#roots + 1] = sys.realpath(abs) or abs
+  end
+  return roots
+end
+
+local function within(path, roots)
+  for _, r in ipairs(roots) do
+    if beneath(path, r) then return true end
+  end
+  return false
+end
+
 -- Resolves an attachment against the project root: the canonical part.
-function M.resolve_attachment(a, root)
+-- With `confine` (attachment_roots), the path must stay beneath one of
+-- those roots, by its words and by its real path (no symlink out); an
+-- escape is a permission error, told before whether the file exists.
+function M.resolve_attachment(a, root, confine)
   local p = a.path
   if p:sub(1, 2) == "~/" then p = (os.getenv("HOME") or "") .. p:sub(2) end
   local abs = util.abspath(p, root)
+  local function outside() util.fail("permission", "Attachment outside the project root: " .. a.path) end
+  if confine and not within(abs, confine) then outside() end
   if sys.stat(abs) ~= "file" then util.fail("run", "Attachment not found: " .. abs) end
   local ext = (abs:match("%.([%w]+)$") or ""):lower()
   local mt = M.media_types[ext]
   if not mt then
     util.fail("run", "Unsupported attachment type: " .. abs .. " (supported: .pdf, .png, .jpg, .jpeg, .gif, .webp)")
   end
+  if confine then
+    local real = sys.realpath(abs)
+    if not real or not within(real, confine) then outside() end
+    abs = real -- read from the path that was checked, with no link in it
+  end
   return { type = "attachment", path = abs, media_type = mt }
 end
 
--- The canonical user message for prompt parts.
-function M.user_message(parts, root)
+-- The canonical user message for prompt parts (confine: as resolve_attachment).
+function M.user_message(parts, root, confine)
   local out = {}
   for _, p in ipairs(parts) do
     if type(p) == "string" then
       out[#out + 1] = { type = "text", text = p:match("%S") and p or "(no input)" }
     else
-      out[#out + 1] = M.resolve_attachment(p, root)
+      out[#out + 1] = M.resolve_attachment(p, root, confine)
     end
   end
   if #out == 0 then out[1] = { type = "text", text = "(no input)" } end

@@ -34,6 +34,7 @@ local runtime_shape = V.record {
   request_timeout = V.number { min = 1 },
   max_concurrent_requests = V.integer { min = 1, max = 100000 },
   model_settings = require("llmdo.settings").shape,
+  attachment_roots = V.list(V.nonempty_string), -- where a model's attachment paths may point
 }
 
 local provider_shape = V.record({

@@ -10,6 +10,7 @@ local term = require "llmdo.core.term"
 local tool = require "llmdo.core.tool"
 local util = require "llmdo.util"
 local input = require "llmdo.input"
+local process = require "llmdo.process"
 local agent = require "llmdo.agent"
 local toolsets = require "llmdo.toolsets"
 
@@ -114,9 +115,11 @@ end
 local function in_run(run, name, fn)
   http.limit(run.max_concurrent_requests) -- model and tool queues alike
   local rt = frame.root(run, { name = name })
+  process.enter(run.project) -- llmdo.exec runs for this project
   local ok, res = task.xpcall(fn, E.msghandler, rt)
   frame.close(rt)
   task.shield(toolsets.cleanup, run.instances)
+  process.leave(run.project)
   if not ok then error(res, 0) end
   return res, rt
 end

@@ -15,6 +15,7 @@ local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local llmdo = require "llmdo"
 local schema = require "llmdo.schema"
+local input = require "llmdo.input"
 local builtins = require "llmdo.builtins"
 local link = require "llmdo.link"
 
@@ -39,7 +40,8 @@ local function worker_tool(w)
     name = name, description = desc, kind = "worker", retries = 0,
     parameters = w.schema_in and w.schema_in.json or WORKER_PARAMS,
     -- the plane has already passed this call through the gate
-    fn = function(args, ctx) return rawget(ctx, "_frame"):call_agent(name, args) end,
+    -- (the model wrote the arguments: its attachments stay beneath the roots)
+    fn = function(args, ctx) return rawget(ctx, "_frame"):call_agent(name, args, input.FROM_MODEL) end,
   }
 end
 

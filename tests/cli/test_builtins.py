@@ -117,7 +117,7 @@ CASES = [
          stdout='{"exit_code":0,"stderr":"","stdout":"made it\\n","truncated":false}\n'),
     Case("a bad shell option fails at link time", proj("  - sh: {toolset: shell, rulez: []}"), ["check", "."],
          exit=2, stderr=err("main.worker: toolset 'sh' (shell): unknown option 'rulez' (options: rules, default, "
-                                 "env_allow)")),
+                                 "env_allow, cwd)")),
     Interrupt(),
 ]
 
