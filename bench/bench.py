@@ -4,9 +4,9 @@ how the costs scale with the length of a conversation, the number of calls in
 flight and the size of an answer.
 
 Every figure is the median of repeated runs with its spread (p10-p90 over
-the runs). Contenders alternate run by run (llmdo, the curl floor, and a
-second llmdo binary if given), so a change in the machine's load hits them
-alike. CPU time is the llmdo process's own (user + sys from wait4, threads
+the runs). Contenders alternate run by run, in a shuffled order each round
+(llmdo, the curl floor, a second llmdo binary if given), so a change in the
+machine's load hits them alike. CPU time is the llmdo process's own (user + sys from wait4, threads
 included), so the mock provider's work never counts; wall time does include
 the mock's answers. Everything runs on loopback against bench/fastmock.py,
 started inside this process.
@@ -43,6 +43,7 @@ import glob
 import json
 import os
 import platform
+import random
 import re
 import selectors
 import statistics
@@ -129,6 +130,8 @@ def spread(values):
 
 def fmt(values, unit="", digits=2, scale=1.0):
     m, lo, hi = spread([x * scale for x in values])
+    if len(values) == 1:
+        return f"{m:.{digits}f}{unit} (one run)"
     return f"{m:.{digits}f}{unit} [{lo:.{digits}f}–{hi:.{digits}f}]"
 
 
@@ -251,7 +254,8 @@ class Runner:
         status, rss, user, syst, t0, t1 = (int(x) for x in m.groups())
         if status != 0:
             sys.exit(f"benchmark command failed ({status}): {' '.join(cmd)}\n{err.decode(errors='replace')}")
-        res.update(mock_cpu=(self.mock.cpu_ns() - mock0) / 1e9, wall=(t1 - t0) / 1e9, user=user / 1e6, sys=syst / 1e6, cpu=(user + syst) / 1e6, rss=rss / 1024)
+        res.update(mock_cpu=(self.mock.cpu_ns() - mock0) / 1e9, wall=(t1 - t0) / 1e9, user=user / 1e6,
+                   sys=syst / 1e6, cpu=(user + syst) / 1e6, rss=rss / 1024)
         if keep_stdout:
             res["stdout"] = b"".join(kept)
         if marker_ns is not None:
@@ -261,11 +265,14 @@ class Runner:
 
 
 def interleave(runs, contenders):
-    """Runs each contender (name, fn) once per round, rotating the order each round."""
+    """Runs each contender (name, fn) once per round, in a new random order each round (seeded, so
+    a rerun makes the same orders): no contender always follows the same one."""
     out = {name: [] for name, _ in contenders}
-    for i in range(runs):
-        k = i % len(contenders)
-        for name, fn in contenders[k:] + contenders[:k]:
+    rng = random.Random(1)
+    for _ in range(runs):
+        order = list(contenders)
+        rng.shuffle(order)
+        for name, fn in order:
             out[name].append(fn())
     return out
 
@@ -308,7 +315,6 @@ class Bench:
         self.res = {}   # case -> figure -> contender -> list of values
         self.rows = []  # (case title, figure, cells, note) for the Markdown table
         self.title = self.sub = ""
-        self.table_names = self.names() + ["curl"]
 
     def names(self):
         return [f"llmdo{'' if len(self.bins) == 1 else ' ' + 'AB'[i]}" for i in range(len(self.bins))]
@@ -340,16 +346,17 @@ class Bench:
             parts.append(f"B/A {ratio:.2f}x")
         self.say(f"  {'  ' if self.sub else ''}{label}: " + "; ".join(parts) + (f"  {extra}" if extra else ""))
         self.rows.append((self.title, (self.sub + ", " if self.sub else "") + label,
-                          [fmt(vals[n], unit, digits, scale) if vals.get(n) else "—" for n in self.table_names],
+                          {n: fmt(v, unit, digits, scale) for n, v in vals.items() if v},
                           "; ".join(x for x in (parts[-1] if two else "", extra) if x)))
 
     def markdown(self):
-        cols = self.table_names
+        cols = [n for n in self.names() + ["curl"] if any(n in cells for _, _, cells, _ in self.rows)]
         out = ["| case | figure | " + " | ".join(cols) + " | note |",
                "|---|---|" + "---|" * len(cols) + "---|"]
         last = None
         for title, label, cells, note in self.rows:
-            out.append(f"| {title if title != last else ''} | {label} | " + " | ".join(cells) + f" | {note} |")
+            out.append(f"| {title if title != last else ''} | {label} | "
+                       + " | ".join(cells.get(n, "—") for n in cols) + f" | {note} |")
             last = title
         return "\n".join(out)
 
@@ -399,7 +406,8 @@ class Bench:
         self.put("round", "above_curl_ms", above)
         self.section("per tool round", "(21 rounds - 1 round) / 20, from the same runs")
         self.show("round", "wall_ms", "wall", " ms", 3)
-        self.show("round", "above_curl_ms", "above curl's per request (same round)", " ms", 3, extra="target <= +0.5 ms")
+        self.show("round", "above_curl_ms", "above curl's per request (same round)", " ms", 3,
+                  extra="target <= +0.5 ms")
         self.show("round", "cpu_ms", "CPU", " ms", 3)
 
     def llmdo_rounds(self, b, proj, n):
@@ -473,9 +481,11 @@ class Bench:
                 name: [h / lo for h, lo in zip(self.res["scaling"][f"per_round_{hi}_ms"][name],
                                                self.res["scaling"]["per_round_20_ms"][name])]
                 for name in self.names()})
-            self.show("scaling", f"per_round_{hi}_over_20", f"per round at {hi} / per round at 20", "x", 2,
+            self.show("scaling", f"per_round_{hi}_over_20", f"per round, rounds {hi // 2 + 1}–{hi} / rounds 11–20",
+                      "x", 2,
                       extra="budget <= 1.5x")
-        self.put("scaling", "wall_top_ms", {name: [r["wall"] * 1000 for r in got[(name, top)]] for name in self.names()})
+        self.put("scaling", "wall_top_ms", {name: [r["wall"] * 1000 for r in got[(name, top)]]
+                                            for name in self.names()})
         self.put("scaling", "rss_top_mib", {name: [r["rss"] for r in got[(name, top)]] for name in self.names()})
         self.show("scaling", "wall_top_ms", f"wall of the {top}-round run", " ms", 0)
         self.show("scaling", "rss_top_mib", f"peak RSS of the {top}-round run", " MiB", 1)
@@ -510,7 +520,8 @@ class Bench:
             r = self.res["instructions"]
             self.put("instructions", f"per_round_{hi}_over_20", {nm: [r[f"per_round_{hi}"][nm][0] /
                                                                       r["per_round_20"][nm][0]] for nm in c})
-            self.show("instructions", f"per_round_{hi}_over_20", f"per round at {hi} / per round at 20", "x", 2,
+            self.show("instructions", f"per_round_{hi}_over_20",
+                      f"per round, rounds {hi // 2 + 1}–{hi} / rounds 11–20", "x", 2,
                       extra="budget <= 1.5x")
         self.res["instructions"]["totals"] = counts
 
@@ -594,7 +605,8 @@ class Bench:
     def stream(self):
         runs = self.a.size_runs
         size = self.a.stream_mib * 1024 * 1024
-        self.section(f"a {self.a.stream_mib} MiB answer", f"{runs} interleaved runs; streamed as 16-byte deltas to a pty "
+        self.section(f"a {self.a.stream_mib} MiB answer", f"{runs} interleaved runs; streamed as 16-byte deltas to a "
+                     "pty "
                      "(shown as it arrives) or with -v and stdout a pipe (not shown until the end), or plain JSON")
         self.mock.configure(rounds=0, text=big_text(size), delta_bytes=16)
         contenders = []
@@ -631,7 +643,8 @@ class Bench:
         proj = os.path.join(self.d, "big")
         self.section("a 10 MiB tool result", f"sent back to the model, {runs} interleaved runs")
         self.mock.configure(rounds=1, tool="big")
-        got = interleave(runs, [(n, lambda b=b: self.r.run([b, "run", proj, "go"], proj)) for n, b in self.bins_named()])
+        got = interleave(runs, [(n, lambda b=b: self.r.run([b, "run", proj, "go"], proj))
+                                for n, b in self.bins_named()])
         self.put("bigtool", "cpu_ms", {n: [r["cpu"] * 1000 for r in v] for n, v in got.items()})
         self.put("bigtool", "wall_ms", {n: [r["wall"] * 1000 for r in v] for n, v in got.items()})
         self.put("bigtool", "rss_mib", {n: [r["rss"] for r in v] for n, v in got.items()})
@@ -690,7 +703,7 @@ def parse_args(argv):
                     help="comma-separated cases to run (default: all)")
     ap.add_argument("--instructions", action="store_true",
                     help="also count instructions per tool round under valgrind's callgrind, one run of each size "
-                         "(slow: about 10 minutes at 800 rounds)")
+                         "(slow: about 8 minutes at 800 rounds)")
     ap.add_argument("--runs", type=positive, default=20, help="runs of cold and round (default: %(default)s); "
                     "fanout makes runs/4, at least 3")
     ap.add_argument("--max-rounds", type=positive, default=800,
@@ -733,7 +746,7 @@ def main():
     mock = FastMock()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMDO_")}
     env.update(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=mock.url, OPENAI_API_KEY=KEY,
-               OPENAI_BASE_URL=mock.url + "/v1", TERM=env.get("TERM", "xterm"))
+               OPENAI_BASE_URL=mock.url + "/v1", TERM="xterm")
     load = Load()
     started = time.monotonic()
     print(f"{datetime.date.today()}  {machine()}")
