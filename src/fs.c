@@ -200,6 +200,43 @@ static int open_checked(fs_op *op, int base, const char *rel, int flags, struct 
   return fd;
 }
 
+/*
+** 0 if rel still names the file just opened (st) and that is its only name;
+** else the hard-link refusal, and -1. One fstatat reads the name's inode
+** and link count at one moment: a hard link to a file outside, swapped in
+** for the open and out again before fstat(fd) (which then counts one
+** link), is caught here, since at any moment the name and the outside
+** name are two links. [no Lua]
+*/
+static int still_named(fs_op *op, int base, const char *rel, const struct stat *st) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s", rel) >= (int)sizeof path) {
+    fail(op, ENAMETOOLONG);
+    return -1;
+  }
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
+  char *slash = strrchr(path, '/');
+  const char *name = path;
+  int dir = base;
+  if (slash) {
+    *slash = '\0';
+    name = slash + 1;
+    dir = ld_fs_open_beneath(base, path[0] ? path : "/", O_PATH | O_DIRECTORY, 0);
+    if (dir < 0) {
+      fail(op, errno);
+      return -1;
+    }
+  }
+  struct stat now;
+  int r = fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW);
+  if (dir != base) close(dir);
+  if (r == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino && now.st_nlink == 1) return 0;
+  op->err_kind = "hard_link";
+  snprintf(op->errmsg, sizeof op->errmsg, "refused: the file changed while it was opened (a hard link?)");
+  return -1;
+}
+
 static void do_read(fs_op *op, int base) {
   /* First an O_PATH look, which opens nothing: a FIFO or a device is
   ** refused before any open could block or reach its driver. */
@@ -211,6 +248,10 @@ static void do_read(fs_op *op, int base) {
   ** blocking this open, and the file is checked again. */
   fd = open_checked(op, base, op->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &st);
   if (fd < 0) return;
+  if (still_named(op, base, op->rel, &st) != 0) {
+    close(fd);
+    return;
+  }
   if ((size_t)st.st_size > op->max) {
     close(fd);
     return too_large(op);
