@@ -200,22 +200,24 @@ static int open_checked(fs_op *op, int base, const char *rel, int flags, struct 
   return fd;
 }
 
+static int resolve(int base, const char *rel, char *out, size_t outlen);
+
 /*
-** 0 if rel still names the file just opened (st) and that is its only name;
+** 0 if rel still names the file just opened (fd, st) and that is its only
+** name, or if fd's file has no name left (replaced by a rename or deleted);
 ** else the hard-link refusal, and -1. One fstatat reads the name's inode
 ** and link count at one moment: a hard link to a file outside, swapped in
 ** for the open and out again before fstat(fd) (which then counts one
 ** link), is caught here, since at any moment the name and the outside
 ** name are two links. [no Lua]
 */
-static int still_named(fs_op *op, int base, const char *rel, const struct stat *st) {
-  char path[PATH_MAX];
-  if (snprintf(path, sizeof path, "%s", rel) >= (int)sizeof path) {
-    fail(op, ENAMETOOLONG);
+static int still_named(fs_op *op, int base, const char *rel, int fd, const struct stat *st) {
+  char path[PATH_MAX]; /* rel with its links beneath the base followed, as the open did */
+  int e = resolve(base, rel, path, sizeof path);
+  if (e) {
+    fail(op, e);
     return -1;
   }
-  size_t n = strlen(path);
-  while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
   char *slash = strrchr(path, '/');
   const char *name = path;
   int dir = base;
@@ -228,12 +230,16 @@ static int still_named(fs_op *op, int base, const char *rel, const struct stat *
       return -1;
     }
   }
-  struct stat now;
+  struct stat now, held;
   int r = fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW);
   if (dir != base) close(dir);
   if (r == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino && now.st_nlink == 1) return 0;
+  /* Renamed over or deleted since the open (write_file's atomic rename does
+  ** that): a file with no name left had no name outside either. */
+  if (fstat(fd, &held) == 0 && held.st_nlink == 0) return 0;
   op->err_kind = "hard_link";
-  snprintf(op->errmsg, sizeof op->errmsg, "refused: the file changed while it was opened (a hard link?)");
+  snprintf(op->errmsg, sizeof op->errmsg, "refused: hard-linked file, link count %ju",
+           (uintmax_t)(r == 0 && now.st_ino == st->st_ino ? now.st_nlink : 2));
   return -1;
 }
 
@@ -248,7 +254,7 @@ static void do_read(fs_op *op, int base) {
   ** blocking this open, and the file is checked again. */
   fd = open_checked(op, base, op->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &st);
   if (fd < 0) return;
-  if (still_named(op, base, op->rel, &st) != 0) {
+  if (still_named(op, base, op->rel, fd, &st) != 0) {
     close(fd);
     return;
   }
