@@ -121,14 +121,12 @@ void ld_event_response(lua_State *L, int frame_idx, const char *text, int stream
 
 void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
   if (chat && ld_frame_check(L, frame_idx)->depth == 1) {
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
+    fwrite(text, 1, len, stdout); /* flushed when the loop next waits (sched.c) */
     chat_bytes += len;
     return;
   }
   if (verbosity != 2) return;
-  ld_term_write(stderr, text, len, LD_TERM_LINES);
-  fflush(stderr);
+  ld_term_write(stderr, text, len, LD_TERM_LINES); /* flushed when the loop next waits */
 }
 
 /* Writes "  Args: <JSON>", cut at 400 characters. */

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "error.h"
 #include "events.h"
+#include "json.h"
 #include "sched.h"
 #include "sse.h"
 #include "term.h"
@@ -782,7 +783,8 @@ static int l_http_request(lua_State *L) {
   const char *url = luaL_checkstring(L, 2);
   lua_getfield(L, 1, "body"); /* 3 */
   size_t body_len = 0;
-  const char *body = lua_tolstring(L, 3, &body_len);
+  const char *body = ld_json_buffer(L, 3, &body_len); /* a json.encode(v, "b") buffer, or a string */
+  if (!body) body = lua_tolstring(L, 3, &body_len);
   lua_getfield(L, 1, "headers"); /* 4 */
   lua_getfield(L, 1, "stream");  /* 5 */
   int stream = lua_toboolean(L, 5);

@@ -28,6 +28,26 @@ static int jbuf_gc(lua_State *L) {
   return 0;
 }
 
+/* #buf: its bytes. [-1, +1] */
+static int jbuf_len(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)((jbuf *)luaL_checkudata(L, 1, LD_JSON_BUF_MT))->n);
+  return 1;
+}
+
+/* tostring(buf): its bytes as a string (a copy). [-1, +1] */
+static int jbuf_tostring(lua_State *L) {
+  jbuf *b = luaL_checkudata(L, 1, LD_JSON_BUF_MT);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 1;
+}
+
+const char *ld_json_buffer(lua_State *L, int idx, size_t *len) {
+  jbuf *b = luaL_testudata(L, idx, LD_JSON_BUF_MT);
+  if (!b) return NULL;
+  *len = b->n;
+  return b->p ? b->p : "";
+}
+
 static void put(lua_State *L, jbuf *b, const char *s, size_t n) {
   if (ld_buf_add(b, s, n, 0) != 0) luaL_error(L, "not enough memory");
 }
@@ -383,32 +403,40 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth) {
 /* ld_json_encode with room for 'hint' bytes made up front: a caller that
 ** knows the size (a request body like the last one) saves the copies of
 ** growing. [-0, +1, raises] */
-static void encode_sized(lua_State *L, int idx, int flags, size_t hint) {
+static void encode_sized(lua_State *L, int idx, int flags, size_t hint, int as_buffer) {
   idx = lua_absindex(L, idx);
   jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
   *b = (jbuf){0};
   if (hint) (void)ld_buf_reserve(b, hint, 0); /* no memory: it grows as usual, or fails then */
-  if (luaL_newmetatable(L, "llmdo.jbuf")) {   /* made once per state */
-    lua_pushcfunction(L, jbuf_gc);
-    lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, LD_JSON_BUF_MT)) { /* made once per state */
+    static const luaL_Reg meta[] = {{"__gc", jbuf_gc},
+                                    {"__close", jbuf_gc},
+                                    {"__len", jbuf_len},
+                                    {"__tostring", jbuf_tostring},
+                                    {NULL, NULL}};
+    luaL_setfuncs(L, meta, 0);
   }
   lua_setmetatable(L, -2);
   encode(L, b, idx, flags, 0);
+  if (as_buffer) return;                      /* the box itself: freed when closed or collected */
   lua_pushlstring(L, b->p ? b->p : "", b->n); /* box json */
   ld_buf_free(b);
   lua_remove(L, -2);
 }
 
-void ld_json_encode(lua_State *L, int idx, int flags) { encode_sized(L, idx, flags, 0); }
+void ld_json_encode(lua_State *L, int idx, int flags) { encode_sized(L, idx, flags, 0, 0); }
 
-/* json.encode(v [, opts [, size_hint]]) -> text */
+/* json.encode(v [, opts [, size_hint]]) -> text; with "b" in opts, a buffer
+** userdata instead (#buf, tostring(buf), closes with <close>), which
+** http.request sends as it stands: a request body that never becomes a
+** Lua string costs no copy and no collector work. */
 int l_json_encode(lua_State *L) {
   const char *opts = luaL_optstring(L, 2, "");
   int flags = (strchr(opts, 's') ? LD_JSON_SORTED : 0) | (strchr(opts, 'p') ? LD_JSON_PRETTY : 0) |
               (strchr(opts, 'a') ? LD_JSON_ASCII : 0);
   lua_Integer hint = luaL_optinteger(L, 3, 0);
   luaL_checkany(L, 1);
-  encode_sized(L, 1, flags, hint > 0 && hint < (1 << 30) ? (size_t)hint : 0);
+  encode_sized(L, 1, flags, hint > 0 && hint < (1 << 30) ? (size_t)hint : 0, strchr(opts, 'b') != NULL);
   return 1;
 }
 

@@ -43,4 +43,11 @@ size_t ld_json_utf8_char(const unsigned char *s, size_t n, unsigned *cp);
 /* Adds core.json_decode (integers kept, empty arrays marked) to the table on top. */
 void ld_json_open(lua_State *L);
 
+/* The metatable of json.encode(v, "b")'s buffers. */
+#define LD_JSON_BUF_MT "llmdo.jbuf"
+
+/* The bytes of the buffer at idx (and their count), or NULL when it is not
+** one. Valid while the buffer is. [-0, +0] */
+const char *ld_json_buffer(lua_State *L, int idx, size_t *len);
+
 #endif

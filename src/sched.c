@@ -506,6 +506,10 @@ int ld_sched_run(ld_sched *s) {
   for (;;) {
     drain(s);
     if (s->live == 0) return 0;
+    /* about to wait: what streamed text was written reaches the terminal
+    ** now, in one write per stream, not one per piece */
+    fflush(stdout);
+    fflush(stderr);
     int alive = uv_run(s->loop, UV_RUN_ONCE);
     if (!alive && STAILQ_EMPTY(&s->deferred) && STAILQ_EMPTY(&s->ready)) {
       fprintf(stderr, "llmdo: internal error: %d task(s) waiting with nothing to wake them\n", s->live);

@@ -284,8 +284,9 @@ end
 backends.http = function(spec, req, ctx)
   local p = require("llmdo.providers." .. spec.api)
   local url, headers = M.endpoint(spec)
-  -- sorted: the same bytes every run; sized like this worker's last body
-  local body = json.encode(p.encode(req, spec, { stream = ctx.stream }), "s", spec.last_body_size)
+  -- sorted: the same bytes every run; sized like this worker's last body;
+  -- a C buffer ("b"), freed when this request is done, never a Lua string
+  local body <close> = json.encode(p.encode(req, spec, { stream = ctx.stream }), "sb", spec.last_body_size)
   spec.last_body_size = #body + 4096
   local total_ms = (ctx.request_timeout or 600) * 1000
   local started, retries = sys.now(), 0
