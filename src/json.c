@@ -418,7 +418,11 @@ static void encode_sized(lua_State *L, int idx, int flags, size_t hint, int as_b
   }
   lua_setmetatable(L, -2);
   encode(L, b, idx, flags, 0);
-  if (as_buffer) return;                      /* the box itself: freed when closed or collected */
+  if (as_buffer) { /* the box itself, freed when closed or collected; fitted, as it may wait in a queue */
+    char *fit = b->p && b->cap > b->n + 1 ? realloc(b->p, b->n + 1) : NULL;
+    if (fit) b->p = fit, b->cap = b->n + 1;
+    return;
+  }
   lua_pushlstring(L, b->p ? b->p : "", b->n); /* box json */
   ld_buf_free(b);
   lua_remove(L, -2);

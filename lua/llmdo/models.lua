@@ -287,7 +287,7 @@ backends.http = function(spec, req, ctx)
   -- sorted: the same bytes every run; sized like this worker's last body;
   -- a C buffer ("b"), freed when this request is done, never a Lua string
   local body <close> = json.encode(p.encode(req, spec, { stream = ctx.stream }), "sb", spec.last_body_size)
-  spec.last_body_size = #body + 4096
+  spec.last_body_size = #body
   local total_ms = (ctx.request_timeout or 600) * 1000
   local started, retries = sys.now(), 0
   while true do
