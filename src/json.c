@@ -220,6 +220,17 @@ static int valid_utf8(const char *str, size_t n) {
 /* Writes the object at idx; keys must be strings (integers are stringified)
 ** of valid UTF-8: a key that is not would need replacing, and two such keys
 ** could become one. */
+/* The i-th member's key of an object at depth, and its colon. */
+static void put_key(lua_State *L, jbuf *b, int i, const char *key, size_t n, int flags, int depth) {
+  if (i) PUTS(L, b, ",");
+  put_newline(L, b, flags, depth + 1);
+  put_string(L, b, key, n, flags);
+  if (flags & LD_JSON_PRETTY)
+    PUTS(L, b, ": ");
+  else
+    PUTS(L, b, ":");
+}
+
 typedef struct skey {
   const char *s;
   size_t n;
@@ -259,13 +270,7 @@ static int encode_small_object(lua_State *L, jbuf *b, int idx, int flags, int de
   if (flags & LD_JSON_SORTED) qsort(names, (size_t)n, sizeof *names, cmp_skeys);
   PUTS(L, b, "{");
   for (int i = 0; i < n; i++) {
-    if (i) PUTS(L, b, ",");
-    put_newline(L, b, flags, depth + 1);
-    put_string(L, b, names[i].s, names[i].n, flags);
-    if (flags & LD_JSON_PRETTY)
-      PUTS(L, b, ": ");
-    else
-      PUTS(L, b, ":");
+    put_key(L, b, i, names[i].s, names[i].n, flags, depth);
     lua_pushvalue(L, names[i].slot);
     lua_rawget(L, idx);
     encode(L, b, lua_gettop(L), flags, depth + 1);
@@ -317,13 +322,7 @@ static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) 
   if (flags & LD_JSON_SORTED) qsort(names, n, sizeof *names, cmp_keys);
   PUTS(L, b, "{");
   for (i = 0; i < n; i++) {
-    if (i) PUTS(L, b, ",");
-    put_newline(L, b, flags, depth + 1);
-    put_string(L, b, names[i].s, names[i].n, flags);
-    if (flags & LD_JSON_PRETTY)
-      PUTS(L, b, ": ");
-    else
-      PUTS(L, b, ":");
+    put_key(L, b, (int)i, names[i].s, names[i].n, flags, depth);
     lua_pushlstring(L, names[i].s, names[i].n);
     lua_rawget(L, keys); /* original key */
     lua_gettable(L, idx);
