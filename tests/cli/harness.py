@@ -98,16 +98,48 @@ class Custom(Case):
         return self.fn(binary)
 
 
+def write_files(root, files):
+    """Writes {path: str or bytes} under root, making directories."""
+    for path, content in files.items():
+        full = os.path.join(root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb" if isinstance(content, bytes) else "w") as f:
+            f.write(content)
+
+
+def signalled(binary, files, args, marker, signum, count=1, ready=None):
+    """Runs llmdo on `files` in a fresh directory, waits until `marker` has
+    shown on its stderr `count` times (and `ready()` holds, if given), then
+    sends `signum`. Ordering, not a clock: the signal lands while the run is
+    where the test put it. Returns (status, stderr text); status is None if
+    the run was still going 20 s after the signal (it is then killed)."""
+    with tempfile.TemporaryDirectory(prefix="llmdo-sig-") as root:
+        write_files(root, files)
+        p = subprocess.Popen([binary] + args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        seen = b""
+        while seen.count(marker) < count:
+            chunk = p.stderr.read1(4096)
+            if not chunk:
+                break
+            seen += chunk
+        if ready:
+            ready()
+        p.send_signal(signum)
+        try:
+            _, rest = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, rest = p.communicate()
+            return None, (seen + rest).decode(errors="replace")
+        return p.returncode, (seen + rest).decode(errors="replace")
+
+
 def run_case(binary, case):
     with tempfile.TemporaryDirectory(prefix="llmdo-test-") as root:
         root = os.path.realpath(root)
         sub = lambda s: s.replace("{root}", root)
-        for path, content in case.files.items():
-            full = os.path.join(root, path)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            mode = "wb" if isinstance(content, bytes) else "w"
-            with open(full, mode) as f:
-                f.write(content)
+        write_files(root, case.files)
         if case.prepare:
             case.prepare(root)
         env = {k: v for k, v in os.environ.items()

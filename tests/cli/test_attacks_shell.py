@@ -2,7 +2,7 @@
 that no command can reach (not in its environment, not in /proc/<llmdo>/environ)."""
 import os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, project, worker, main
+from harness import Case, project, worker, main, write_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -45,14 +45,6 @@ class NoFile(Case):
             if os.path.exists(os.path.join(root, self.written)):
                 problems.append(f"{self.written} was written")
             return problems
-
-
-def write_files(root, files):
-    for path, content in files.items():
-        full = os.path.join(root, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w") as f:
-            f.write(content)
 
 
 class ParentEnviron(Case):

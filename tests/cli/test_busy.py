@@ -3,12 +3,10 @@ or an entry stuck in `while true do end`, and the cleanups still run; a tool's
 `timeout` stops it whether it waits or computes, and the model is told."""
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, Custom, main, project, worker
+from harness import Case, Custom, main, project, signalled, worker
 
 SPIN = r"""
 local llmdo = require "llmdo"
@@ -63,32 +61,16 @@ def files(model=None, entry=False):
 
 def stopped(files, signum, want_status, want_cleanup=True):
     def run(binary):
-        with tempfile.TemporaryDirectory(prefix="llmdo-busy-") as root:
-            for path, content in files.items():
-                with open(os.path.join(root, path), "w") as f:
-                    f.write(content)
-            p = subprocess.Popen([binary, "run", ".", "go"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-            seen = b""
-            while b"spinning\n" not in seen:  # it is busy now: the loop cannot run
-                chunk = p.stderr.read1(4096)
-                if not chunk:
-                    break
-                seen += chunk
-            p.send_signal(signum)
-            try:
-                _, rest = p.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                return ["still running 20 s after the signal"]
-            err = (seen + rest).decode()
-            problems = []
-            if p.returncode != want_status:
-                problems.append(f"exit {p.returncode}, want {want_status}: {err!r}")
-            if want_cleanup and err.count("cleanup ran\n") != 1:
-                problems.append(f"want the cleanup once: {err!r}")
-            return problems
+        # the marker means it is busy now: the loop cannot run
+        status, err = signalled(binary, files, ["run", ".", "go"], b"spinning\n", signum)
+        if status is None:
+            return ["still running 20 s after the signal"]
+        problems = []
+        if status != want_status:
+            problems.append(f"exit {status}, want {want_status}: {err!r}")
+        if want_cleanup and err.count("cleanup ran\n") != 1:
+            problems.append(f"want the cleanup once: {err!r}")
+        return problems
     return run
 
 

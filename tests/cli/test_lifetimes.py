@@ -1,13 +1,9 @@
 """Lifetimes and boundaries: cleanups of every scope finish after Ctrl-C,
 even when they wait, and a project's Lua sees only the documented `llmdo`
 module, never llmdo's internals."""
-import os
 import signal
-import subprocess
-import tempfile
-import time
 
-from harness import Case, Custom, main, project, worker
+from harness import Case, Custom, main, project, signalled, worker
 
 SCOPED = r"""
 local llmdo = require "llmdo"
@@ -35,35 +31,19 @@ return M
 def interrupted_cleanups(binary):
     files = {"project.lua": project(workers=("main.worker",), lua=("s.lua",)),
              "main.worker": worker(model="lua:all", extra="toolsets: [call, run, global]"), "s.lua": SCOPED}
-    with tempfile.TemporaryDirectory(prefix="llmdo-life-") as root:
-        for path, content in files.items():
-            with open(os.path.join(root, path), "w") as f:
-                f.write(content)
-        p = subprocess.Popen([binary, "run", ".", "go"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
-        # wait until all three tools run (ordering, not a clock)
-        seen = b""
-        while seen.count(b"started\n") < 3:
-            chunk = p.stderr.read1(4096)
-            if not chunk:
-                break
-            seen += chunk
-        p.send_signal(signal.SIGINT)
-        try:
-            _, rest = p.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            return ["did not exit after Ctrl-C"]
-        err = (seen + rest).decode()
-        problems = []
-        if p.returncode != 130:
-            problems.append(f"exit status {p.returncode}, want 130; stderr {err!r}")
-        for scope in ("call", "run", "global"):
-            if err.count(f"cleanup {scope} done\n") != 1:
-                problems.append(f"want 'cleanup {scope} done' once: {err!r}")
-        if "warning" in err:
-            problems.append(f"a cleanup failed: {err!r}")
-        return problems
+    # wait until all three tools run (ordering, not a clock)
+    status, err = signalled(binary, files, ["run", ".", "go"], b"started\n", signal.SIGINT, count=3)
+    if status is None:
+        return ["still running 20 s after Ctrl-C"]
+    problems = []
+    if status != 130:
+        problems.append(f"exit status {status}, want 130; stderr {err!r}")
+    for scope in ("call", "run", "global"):
+        if err.count(f"cleanup {scope} done\n") != 1:
+            problems.append(f"want 'cleanup {scope} done' once: {err!r}")
+    if "warning" in err:
+        problems.append(f"a cleanup failed: {err!r}")
+    return problems
 
 
 PEEK = r"""

@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, Custom, main, project, worker
+from harness import Case, Custom, main, project, signalled, worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -36,54 +35,31 @@ def stop_project(prompt, toolsets):
             "script_model.lua": SCRIPT, "t.lua": TOOLS}
 
 
-def write_files(root, files):
-    for path, content in files.items():
-        with open(os.path.join(root, path), "w") as f:
-            f.write(content)
-
-
-def wait_for(stream, text):
-    seen = b""
-    while text not in seen:
-        chunk = stream.read1(4096)
-        if not chunk:
-            break
-        seen += chunk
-    return seen
-
-
 def stopped_by(signum, want_status, want_line):
     def run(binary):
         files = stop_project('sh_shell:{"command":"sleep 43.21","timeout":60}&nap:{};say',
                              "  - waits\n  - sh: {toolset: shell, rules: [{pattern: sleep, approval_required: false}]}")
-        with tempfile.TemporaryDirectory(prefix="llmdo-sig-") as root:
-            write_files(root, files)
-            p = subprocess.Popen([binary, "run", "."], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-            seen = wait_for(p.stderr, b"started\n")
-            # the shell tool starts its child in the same turn; wait until it exists
+
+        def child_started():  # the shell tool starts its child in the same turn; wait until it exists
             for _ in range(200):
                 if subprocess.run(["pgrep", "-f", "sleep 43[.]21"], capture_output=True).stdout.strip():
-                    break
+                    return
                 subprocess.run(["sleep", "0.02"])
-            p.send_signal(signum)
-            try:
-                _, rest = p.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                return ["did not stop"]
-            err = (seen + rest).decode()
-            problems = []
-            if p.returncode != want_status:
-                problems.append(f"exit {p.returncode}, want {want_status}: {err!r}")
-            for part in ("cleanup done\n", want_line):
-                if err.count(part) != 1:
-                    problems.append(f"want {part!r} once: {err!r}")
-            left = subprocess.run(["pgrep", "-f", "sleep 43[.]21"], capture_output=True, text=True).stdout
-            if left.strip():
-                problems.append("the shell child survived")
-                subprocess.run(["pkill", "-f", "sleep 43[.]21"])
-            return problems
+
+        status, err = signalled(binary, files, ["run", "."], b"started\n", signum, ready=child_started)
+        if status is None:
+            return ["did not stop"]
+        problems = []
+        if status != want_status:
+            problems.append(f"exit {status}, want {want_status}: {err!r}")
+        for part in ("cleanup done\n", want_line):
+            if err.count(part) != 1:
+                problems.append(f"want {part!r} once: {err!r}")
+        left = subprocess.run(["pgrep", "-f", "sleep 43[.]21"], capture_output=True, text=True).stdout
+        if left.strip():
+            problems.append("the shell child survived")
+            subprocess.run(["pkill", "-f", "sleep 43[.]21"])
+        return problems
     return run
 
 
