@@ -10,7 +10,6 @@
 */
 #include "http.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +24,13 @@
 #include "error.h"
 #include "events.h"
 #include "json.h"
+#include "retry.h"
 #include "sched.h"
 #include "sse.h"
 #include "term.h"
 
 #define HTTP_MT     "llmdo.Http"
 #define MAX_BODY    (64u << 20) /* a response body */
-#define MAX_EVENT   (16u << 20) /* one SSE line or event */
 #define QUEUE_MAX   (4u << 20)  /* undelivered events before the transfer pauses */
 #define MAX_HEADERS (1u << 20)  /* the kept header block of a response */
 
@@ -121,32 +120,6 @@ struct xfer {
   int closing; /* timers still to close before the struct is freed */
   char errbuf[CURL_ERROR_SIZE];
 };
-
-/* --- retry policy ------------------------------------------------------------ */
-
-double ld_http_backoff_ms(int attempt, double retry_after, double jitter01) {
-  if (retry_after >= 0 && retry_after <= 60) return retry_after * 1000.0;
-  double s = 0.5 * pow(2.0, attempt);
-  if (s > 8.0) s = 8.0;
-  return s * (1.0 - 0.25 * jitter01) * 1000.0;
-}
-
-double ld_http_parse_retry_after(const char *v, long now) {
-  while (*v == ' ' || *v == '\t') v++;
-  char *end;
-  double secs = strtod(v, &end);
-  if (end != v) {
-    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
-    if (*end == '\0') return secs >= 0 ? secs : -1;
-  }
-  time_t t = curl_getdate(v, NULL);
-  if (t == -1) return -1;
-  return t > now ? (double)(t - now) : 0;
-}
-
-static int retryable_status(long s) {
-  return s == 429 || s == 500 || s == 502 || s == 503 || s == 504 || s == 529;
-}
 
 /* --- buffers and events --------------------------------------------------------- */
 
@@ -272,7 +245,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     double ms = strtod(v, &end);
     if (end != v && ms >= 0) x->retry_after = ms / 1000.0, x->retry_after_ms = 1;
   } else if (!x->retry_after_ms && header_value(p, n, "retry-after:", v, sizeof v)) {
-    x->retry_after = ld_http_parse_retry_after(v, (long)time(NULL));
+    x->retry_after = ld_retry_parse_after(v, (long)time(NULL));
   } else if (header_value(p, n, "x-should-retry:", v, sizeof v)) {
     x->should_retry = strncasecmp(v, "true", 4) == 0 ? 1 : strncasecmp(v, "false", 5) == 0 ? 0 : -1;
   }
@@ -291,32 +264,6 @@ static void set_error(xfer *x, const char *kind, const char *msg) {
   x->error_kind = kind;
 }
 
-/* Backoff jitter in [0, 1): xorshift64*, seeded per process (ld_http_init),
-** so many llmdo processes sharing a key do not retry in step. */
-static uint64_t jitter_state;
-static double jitter(void) {
-  uint64_t x = jitter_state;
-  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-  jitter_state = x;
-  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-/* The error type in a JSON error body ({"error": {"type": "overloaded_error"
-** ...}}, as both providers send), copied into out; "" when there is none. */
-static void error_type(const ld_buf *body, char *out, size_t outn) {
-  out[0] = '\0';
-  const char *e = body->p ? strstr(body->p, "\"error\"") : NULL;
-  const char *t = e ? strstr(e, "\"type\"") : NULL;
-  if (!t) return;
-  t += 6;
-  while (*t == ' ' || *t == ':') t++;
-  if (*t++ != '"') return;
-  size_t n = 0;
-  while (t[n] && t[n] != '"' && n < outn - 1) n++;
-  memcpy(out, t, n);
-  out[n] = '\0';
-}
-
 /* At -v and -vv, one line per retry: "retry 1/4 in 0.5 s: 529 overloaded_error". */
 static void say_retry(xfer *x, CURLcode result, double ms) {
   if (!ld_events_lines()) return;
@@ -328,7 +275,7 @@ static void say_retry(xfer *x, CURLcode result, double ms) {
       snprintf(why, sizeof why, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
   } else {
     char type[64];
-    error_type(&x->resp, type, sizeof type);
+    ld_retry_error_type(x->resp.p, type, sizeof type);
     snprintf(why, sizeof why, "%ld%s%s", x->status, type[0] ? " " : "", type);
   }
   char line[sizeof why + 64];
@@ -354,11 +301,11 @@ static void attempt_done(xfer *x, CURLcode result) {
   if (result == CURLE_OK && x->stream && success(x) && !x->plain) ld_sse_finish(&x->sse, on_sse_event, x);
   release_slot(x); /* a retry waits its turn again */
   int failed = result != CURLE_OK && !x->too_big && !x->sse_error && !x->hdrs_too_big;
-  double ms = ld_http_backoff_ms(x->attempt, failed ? -1 : x->retry_after, jitter());
+  double ms = ld_retry_backoff_ms(x->attempt, failed ? -1 : x->retry_after, ld_retry_jitter());
   if (uv_now(H.loop) + (uint64_t)ms >= x->deadline) x->past_deadline = 1;
   /* the server's x-should-retry decides for a status it answered with */
   int retryable =
-      failed || (x->should_retry >= 0 && !success(x) ? x->should_retry : retryable_status(x->status));
+      failed || (x->should_retry >= 0 && !success(x) ? x->should_retry : ld_retry_status(x->status));
   if (retryable && x->attempt < x->max_retries && !x->past_deadline) {
     say_retry(x, result, ms);
     if (x->delivered) x->reset_pending = 1; /* the reader saw part of a stream */
@@ -483,11 +430,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
 
 void ld_http_init(uv_loop_t *loop) {
   H.loop = loop;
-  uv_timeval64_t tv;
-  uv_gettimeofday(&tv);
-  jitter_state =
-      ((uint64_t)tv.tv_sec << 20 ^ (uint64_t)tv.tv_usec) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)uv_os_getpid();
-  if (!jitter_state) jitter_state = 1;
+  ld_retry_seed();
 }
 
 /* libcurl (and the TLS library under it) starts on the first request, so
@@ -826,7 +769,7 @@ static int l_http_request(lua_State *L) {
   x->should_retry = -1;
   x->stream = stream;
   x->max_retries = max_retries < 0 ? 0 : max_retries;
-  ld_sse_init(&x->sse, MAX_EVENT);
+  ld_sse_init(&x->sse, LD_SSE_MAX);
   x->body = body, x->body_len = body_len;
   x->connect_ms = connect_ms;
   x->max_redirs = max_redirs > 0 ? max_redirs : 0;
@@ -859,56 +802,6 @@ static int l_http_limit(lua_State *L) {
   luaL_argcheck(L, n > 0 && n <= 1000000, 1, "expected a positive limit");
   H.limit = (int)n;
   return 0;
-}
-
-/* --- core.sse_parse: the framer on a whole text (fixture replay, tests) --------- */
-
-typedef struct parse_box {
-  ld_sse sse;
-  lua_State *L;
-  int list;
-} parse_box;
-
-static int parse_box_gc(lua_State *L) {
-  parse_box *b = lua_touserdata(L, 1);
-  ld_sse_free(&b->sse);
-  return 0;
-}
-
-static void parse_emit(void *ud, const char *ev, size_t el, const char *data, size_t dl) {
-  parse_box *b = ud;
-  lua_State *L = b->L;
-  lua_createtable(L, 0, 2);
-  lua_pushlstring(L, ev, el);
-  lua_setfield(L, -2, "event");
-  lua_pushlstring(L, data, dl);
-  lua_setfield(L, -2, "data");
-  lua_rawseti(L, b->list, (lua_Integer)lua_rawlen(L, b->list) + 1);
-}
-
-/* core.sse_parse(text [, chunk]) -> { {event=, data=}, ... }, fed chunk bytes at a time. */
-static int l_sse_parse(lua_State *L) {
-  size_t n;
-  const char *text = luaL_checklstring(L, 1, &n);
-  size_t chunk = (size_t)luaL_optinteger(L, 2, (lua_Integer)(n ? n : 1));
-  luaL_argcheck(L, chunk > 0, 2, "chunk size must be positive");
-  lua_settop(L, 2);
-  lua_newtable(L); /* 3: the events */
-  parse_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  ld_sse_init(&b->sse, MAX_EVENT);
-  if (luaL_newmetatable(L, "llmdo.sse_parser")) {
-    lua_pushcfunction(L, parse_box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
-  b->L = L;
-  b->list = 3;
-  for (size_t i = 0; i < n; i += chunk)
-    if (ld_sse_feed(&b->sse, text + i, n - i < chunk ? n - i : chunk, parse_emit, b) != 0)
-      return luaL_error(L, "an SSE line or event is too large");
-  ld_sse_finish(&b->sse, parse_emit, b);
-  lua_pop(L, 1);
-  return 1;
 }
 
 void ld_http_open(lua_State *L) {

@@ -5,10 +5,9 @@
 ** One multi handle serves the process, so connections are reused across
 ** requests. curl callbacks only move bytes into bounded buffers and frame
 ** SSE events; tasks are woken, never resumed, from them. Each transfer
-** retries by itself - 429, 500, 502, 503, 504, 529 and connection
-** failures, with exponential backoff and jitter, honouring retry-after -
-** up to its max_retries. A stream that breaks after it delivered events is
-** restarted too, and the reader is told ("reset") so it can start over.
+** retries by itself, up to its max_retries, by the policy in retry.h. A
+** stream that breaks after it delivered events is restarted too, and the reader is told ("reset") so it can
+*start over.
 ** A 2xx answer to a streaming request that is no event stream (a JSON
 ** content type, or a body opening with '{') is kept whole: h:next() then
 ** gives nil at once and h:wait() the body.
@@ -45,14 +44,5 @@ void ld_http_shutdown(void);
 
 /* Registers core.http_request and the handle's metatable on the table on top. */
 void ld_http_open(lua_State *L);
-
-/* The backoff before retry 'attempt' (0-based): min(0.5 * 2^attempt, 8) s,
-** times a jitter in (0.75, 1]. retry_after (seconds, < 0 if absent) wins
-** when it is at most 60 s. In milliseconds. Exposed for unit tests. */
-double ld_http_backoff_ms(int attempt, double retry_after, double jitter01);
-
-/* Parses a retry-after value: seconds (may be fractional) or an HTTP date.
-** Returns seconds from now, or -1. */
-double ld_http_parse_retry_after(const char *v, long now);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lauxlib.h>
+
 void ld_sse_init(ld_sse *p, size_t max) {
   memset(p, 0, sizeof *p);
   p->max = max;
@@ -90,4 +92,56 @@ int ld_sse_finish(ld_sse *p, ld_sse_emit emit, void *ud) {
   ld_buf_clear(&p->line);
   dispatch(p, emit, ud);
   return 0;
+}
+
+/* --- core.http.sse_parse: the framer on a whole text (fixture replay, tests) - */
+
+/* The framer's buffers live in a userdata, so a Lua error while an event
+** is stored (memory) frees them through __gc. */
+typedef struct parse_box {
+  ld_sse sse;
+  lua_State *L;
+  int list;
+} parse_box;
+
+static int parse_box_gc(lua_State *L) {
+  parse_box *b = lua_touserdata(L, 1);
+  ld_sse_free(&b->sse);
+  return 0;
+}
+
+/* Appends {event=, data=} to the list. [-0, +0, may raise] */
+static void parse_emit(void *ud, const char *ev, size_t el, const char *data, size_t dl) {
+  parse_box *b = ud;
+  lua_State *L = b->L;
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, ev, el);
+  lua_setfield(L, -2, "event");
+  lua_pushlstring(L, data, dl);
+  lua_setfield(L, -2, "data");
+  lua_rawseti(L, b->list, (lua_Integer)lua_rawlen(L, b->list) + 1);
+}
+
+int l_sse_parse(lua_State *L) {
+  size_t n;
+  const char *text = luaL_checklstring(L, 1, &n);
+  size_t chunk = (size_t)luaL_optinteger(L, 2, (lua_Integer)(n ? n : 1));
+  luaL_argcheck(L, chunk > 0, 2, "chunk size must be positive");
+  lua_settop(L, 2);
+  lua_newtable(L); /* 3: the events */
+  parse_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  ld_sse_init(&b->sse, LD_SSE_MAX);
+  if (luaL_newmetatable(L, "llmdo.sse_parser")) {
+    lua_pushcfunction(L, parse_box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  b->L = L;
+  b->list = 3;
+  for (size_t i = 0; i < n; i += chunk)
+    if (ld_sse_feed(&b->sse, text + i, n - i < chunk ? n - i : chunk, parse_emit, b) != 0)
+      return luaL_error(L, "an SSE line or event is too large");
+  ld_sse_finish(&b->sse, parse_emit, b);
+  lua_pop(L, 1);
+  return 1;
 }

@@ -13,7 +13,12 @@
 
 #include <stddef.h>
 
+#include <lua.h>
+
 #include "buf.h"
+
+/* The limit on one line or one event's data that llmdo uses. */
+#define LD_SSE_MAX (16u << 20)
 
 typedef void (*ld_sse_emit)(void *ud, const char *event, size_t event_len, const char *data, size_t data_len);
 
@@ -35,5 +40,9 @@ int ld_sse_feed(ld_sse *p, const char *bytes, size_t n, ld_sse_emit emit, void *
 
 /* End of stream: dispatches a pending line and event. */
 int ld_sse_finish(ld_sse *p, ld_sse_emit emit, void *ud);
+
+/* core.http.sse_parse(text [, chunk]) -> { {event=, data=}, ... }: the
+** framer fed `chunk` bytes at a time (fixture replay, tests). [-2, +1, may raise] */
+int l_sse_parse(lua_State *L);
 
 #endif
