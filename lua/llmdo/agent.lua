@@ -34,14 +34,20 @@ local function append(f, messages, msg)
   term.event("message", f, msg)
 end
 
+-- What a model is offered of each tool: its name, description and
+-- parameters. Built once per call (scripted models get a copy, models.lua).
+local function offered(tool_list)
+  local out = {}
+  for i, t in ipairs(tool_list) do
+    out[i] = { name = t.name, description = t.description, parameters = t.parameters }
+  end
+  return out
+end
+
 -- The canonical request of a model turn (DESIGN §1.4). The history is the
 -- call's own, shared, not copied: it only grows, so a turn costs the same
 -- at round 800 as at round 10 (scripted models get a copy, models.lua).
-local function request(f, def, tool_list, messages)
-  local tools = {}
-  for i, t in ipairs(tool_list) do
-    tools[i] = { name = t.name, description = t.description, parameters = t.parameters }
-  end
+local function request(f, def, tools, messages)
   return {
     worker = def.name,
     depth = f.depth,
@@ -49,17 +55,17 @@ local function request(f, def, tool_list, messages)
     instructions = def.instructions,
     tools = tools,
     server_tools = def.server_side_tools,
-    settings = util.shallow_copy(def.settings or {}),
+    settings = def.settings or {},
     messages = messages,
   }
 end
 
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
-local function model_turn(f, def, run, tool_list, messages)
+local function model_turn(f, def, run, offer, messages)
   frame.count(f, "requests", 1)
   local streamed = false
-  local response = models.request(def.model_spec, request(f, def, tool_list, messages), {
+  local response = models.request(def.model_spec, request(f, def, offer, messages), {
     stream = run.stream,
     max_retries = run.max_retries,
     connect_timeout_ms = run.connect_timeout_ms,
@@ -211,13 +217,10 @@ end
 
 -- The turns of a call, until the model answers without tool calls.
 -- Returns the final text and the stop reason of its response.
-local function loop(f, def, run, messages, instances)
-  for _, m in ipairs(messages) do term.event("message", f, m) end
-  local tools, tool_list = toolsets.build(f, def, run, instances)
-  frame.set_tools(f, tools)
-  local retries = {}
+local function loop(f, tools, tool_list, def, run, messages)
+  local offer, retries = offered(tool_list), {}
   while true do
-    local response = model_turn(f, def, run, tool_list, messages)
+    local response = model_turn(f, def, run, offer, messages)
     local calls = record_turn(f, messages, response)
     local state = stopped(def, response, calls)
     if state == "truncated" then run.truncated = true end
@@ -252,6 +255,22 @@ local function new_frame(parent, name, def, run)
   return frame.new(parent, name, def, def.max_requests or rtc.max_requests, def.max_tool_calls or rtc.max_tool_calls)
 end
 
+-- Builds the call-scoped toolsets of frame f (a call of `def`) and runs
+-- fn(f, tools, list, ...); then the cleanups run, shielded, exactly once,
+-- and the frame closes, whatever fn did. Returns fn's first two results.
+local function with_toolsets(f, def, run, fn, ...)
+  local instances = {} -- call-scoped toolset instances, in creation order
+  local ok, a, b = task.xpcall(function(...)
+    local tools, list = toolsets.build(f, def, run, instances)
+    frame.set_tools(f, tools)
+    return fn(f, tools, list, ...)
+  end, E.msghandler, ...)
+  task.shield(toolsets.cleanup, instances)
+  frame.close(f)
+  if not ok then error(a, 0) end
+  return a, b
+end
+
 -- rt:call_agent(name, input): runs worker `name` as a child of `parent`
 -- and returns its final text and an info table { stop_reason =, usage = }.
 -- Only the first call made from the entry (depth 0) in a turn takes and
@@ -273,11 +292,8 @@ function M.call(parent, name, data, from)
     for i, m in ipairs(frame.get(parent, "history")) do messages[i] = m end
   end
   messages[#messages + 1] = first
-  local instances = {} -- call-scoped toolset instances, in creation order
-  local ok, res, stop_reason = task.xpcall(loop, E.msghandler, f, def, run, messages, instances)
-  task.shield(toolsets.cleanup, instances)
-  frame.close(f)
-  if not ok then error(res, 0) end
+  for _, m in ipairs(messages) do term.event("message", f, m) end
+  local res, stop_reason = with_toolsets(f, def, run, loop, def, run, messages)
   if takes_history then
     local history = frame.get(parent, "history")
     for i = #history, 1, -1 do history[i] = nil end
@@ -291,17 +307,7 @@ end
 local function without_model(parent, name, fn)
   frame.new(parent, name)
   local def, run = worker_def(parent, name)
-  local f = new_frame(parent, name, def, run)
-  local instances = {}
-  local ok, res = task.xpcall(function()
-    local tools, list = toolsets.build(f, def, run, instances)
-    frame.set_tools(f, tools)
-    return fn(f, tools, list)
-  end, E.msghandler)
-  task.shield(toolsets.cleanup, instances)
-  frame.close(f)
-  if not ok then error(res, 0) end
-  return res
+  return (with_toolsets(new_frame(parent, name, def, run), def, run, fn))
 end
 
 -- One tool call through the plane (llmdo tool). Returns the outcome
@@ -313,11 +319,7 @@ end
 -- The tools worker `name` is offered (llmdo check --tools); factories run.
 function M.tool_list(parent, name)
   return without_model(parent, name, function(_, _, list)
-    local out = {}
-    for i, t in ipairs(list) do
-      out[i] = { name = t.name, description = t.description, parameters = t.parameters }
-    end
-    return json.array(out)
+    return json.array(offered(list))
   end)
 end
 

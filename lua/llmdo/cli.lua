@@ -243,7 +243,7 @@ function M.script(opts)
   local args = { [0] = opts.script }
   for i, a in ipairs(opts.args) do args[i] = a end
   _G.arg = args
-  return chunk(table.unpack(opts.args))
+  return (chunk(table.unpack(opts.args))) -- one value: the exit status is not the script's to give here
 end
 
 function M.main(opts)
@@ -253,7 +253,6 @@ function M.main(opts)
   local ok, res, status = task.xpcall(command, E.msghandler, opts)
   runtime.close_session()
   if not ok then error(res, 0) end
-  if opts.command == "lua" then status = nil end -- a script's second result is its own
   return res, status
 end
 

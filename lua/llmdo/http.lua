@@ -24,7 +24,7 @@ local MAX_BYTES = 64 * 1024 * 1024        -- http.c's own bound on a body
 local MAX_TIMEOUT = 86400
 local MAX_REDIRECTS = 5
 
-local function fail(msg) error(E.new("run", msg), 0) end
+local function fail(msg) util.fail("run", msg) end
 
 local function timeout_shape(v, path)
   if type(v) ~= "number" or not (v > 0 and v <= MAX_TIMEOUT) then

@@ -149,6 +149,9 @@ local backends = {}
 -- cannot change the call's.
 local function scripted(req)
   req.messages = util.deep_copy(req.messages)
+  local tools = {}
+  for i, t in ipairs(req.tools) do tools[i] = util.shallow_copy(t) end
+  req.tools, req.settings = tools, util.shallow_copy(req.settings)
   return req
 end
 
@@ -269,11 +272,10 @@ local function stream_body(p, spec, h, ctx)
     end
   end
   local status, text, err = h:wait()
-  if status and status >= 200 and status < 300 and events == 0 and text ~= "" then
-    return whole_body(p, spec, status, text) -- the server answered without streaming
+  -- a failure, an error status, or an answer the server did not stream
+  if not status or status < 200 or status >= 300 or (events == 0 and text ~= "") then
+    return whole_body(p, spec, status, text, err)
   end
-  if not status then request_failed(spec, err) end
-  if status < 200 or status >= 300 then http_error(spec, status, text, p) end
   if not st.ended then return nil end
   return st.finish()
 end

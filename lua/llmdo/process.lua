@@ -98,10 +98,7 @@ local exec_shape = V.record({
   cwd = function(v, path) return V.nonempty_string(v, path) or no_nul(v, path) end,
   env = environment,
   stdin = V.string,
-  timeout = function(v, path)
-    if v ~= v then return path .. ": expected a number from 0.001 to 604800, got NaN" end
-    return V.number { min = 0.001, max = 604800 } (v, path)
-  end,
+  timeout = V.number { min = 0.001, max = 604800 },
   max_output = V.integer { min = 0, max = 1024 * 1024 * 1024 },
 }, { required = { "argv" } })
 

@@ -67,10 +67,11 @@ function V.number(opts)
   opts = opts or {}
   return function(v, path)
     if type(v) ~= "number" then return expected(path, "a number", v) end
-    if (opts.min and v < opts.min) or (opts.max and v > opts.max) then
+    local nan = v ~= v -- (0/0 passes every comparison below)
+    if nan or (opts.min and v < opts.min) or (opts.max and v > opts.max) then
       local range = opts.max and (opts.min and string.format("from %s to %s", opts.min, opts.max)
-        or "<= " .. opts.max) or ">= " .. opts.min
-      return at(path, string.format("expected a number %s, got %s", range, v))
+        or "<= " .. opts.max) or opts.min and ">= " .. opts.min
+      return at(path, string.format("expected a number%s, got %s", range and " " .. range or "", nan and "NaN" or v))
     end
   end
 end
