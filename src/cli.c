@@ -177,13 +177,17 @@ static int parse_flag(int argc, char **argv, int *i, ld_cli *o, char *err, size_
   return 0;
 }
 
+const char *ld_cli_command_name(int command) {
+  static const char *const names[] = {"", "run", "check", "lua", "", "", "tool"};
+  return command >= 0 && command < (int)(sizeof names / sizeof *names) ? names[command] : "";
+}
+
 /* What the flags must agree on once all are read. */
 static int check_parsed(ld_cli *o, char *err, size_t errlen) {
   if (o->verbose > 3) o->verbose = 3;
-  static const char *const names[] = {"", "run", "check", "lua", "", "", "tool"};
   if (!o->project)
     return fail(err, errlen, "%s: missing PROJECT (a project.lua, its directory, or a .worker file)",
-                names[o->command]);
+                ld_cli_command_name(o->command));
   if (o->command == LD_CMD_TOOL && !o->tool) return fail(err, errlen, "tool: missing TOOL (the tool's name)");
   if (o->approve_all && o->reject_all)
     return fail(err, errlen, "--approve-all and --reject-all cannot be combined");

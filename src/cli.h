@@ -9,6 +9,9 @@
 
 enum { LD_CMD_NONE, LD_CMD_RUN, LD_CMD_CHECK, LD_CMD_LUA, LD_CMD_HELP, LD_CMD_VERSION, LD_CMD_TOOL };
 
+/* The word that names a command ("run", "check", "lua", "tool"; "" for the others). */
+const char *ld_cli_command_name(int command);
+
 typedef struct ld_cli {
   int command;
   const char *project;

@@ -101,16 +101,17 @@ void ld_event_text_start(lua_State *L, int frame_idx) {
   fputs(" Generating response...\n", stderr);
 }
 
+/* Is the frame at idx the chat's own worker call (its text goes to stdout)? */
+static int chat_top(lua_State *L, int frame_idx) { return chat && ld_frame_check(L, frame_idx)->depth == 1; }
+
 /* Was a streamed text of the frame at idx shown as it arrived (so its
 ** Response block would repeat it)? */
-static int shown_live(lua_State *L, int frame_idx) {
-  return verbosity == 2 || (chat && ld_frame_check(L, frame_idx)->depth == 1);
-}
+static int shown_live(lua_State *L, int frame_idx) { return verbosity == 2 || chat_top(L, frame_idx); }
 
 void ld_event_response(lua_State *L, int frame_idx, const char *text, int streamed) {
   if (!ld_events_lines()) return;
   if (streamed && shown_live(L, frame_idx)) { /* said already: end the streamed line */
-    if (!(chat && ld_frame_check(L, frame_idx)->depth == 1)) fputc('\n', stderr);
+    if (!chat_top(L, frame_idx)) fputc('\n', stderr);
     return;
   }
   fputc('\n', stderr);
@@ -120,7 +121,7 @@ void ld_event_response(lua_State *L, int frame_idx, const char *text, int stream
 }
 
 void ld_event_delta(lua_State *L, int frame_idx, const char *text, size_t len) {
-  if (chat && ld_frame_check(L, frame_idx)->depth == 1) {
+  if (chat_top(L, frame_idx)) {
     fwrite(text, 1, len, stdout); /* flushed when the loop next waits (sched.c) */
     chat_bytes += len;
     return;

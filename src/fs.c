@@ -128,7 +128,6 @@ typedef struct fs_op {
   char *data; /* read: the bytes; write: what to write */
   size_t len, max;
   ld_buf names; /* list: the char * of each name, in order */
-  size_t nnames;
   const char *err_kind;
   char errmsg[256];
 } fs_op;
@@ -466,8 +465,10 @@ static char *name_at(const fs_op *op, size_t i) {
   return s;
 }
 
+static size_t name_count(const fs_op *op) { return op->names.n / sizeof(char *); }
+
 static int add_name(fs_op *op, const char *prefix, const char *name) {
-  if (op->nnames == op->max) return -1;
+  if (name_count(op) == op->max) return -1;
   size_t len = strlen(prefix) + strlen(name) + 2;
   char *s = malloc(len);
   if (!s || ld_buf_add(&op->names, &s, sizeof s, 0) != 0) {
@@ -475,7 +476,6 @@ static int add_name(fs_op *op, const char *prefix, const char *name) {
     return -1;
   }
   snprintf(s, len, "%s%s%s", prefix, *prefix ? "/" : "", name);
-  op->nnames++;
   return 0;
 }
 
@@ -514,7 +514,7 @@ static int walk(fs_op *op, int fd, const char *prefix, int depth) {
 static void do_list(fs_op *op, int base) {
   int fd = ld_fs_open_beneath(base, op->rel, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0) return fail(op, errno);
-  if (walk(op, fd, "", 0) != 0 && op->nnames == op->max) {
+  if (walk(op, fd, "", 0) != 0 && name_count(op) == op->max) {
     op->err_kind = "too_large";
     snprintf(op->errmsg, sizeof op->errmsg, "more than %zu files", op->max);
   }
@@ -534,7 +534,7 @@ static void work(uv_work_t *req) {
 }
 
 static void free_op(fs_op *op) {
-  for (size_t i = 0; i < op->nnames; i++) free(name_at(op, i));
+  for (size_t i = 0; i < name_count(op); i++) free(name_at(op, i));
   ld_buf_free(&op->names);
   free(op->data);
   free(op->base);
@@ -574,8 +574,8 @@ static int fs_k(lua_State *L, int status, lua_KContext ctx) {
   } else if (op->kind == OP_WRITE) {
     lua_pushboolean(L, 1);
   } else {
-    lua_createtable(L, (int)op->nnames, 0);
-    for (size_t i = 0; i < op->nnames; i++) {
+    lua_createtable(L, (int)name_count(op), 0);
+    for (size_t i = 0; i < name_count(op); i++) {
       lua_pushstring(L, name_at(op, i));
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }

@@ -200,6 +200,7 @@ static void encode(lua_State *L, jbuf *b, int idx, int flags, int depth);
 typedef struct jkey {
   const char *s;
   size_t n;
+  int slot; /* stack index of the key (the fast path keeps keys on the stack) */
 } jkey;
 
 /* Byte order, a key that is a prefix of another first: keys may hold NULs. */
@@ -217,9 +218,6 @@ static int valid_utf8(const char *str, size_t n) {
   return 1;
 }
 
-/* Writes the object at idx; keys must be strings (integers are stringified)
-** of valid UTF-8: a key that is not would need replacing, and two such keys
-** could become one. */
 /* The i-th member's key of an object at depth, and its colon. */
 static void put_key(lua_State *L, jbuf *b, int i, const char *key, size_t n, int flags, int depth) {
   if (i) PUTS(L, b, ",");
@@ -231,18 +229,6 @@ static void put_key(lua_State *L, jbuf *b, int i, const char *key, size_t n, int
     PUTS(L, b, ":");
 }
 
-typedef struct skey {
-  const char *s;
-  size_t n;
-  int slot; /* stack index of the key */
-} skey;
-
-static int cmp_skeys(const void *a, const void *b) {
-  const skey *x = a, *y = b;
-  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
-  return c ? c : (x->n > y->n) - (x->n < y->n);
-}
-
 #define FAST_KEYS 64
 
 /* The common object: at most FAST_KEYS keys, all strings. Keys are kept on
@@ -250,7 +236,7 @@ static int cmp_skeys(const void *a, const void *b) {
 ** made and no string interned. Returns 0, doing nothing, for other objects.
 ** [-0, +0, raises] */
 static int encode_small_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
-  skey names[FAST_KEYS];
+  jkey names[FAST_KEYS];
   int base = lua_gettop(L), n = 0;
   luaL_checkstack(L, FAST_KEYS + 4, "JSON object");
   lua_pushnil(L);
@@ -267,7 +253,7 @@ static int encode_small_object(lua_State *L, jbuf *b, int idx, int flags, int de
       luaL_error(L, "cannot encode the key \"%s\" in JSON: it is not valid UTF-8", names[n].s);
     n++;
   }
-  if (flags & LD_JSON_SORTED) qsort(names, (size_t)n, sizeof *names, cmp_skeys);
+  if (flags & LD_JSON_SORTED) qsort(names, (size_t)n, sizeof *names, cmp_keys);
   PUTS(L, b, "{");
   for (int i = 0; i < n; i++) {
     put_key(L, b, i, names[i].s, names[i].n, flags, depth);
@@ -282,6 +268,9 @@ static int encode_small_object(lua_State *L, jbuf *b, int idx, int flags, int de
   return 1;
 }
 
+/* Writes the object at idx; keys must be strings (integers are stringified)
+** of valid UTF-8: a key that is not would need replacing, and two such keys
+** could become one. */
 static void encode_object(lua_State *L, jbuf *b, int idx, int flags, int depth) {
   if (encode_small_object(L, b, idx, flags, depth)) return;
   lua_newtable(L); /* keys: string form -> original key */

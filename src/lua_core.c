@@ -24,7 +24,6 @@
 #include "term.h"
 #include "vm.h"
 #include "toolplane.h"
-#include "vm.h"
 
 static int open_error(lua_State *L) {
   static const luaL_Reg fns[] = {

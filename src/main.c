@@ -95,9 +95,8 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
 
 /* Pushes the options table handed to llmdo.cli.main. [-0, +1] */
 static void push_options(lua_State *L, const ld_cli *c) {
-  static const char *const names[] = {"", "run", "check", "lua", "", "", "tool"};
   lua_newtable(L);
-  lua_pushstring(L, names[c->command]);
+  lua_pushstring(L, ld_cli_command_name(c->command));
   lua_setfield(L, -2, "command");
 #define SETSTR(f)                                                                                            \
   if (c->f) lua_pushstring(L, c->f), lua_setfield(L, -2, #f)

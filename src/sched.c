@@ -106,7 +106,10 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
     ld_task_cancel(t);
   }
   if (!t || !t->cancelled || t->shield) {
-    if (!(t && t->deadline)) lua_sethook(L, NULL, 0, 0); /* a watched task keeps its watch */
+    if (t && t->deadline) /* a watched task keeps its watch, at the watch's pace */
+      lua_sethook(L, stop_hook, LUA_MASKCOUNT, LD_SCHED_HOOK_COUNT);
+    else
+      lua_sethook(L, NULL, 0, 0);
     return;
   }
   lua_sethook(L, stop_hook, LUA_MASKCOUNT, LD_SCHED_HOOK_COUNT);
