@@ -665,7 +665,7 @@ def write_projects(d):
     put("fan", {"project.lua": PROJECT.replace('"main.worker", ', "").replace('{ "tools.lua" }',
                                                                                '{ "tools.lua", "fan.lua" }'),
                 "leaf.worker": LEAF, "tools.lua": TOOLS, "fan.lua": FAN})
-    put("big", {"project.lua": PROJECT.replace('"leaf.worker"', '"leaf.worker"').replace('"tools.lua"', '"big.lua"'),
+    put("big", {"project.lua": PROJECT.replace('"tools.lua"', '"big.lua"'),
                 "main.worker": MAIN.replace("[noop]", "[big]").replace("noop", "big"), "leaf.worker": LEAF,
                 "big.lua": BIG})
 

@@ -9,13 +9,13 @@ A test module defines CASES, a list of Case objects, and ends with
 In expected texts and arguments, {root} is the case's directory (the
 working directory of the run, unless `cwd` says otherwise).
 """
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 # A worker that answers offline, for cases that need a valid project.
 HELLO_LUA = """
@@ -105,6 +105,22 @@ def write_files(root, files):
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb" if isinstance(content, bytes) else "w") as f:
             f.write(content)
+
+
+def running(pattern):
+    """Does any process on the machine match `pgrep -f pattern`?"""
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip() != ""
+
+
+def wait_until(cond, limit=20):
+    """Polls cond() until it holds (True) or `limit` seconds pass (False):
+    a bound on waiting for an event, never an assertion about speed."""
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def signalled(binary, files, args, marker, signum, count=1, ready=None):

@@ -1,7 +1,7 @@
 """The built-in filesystem and shell toolsets through the whole run: the gate, events, named instances."""
-import os, signal, subprocess, sys, tempfile, time
+import os, signal, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, project, worker, main
+from harness import Case, project, running, wait_until, worker, main, write_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -19,10 +19,7 @@ def err(msg):
 def check_interrupt_kills(binary):
     with tempfile.TemporaryDirectory(prefix="llmdo-sh-") as root:
         files = proj("  - sh: {toolset: shell, rules: [{pattern: sleep, approval_required: false}]}")
-        for path, content in files.items():
-            os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-            with open(os.path.join(root, path), "w") as f:
-                f.write(content)
+        write_files(root, files)
         p = subprocess.Popen([binary, "run", ".", 'sh_shell:{"command":"sleep 41.75","timeout":60};say'], cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         # No fixed delays (the machine may be busy): Ctrl-C once the command
@@ -42,17 +39,6 @@ def check_interrupt_kills(binary):
             problems.append("the subprocess survived Ctrl-C")
             subprocess.run(["pkill", "-f", "^sleep 41[.]75$"])
         return problems
-
-def running(pattern):
-    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip() != ""
-
-def wait_until(cond, limit=20):
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 class Interrupt(Case):
     def __init__(self):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, Custom, main, project, signalled, worker
+from harness import Case, Custom, main, project, running, signalled, wait_until, worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -40,13 +40,9 @@ def stopped_by(signum, want_status, want_line):
         files = stop_project('sh_shell:{"command":"sleep 43.21","timeout":60}&nap:{};say',
                              "  - waits\n  - sh: {toolset: shell, rules: [{pattern: sleep, approval_required: false}]}")
 
-        def child_started():  # the shell tool starts its child in the same turn; wait until it exists
-            for _ in range(200):
-                if subprocess.run(["pgrep", "-f", "sleep 43[.]21"], capture_output=True).stdout.strip():
-                    return
-                subprocess.run(["sleep", "0.02"])
-
-        status, err = signalled(binary, files, ["run", "."], b"started\n", signum, ready=child_started)
+        # the shell tool starts its child in the same turn; wait until it exists
+        status, err = signalled(binary, files, ["run", "."], b"started\n", signum,
+                                ready=lambda: wait_until(lambda: running("sleep 43[.]21"), limit=10))
         if status is None:
             return ["did not stop"]
         problems = []

@@ -1,9 +1,9 @@
 """The toolset author's kit, part one: llmdo.exec (a subprocess on the loop,
 with the shell toolset's scrubbed environment), the shell toolset's `cwd`,
 and attachments a model names, confined to the project root."""
-import json, os, signal, subprocess, sys, tempfile, time
+import json, os, signal, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, Custom, project, worker, main
+from harness import Case, Custom, project, running, wait_until, worker, main, write_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -72,29 +72,19 @@ def err(msg):
     return f"Error: {msg}\n"
 
 
-def alive(marker):
-    return subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.strip()
-
-
 def reap(marker):
     """Kills what a failed case left behind, by process id."""
-    for pid in alive(marker).split():
+    pids = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    for pid in pids.split():
         try:
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
 
 
-def write_project(root):
-    for path, content in exec_project().items():
-        os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-        with open(os.path.join(root, path), "w") as f:
-            f.write(content)
-
-
 def scenario(binary, name, env=None):
     with tempfile.TemporaryDirectory(prefix="llmdo-exec-") as root:
-        write_project(root)
+        write_files(root, exec_project())
         e = {k: v for k, v in os.environ.items() if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR")}
         e.update(env or {})
         p = subprocess.run([binary, "run", ".", name], cwd=root, env=e, capture_output=True, text=True,
@@ -118,8 +108,7 @@ def expect(name, want_exit=0, error=None, gone=None, **fields):
                 if got.get(k) != v:
                     problems.append(f"{k} = {got.get(k)!r}, want {v!r}")
         if gone:
-            time.sleep(0.1)
-            if alive(gone):
+            if not wait_until(lambda: not running(gone), limit=5):
                 reap(gone)
                 problems.append(f"the child outlived the call ({gone})")
         return problems
@@ -163,14 +152,10 @@ def not_blocked(binary):
 def interrupt(binary):
     marker = "sleep 30[.]0421"
     with tempfile.TemporaryDirectory(prefix="llmdo-exec-") as root:
-        write_project(root)
+        write_files(root, exec_project())
         p = subprocess.Popen([binary, "run", ".", "long"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(200):  # until the child runs
-            if alive(marker):
-                break
-            time.sleep(0.05)
-        else:
+        if not wait_until(lambda: running(marker), limit=10):  # until the child runs
             p.kill()
             return ["the child never started: " + p.communicate()[1].decode()]
         p.send_signal(signal.SIGINT)
@@ -180,8 +165,7 @@ def interrupt(binary):
             p.kill()
             return ["did not stop after Ctrl-C"]
         problems = [] if p.returncode == 130 else [f"exit {p.returncode}, want 130: {e!r}"]
-        time.sleep(0.1)
-        if alive(marker):
+        if not wait_until(lambda: not running(marker), limit=5):
             reap(marker)
             problems.append("the child survived Ctrl-C")
         return problems
