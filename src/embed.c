@@ -25,7 +25,7 @@ const ld_embedded *ld_embed_find(const char *name) {
 static void load_module(lua_State *L, const ld_embedded *m) {
   const char *dev = getenv("LLMDO_SOURCE_DIR");
   int status;
-  if (dev && *dev) {
+  if (dev && *dev && m->path[0] != '/') {      /* a library from outside the tree stays embedded */
     lua_pushfstring(L, "%s/%s", dev, m->path); /* path */
     status = luaL_loadfilex(L, lua_tostring(L, -1), "t");
     lua_remove(L, -2); /* chunk or message */
@@ -55,7 +55,7 @@ void ld_embed_install(lua_State *L, int internal, int sources) {
     lua_pushlightuserdata(L, (void *)m);
     lua_pushcclosure(L, l_embed_loader, 1);
     lua_setfield(L, strcmp(m->name, "llmdo") == 0 ? -2 : internal, m->name);
-    if (dev && *dev)
+    if (dev && *dev && m->path[0] != '/')
       lua_pushfstring(L, "@%s/%s", dev, m->path);
     else
       lua_pushfstring(L, "@%s", m->path);

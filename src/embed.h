@@ -10,7 +10,7 @@ typedef struct lua_State lua_State;
 
 typedef struct ld_embedded {
   const char *name; /* module name, "llmdo.link" */
-  const char *path; /* source path relative to the tree, "lua/llmdo/link.lua" */
+  const char *path; /* source path relative to the tree, "lua/llmdo/link.lua"; absolute for a library */
   const char *src;  /* Lua bytecode, compiled at build time */
   size_t len;
 } ld_embedded;

@@ -42,13 +42,20 @@ static int open_json(lua_State *L) {
 }
 
 static int open_sys(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"realpath", l_sys_realpath},    {"stat", l_sys_stat}, {"cwd", l_sys_cwd},
-      {"isatty", l_sys_isatty},        {"now", l_sys_now},   {"base64", l_sys_base64},
-      {"read_stdin", l_io_read_stdin}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"realpath", l_sys_realpath},
+                                 {"stat", l_sys_stat},
+                                 {"cwd", l_sys_cwd},
+                                 {"isatty", l_sys_isatty},
+                                 {"now", l_sys_now},
+                                 {"base64", l_sys_base64},
+                                 {"read_stdin", l_io_read_stdin},
+                                 {"set_debug", l_vm_set_debug},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushliteral(L, LLMDO_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushliteral(L, LUA_RELEASE);
+  lua_setfield(L, -2, "lua_release");
   return 1;
 }
 

@@ -1,7 +1,8 @@
 /*
-** main: the llmdo process. Parses the command line, builds the Lua state
-** and the loop, runs the command as the first task, prints its result to
-** stdout or its error to stderr, and maps the outcome to an exit status.
+** main: the llmdo process. Builds the Lua state and the loop, runs
+** llmdo.cli.main(argv) as the first task (it parses the command line:
+** lua/llmdo/args.lua), prints its result to stdout or its error to
+** stderr, and maps the outcome to an exit status.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <lauxlib.h>
 #include <uv.h>
 
-#include "cli.h"
 #include "error.h"
 #include "http.h"
 #include "json.h"
@@ -93,39 +93,13 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* Pushes the options table handed to llmdo.cli.main. [-0, +1] */
-static void push_options(lua_State *L, const ld_cli *c) {
-  lua_newtable(L);
-  lua_pushstring(L, ld_cli_command_name(c->command));
-  lua_setfield(L, -2, "command");
-#define SETSTR(f)                                                                                            \
-  if (c->f) lua_pushstring(L, c->f), lua_setfield(L, -2, #f)
-  SETSTR(project);
-  SETSTR(prompt);
-  SETSTR(input_json);
-  SETSTR(model);
-  SETSTR(script);
-  SETSTR(tool);
-  SETSTR(worker);
-  SETSTR(args_json);
-#undef SETSTR
-#define SETBOOL(f) lua_pushboolean(L, c->f), lua_setfield(L, -2, #f)
-  SETBOOL(approve_all);
-  SETBOOL(reject_all);
-  SETBOOL(headless);
-  SETBOOL(chat);
-  SETBOOL(debug);
-  SETBOOL(tools);
-#undef SETBOOL
-  if (c->max_depth) lua_pushinteger(L, c->max_depth), lua_setfield(L, -2, "max_depth");
-  lua_pushinteger(L, c->verbose);
-  lua_setfield(L, -2, "verbose");
-  lua_createtable(L, c->nargs, 0);
-  for (int i = 0; i < c->nargs; i++) {
-    lua_pushstring(L, c->args[i]);
-    lua_rawseti(L, -2, i + 1);
+/* Pushes the arguments after the program name as a list. [-0, +1] */
+static void push_args(lua_State *L, int argc, char **argv) {
+  lua_createtable(L, argc > 1 ? argc - 1 : 0, 0);
+  for (int i = 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
   }
-  lua_setfield(L, -2, "args");
 }
 
 /* Writes the result: a string as is (newline-terminated), a table as JSON. */
@@ -179,19 +153,20 @@ static void print_error(lua_State *L, int idx) {
 }
 
 /*
-** The protected main: runs llmdo.cli.main(options) as the first task and
-** reports its outcome. Returns the exit status. [-2, +1]
+** The protected main: runs llmdo.cli.main(args) as the first task and
+** reports its outcome. Returns the exit status. [-3, +1]
 */
 static int pmain(lua_State *L) {
-  const ld_cli *c = lua_touserdata(L, 1);
-  ld_sched *s = lua_touserdata(L, 2);
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = lua_touserdata(L, 2);
+  ld_sched *s = lua_touserdata(L, 3);
   outcome *o = lua_newuserdatauv(L, sizeof *o, 0);
   memset(o, 0, sizeof *o);
   lua_gc(L, LUA_GCSTOP); /* as in ld_vm_new: loading modules makes little garbage */
   ld_vm_require(L, "llmdo.cli");
   lua_gc(L, LUA_GCRESTART);
   lua_getfield(L, -1, "main"); /* ... cli main */
-  push_options(L, c);
+  push_args(L, argc, argv);
   ld_sched_spawn(s, L, 1, on_main_done, o, NULL);
   lua_pop(L, 1);
   int status = LD_EXIT_RUN;
@@ -229,20 +204,6 @@ int main(int argc, char **argv) {
   ensure_std_streams();
   ld_proc_seal_environ();             /* before any thread: it rewrites environ */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* children cannot read our memory, nor /proc/<pid>/environ */
-  ld_cli cli;
-  char err[512];
-  if (ld_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
-    error_line(err, strlen(err), LD_TERM_LINE);
-    return LD_EXIT_USAGE;
-  }
-  if (cli.command == LD_CMD_HELP) {
-    ld_cli_usage(stdout);
-    return LD_EXIT_OK;
-  }
-  if (cli.command == LD_CMD_VERSION) {
-    printf("llmdo %s (%s)\n", LLMDO_VERSION, LUA_RELEASE);
-    return LD_EXIT_OK;
-  }
   signal(SIGPIPE, SIG_IGN);
   /* events reach stderr a line per write, not a byte per write */
   static char errbuf[8192];
@@ -256,7 +217,6 @@ int main(int argc, char **argv) {
   ld_http_init(&loop);
   lua_State *L = ld_vm_new();
   if (!L) return LD_EXIT_RUN;
-  ld_vm_set_debug(L, cli.debug);
   ld_sched *s = ld_sched_new(L, &loop);
   int status = LD_EXIT_RUN;
   static const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
@@ -267,9 +227,10 @@ int main(int argc, char **argv) {
   }
   if (s) {
     lua_pushcfunction(L, pmain);
-    lua_pushlightuserdata(L, &cli);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
     lua_pushlightuserdata(L, s);
-    if (ld_vm_pcall(L, 2, 1) == LUA_OK) {
+    if (ld_vm_pcall(L, 3, 1) == LUA_OK) {
       status = (int)lua_tointeger(L, -1);
     } else {
       print_error(L, lua_gettop(L));

@@ -26,6 +26,12 @@ void ld_vm_set_debug(lua_State *L, int on) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &debug_key);
 }
 
+/* sys.set_debug(on): tracebacks with errors from now on (--debug). [-1, +0] */
+int l_vm_set_debug(lua_State *L) {
+  ld_vm_set_debug(L, lua_toboolean(L, 1));
+  return 0;
+}
+
 int ld_vm_debug(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &debug_key);
   int on = lua_toboolean(L, -1);

@@ -26,6 +26,7 @@ lua_State *ld_vm_new(void);
 
 /* With debug on, errors caught by ld_vm_pcall carry a traceback. */
 void ld_vm_set_debug(lua_State *L, int on);
+int l_vm_set_debug(lua_State *L);
 int ld_vm_debug(lua_State *L);
 
 /* Pushes a list of the string keys of the table at idx (nothing else:

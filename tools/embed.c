@@ -6,11 +6,13 @@
 ** at start-up costs a tenth of parsing the source. A syntax error fails the
 ** build.
 **
-** usage: llmdo-embed SOURCE_DIR OUTPUT.c FILE.lua...
+** usage: llmdo-embed SOURCE_DIR OUTPUT.c FILE.lua|NAME=/PATH.lua...
 **
 ** Module names follow the file layout: lua/llmdo.lua is "llmdo",
 ** lua/llmdo/link.lua is "llmdo.link", toolsets/shell.lua is
-** "llmdo.toolsets.shell".
+** "llmdo.toolsets.shell". A library from outside the tree is given as
+** NAME=/absolute/path.lua (Debian's lua-argparse as "llmdo.argparse"): its
+** chunk name is its absolute path, and LLMDO_SOURCE_DIR never replaces it.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +70,7 @@ static int write_bytes(lua_State *L, const void *p, size_t n, void *ud) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: llmdo-embed SOURCE_DIR OUTPUT.c FILE.lua...\n");
+    fprintf(stderr, "usage: llmdo-embed SOURCE_DIR OUTPUT.c FILE.lua|NAME=/PATH.lua...\n");
     return 2;
   }
   const char *root = argv[1];
@@ -78,11 +80,13 @@ int main(int argc, char **argv) {
   lua_State *L = luaL_newstate();
   if (!L) return fail("out of memory", argv[2]);
   for (int i = 3; i < argc; i++) {
-    const char *rel = relpath(root, argv[i]);
+    const char *ext = strchr(argv[i], '=');
+    const char *file = ext ? ext + 1 : argv[i];
+    const char *rel = ext ? file : relpath(root, argv[i]);
     if (!rel) return fail("not below the source directory", argv[i]);
     char chunkname[512];
     snprintf(chunkname, sizeof chunkname, "@%s", rel);
-    FILE *in = fopen(argv[i], "rb");
+    FILE *in = fopen(file, "rb");
     if (!in) return fail("cannot read", argv[i]);
     fseek(in, 0, SEEK_END);
     long len = ftell(in);
@@ -105,8 +109,12 @@ int main(int argc, char **argv) {
   fprintf(out, "\nconst ld_embedded ld_embedded_modules[] = {\n");
   for (int i = 3; i < argc; i++) {
     char name[256];
-    const char *rel = relpath(root, argv[i]);
-    if (!rel || modname(rel, name, sizeof name) != 0) return fail("not a module path", argv[i]);
+    const char *ext = strchr(argv[i], '=');
+    const char *rel = ext ? ext + 1 : relpath(root, argv[i]);
+    if (ext && (size_t)(ext - argv[i]) < sizeof name)
+      snprintf(name, sizeof name, "%.*s", (int)(ext - argv[i]), argv[i]);
+    else if (!rel || modname(rel, name, sizeof name) != 0)
+      return fail("not a module path", argv[i]);
     fprintf(out, "  {\"%s\", \"%s\", src%d, sizeof src%d - 1},\n", name, rel, i, i);
   }
   fprintf(out, "  {0, 0, 0, 0}};\n");

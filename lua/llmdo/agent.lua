@@ -24,6 +24,7 @@ local tool = require "llmdo.core.tool"
 local util = require "llmdo.util"
 local input = require "llmdo.input"
 local models = require "llmdo.models"
+local prices = require "llmdo.prices"
 local toolsets = require "llmdo.toolsets"
 
 local M = {}
@@ -60,6 +61,30 @@ local function request(f, def, tools, messages)
   }
 end
 
+-- The run's spend: a response's tokens and dollars (llmdo.prices) count
+-- towards runtime.max_tokens_total and runtime.max_cost, which hold for
+-- the whole run, every nested call included. A response that goes over
+-- ends the run with the budget's error.
+local function charge(run, def, usage)
+  if type(usage) ~= "table" then return end
+  local spend = run.spend
+  local price = prices.of(def.model_spec.string)
+  if price then
+    spend.cost = spend.cost + prices.cost(usage, price)
+  else
+    spend.unpriced[def.model_spec.string] = true
+  end
+  spend.tokens = spend.tokens + (tonumber(usage.input_tokens) or 0) + (tonumber(usage.output_tokens) or 0)
+  if run.max_tokens_total and spend.tokens > run.max_tokens_total then
+    util.fail("budget", string.format("Budget exceeded: max_tokens_total = %d for this run (%d tokens used)",
+      run.max_tokens_total, spend.tokens))
+  end
+  if run.max_cost and spend.cost > run.max_cost then
+    util.fail("budget", "Budget exceeded: max_cost = " .. prices.format(run.max_cost) .. " for this run ("
+      .. prices.format(spend.cost) .. " spent)")
+  end
+end
+
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
 local function model_turn(f, def, run, offer, messages)
@@ -85,6 +110,7 @@ local function model_turn(f, def, run, offer, messages)
     end,
   })
   frame.add_usage(f, response.usage)
+  charge(run, def, response.usage)
   if response.text then
     if not streamed then term.event("text_start", f) end
     term.event("response", f, response.text, streamed)
@@ -243,8 +269,11 @@ local function worker_def(parent, name)
   local run = frame.get(parent, "run")
   local def = run.project.workers[name]
   if not def then
-    util.fail("run", "Agent '" .. tostring(name) .. "' not found. Available: "
-      .. util.list(util.sorted_keys(run.project.workers)))
+    local names = util.sorted_keys(run.project.workers)
+    local near = require("llmdo.suggest").nearest(name, names)
+    util.fail("run", "Agent '" .. tostring(name) .. "' not found"
+      .. (near and "; did you mean '" .. near .. "'?" or ".")
+      .. " Available: " .. util.list(names))
   end
   return def, run
 end
@@ -267,7 +296,10 @@ local function with_toolsets(f, def, run, fn, ...)
   end, E.msghandler, ...)
   task.shield(toolsets.cleanup, instances)
   frame.close(f)
-  if not ok then error(a, 0) end
+  if not ok then
+    if E.is(a) and a.worker == nil then a.worker = def.name end -- the innermost worker that failed
+    error(a, 0)
+  end
   return a, b
 end
 

@@ -1,5 +1,6 @@
--- The commands behind the command line. main.c parses the flags and runs
--- M.main(opts) as the first task; what it returns is printed to stdout.
+-- The commands behind the command line. main.c runs M.main(args) as the
+-- first task; llmdo.args parses the arguments; what a command returns is
+-- printed to stdout.
 local json = require "llmdo.core.json"
 local E = require "llmdo.core.error"
 local sys = require "llmdo.core.sys"
@@ -8,6 +9,8 @@ local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local link = require "llmdo.link"
 local runtime = require "llmdo.runtime"
+local config = require "llmdo.config"
+local prices = require "llmdo.prices"
 
 local M = {}
 
@@ -42,12 +45,49 @@ local function resolve_input(opts, project)
     .. "or standard input)")
 end
 
--- The run's approval mode: the flags override runtime.approval_mode.
--- Prompting needs a terminal; without one nothing runs (features §8).
+-- Can anything in this project ever ask for approval? Not when no worker
+-- has a toolset that could (no toolsets; other workers, when calling them
+-- needs no approval; Lua toolsets whose every tool is pre-approved), and
+-- the entry is a worker (a Lua entry may call tools itself).
+local function may_ask(project)
+  local rtc = project.runtime
+  if project.entry.kind ~= "worker" or rtc.worker_calls_require_approval
+      or rtc.worker_attachments_require_approval or next(rtc.worker_approval_overrides) then
+    return true
+  end
+  for _, def in ipairs(project.worker_list) do
+    for _, t in ipairs(def.toolsets) do
+      local target = t.target
+      if target.kind ~= "worker" then
+        local tools = target.kind == "lua" and target.spec.tools
+        if type(tools) ~= "table" then return true end
+        for _, spec in pairs(tools) do
+          if spec.approval ~= "pre_approved" then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+
+M.APPROVAL_MODES = { prompt = true, approve_all = true, reject_all = true }
+
+-- The run's approval mode: a flag, else LLMDO_APPROVAL_MODE, else
+-- runtime.approval_mode in project.lua, else the config file's, else
+-- "prompt". Prompting needs a terminal; without one nothing runs
+-- (features §8) unless nothing could ever ask (then nothing is asked:
+-- any request would be refused).
 local function approval_mode(opts, project)
-  local mode = opts.approve_all and "approve_all" or opts.reject_all and "reject_all"
-    or project.runtime.approval_mode
+  local env = os.getenv("LLMDO_APPROVAL_MODE")
+  if env == "" then env = nil end
+  if env and not M.APPROVAL_MODES[env] then
+    util.fail("usage", "LLMDO_APPROVAL_MODE: expected prompt, approve_all or reject_all, got '" .. env .. "'"
+      .. require("llmdo.suggest").hint(env, { "prompt", "approve_all", "reject_all" }))
+  end
+  local mode = opts.approve_all and "approve_all" or opts.reject_all and "reject_all" or env
+    or project.runtime_set.approval_mode or config.current().approval_mode or project.runtime.approval_mode
   if mode == "prompt" and (opts.headless or not term.has_terminal()) then
+    if not may_ask(project) then return "reject_all" end
     util.fail("usage", "Headless mode cannot prompt for approvals; use --approve-all or --reject-all")
   end
   return mode
@@ -114,36 +154,101 @@ local function chat(opts, project, mode)
   end
 end
 
+-- The run's input, checked before anything runs: what the entry cannot
+-- take is an input error (exit 2). A PROMPT or standard input given to an
+-- entry with an input schema is the object {input = TEXT}, validated like
+-- --input-json; a missing attachment is an input error too.
+local function cli_input(opts, project)
+  local input = require "llmdo.input"
+  local data = resolve_input(opts, project)
+  local schema_in = project.entry.schema_in
+  local from_text = type(data) == "string" and schema_in and (opts.prompt ~= nil or project.entry_config.input == nil)
+  if from_text then data = { input = data } end
+  local ok, err, parts = pcall(input.normalize, schema_in, data, "input")
+  if not ok then
+    if from_text and E.is(err) then
+      err.message = err.message .. " (a PROMPT or standard input is passed as {\"input\": TEXT}; give the "
+        .. "other fields with --input-json)"
+    end
+    error(err, 0)
+  end
+  for _, p in ipairs(project.entry.kind == "worker" and parts or {}) do -- (a Lua entry decides for itself)
+    if input.is_attachment(p) then
+      local found, why = pcall(input.resolve_attachment, p, project.root)
+      if not found then
+        if E.is(why) then why.kind = "input" end
+        error(why, 0)
+      end
+    end
+  end
+  return data
+end
+
+-- The -v summary: requests and tokens, then the cost when there is one.
+local function print_usage(u)
+  local cache = (u.cache_read > 0 or u.cache_write > 0)
+      and string.format(" (cache: %d read, %d written)", u.cache_read, u.cache_write) or ""
+  io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens%s\n", u.requests,
+    u.input_tokens, u.output_tokens, cache))
+  if u.unpriced then
+    io.stderr:write("cost: unknown (no price for ", table.concat(u.unpriced, ", "),
+      "; add one under prices in the config file)\n")
+  elseif u.cost and u.cost > 0 then
+    io.stderr:write("cost: ", prices.format(u.cost), "\n")
+  end
+end
+
+-- --output-json FILE: the run's outcome as one JSON object (docs/cli.md),
+-- written whether the run succeeded or not.
+local function write_output_json(path, rec)
+  local u = rec.usage or {}
+  local out = {
+    status = rec.ok and "ok" or "error",
+    result = rec.result,
+    stop_reason = rec.ok and (rec.truncated and "max_tokens" or "end_turn") or nil,
+    usage = { requests = u.requests or 0, input_tokens = u.input_tokens or 0, output_tokens = u.output_tokens or 0,
+      cache_read = u.cache_read or 0, cache_write = u.cache_write or 0 },
+    cost = u.cost or json.null,
+    unpriced = u.unpriced and json.array(u.unpriced) or nil,
+    error = rec.err and { kind = E.is(rec.err) and rec.err.kind or "run",
+      message = E.is(rec.err) and rec.err.message or tostring(rec.err) } or nil,
+    journal = rec.journal,
+  }
+  local f, err = io.open(path, "w")
+  if not f then util.fail("usage", "--output-json: cannot write " .. path .. ": " .. tostring(err)) end
+  f:write(json.encode(out, "ps"), "\n")
+  f:close()
+end
+
 function M.run(opts)
+  if opts.chat and (not sys.isatty(0) or not sys.isatty(1)) then -- before anything else can fail
+    util.fail("usage", "Chat mode requires a terminal (stdin and stdout must be a TTY)")
+  end
   local project = link.load(opts.project, { model = opts.model })
   local mode = approval_mode(opts, project)
   if opts.chat then
     check_keys(project)
     return chat(opts, project, mode)
   end
-  local data = resolve_input(opts, project)
-  -- CLI input that lacks what the entry needs is a usage error (exit 2);
-  -- normalise it here, before anything runs.
-  require("llmdo.input").normalize(project.entry.schema_in, data, "input")
+  local data = cli_input(opts, project)
   check_keys(project)
   local verbose = opts.verbose or 0
   -- on a terminal, the entry worker's answer appears as it arrives
   local live = sys.isatty(1) and project.entry.kind == "worker" and verbose < 3
   if live then term.chat_stream(true) end
-  local result, info = runtime.run_entry(project, data, {
-    max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or live,
+  local report = {}
+  local ok, result, info = task.xpcall(runtime.run_entry, E.msghandler, project, data, {
+    max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or live, report = report,
   })
-  if live and term.chat_stream(false) > 0 then -- shown already: end its line, print nothing more
-    io.stdout:write("\n")
-    result = nil
+  local shown = live and term.chat_stream(false) > 0
+  if shown then io.stdout:write("\n") end -- shown already: end its line, print nothing more
+  if verbose >= 1 and verbose <= 2 and report.usage then print_usage(report.usage) end
+  if opts.output_json then
+    write_output_json(opts.output_json, { ok = ok, result = ok and result or nil, err = not ok and result or nil,
+      usage = report.usage, truncated = ok and info.truncated })
   end
-  if verbose >= 1 and verbose <= 2 then
-    local u = info.usage
-    local cache = (u.cache_read > 0 or u.cache_write > 0)
-        and string.format(" (cache: %d read, %d written)", u.cache_read, u.cache_write) or ""
-    io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens%s\n", u.requests,
-      u.input_tokens, u.output_tokens, cache))
-  end
+  if not ok then error(result, 0) end
+  if shown then result = nil end
   -- an answer cut at max_tokens is printed, but is no plain success
   return result, info.truncated and M.EXIT_TRUNCATED or nil
 end
@@ -183,7 +288,7 @@ function M.tool(opts)
   local o = runtime.run_tool(project, worker, opts.tool, args, { approval_mode = mode })
   if o.kind == "ok" then return o.content end
   if o.error then error(o.error, 0) end
-  util.fail(o.refused and "usage" or "run", o.message)
+  util.fail(o.refused and "usage" or "run", runtime.tool_hint(o.message))
 end
 
 -- `llmdo check`: the linked project, one block per worker.
@@ -246,9 +351,105 @@ function M.script(opts)
   return (chunk(table.unpack(opts.args))) -- one value: the exit status is not the script's to give here
 end
 
-function M.main(opts)
+-- `llmdo models`: the providers, the priced models, the aliases, and the
+-- default model, with which keys are set.
+function M.models(opts)
+  local models = require "llmdo.models"
+  local cfg = config.current()
+  local providers = {}
+  local function add(name, spec, note)
+    local url, _, var, missing = models.endpoint(spec)
+    local key = var and os.getenv(var)
+    providers[#providers + 1] = { name = name, api = spec.api, url = url, key_env = var,
+      key_set = key ~= nil and key ~= "", key_needed = missing, note = note }
+  end
+  add("anthropic", { provider = "anthropic", api = "anthropic" })
+  add("openai", { provider = "openai", api = "openai" })
+  add("ollama", { provider = "ollama", api = "openai" }, "a local server; no key needed")
+  for _, name in ipairs(util.sorted_keys(cfg.providers or {})) do
+    local p = cfg.providers[name]
+    add(name, { provider = name, api = p.api, base_url = p.base_url, api_key_env = p.api_key_env }, "config file")
+  end
+  local priced = {}
+  local table_ = util.shallow_copy(prices.table)
+  for k, v in pairs(cfg.prices or {}) do table_[k] = v end
+  for _, name in ipairs(util.sorted_keys(table_)) do
+    local p = table_[name]
+    priced[#priced + 1] = { model = name, input = p.input, output = p.output,
+      cache_read = p.cache_read or p.input, cache_write = p.cache_write or p.input }
+  end
+  local default, source = opts.model, "--model"
+  if not default then
+    for _, var in ipairs { "LLMDO_MODEL", "LLM_DO_MODEL" } do
+      local v = os.getenv(var)
+      if not default and v and v ~= "" then default, source = v, var end
+    end
+  end
+  if not default and cfg.model then default, source = cfg.model, "the config file" end
+  if opts.json then
+    local ps = {}
+    for i, p in ipairs(providers) do
+      ps[i] = { name = p.name, api = p.api, url = p.url, key_env = p.key_env or json.null, key_set = p.key_set }
+    end
+    ps[#ps + 1] = { name = "lua", api = json.null, url = json.null, key_env = json.null, key_set = false }
+    ps[#ps + 1] = { name = "test", api = json.null, url = json.null, key_env = json.null, key_set = false }
+    return { providers = json.array(ps), models = json.array(priced), aliases = cfg.aliases or {},
+      default_model = default and { model = default, resolved = (models.expand(default)), source = source }
+        or json.null }
+  end
+  local lines = { "providers:" }
+  for _, p in ipairs(providers) do
+    local key = p.key_env and (p.key_env .. (p.key_set and " set" or " not set")) or "no key"
+    lines[#lines + 1] = string.format("  %-10s %-9s %-34s %s%s", p.name, p.api, p.url, key,
+      p.note and " (" .. p.note .. ")" or "")
+  end
+  lines[#lines + 1] = "  lua:NAME   scripted models exported by a project's Lua files (llmdo.model)"
+  lines[#lines + 1] = "  test       an offline model for trying things out"
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "models with prices ($ per million tokens: input / output / cache read / cache write):"
+  for _, m in ipairs(priced) do
+    lines[#lines + 1] = string.format("  %-30s %6.3f / %6.3f / %6.3f / %6.3f", m.model, m.input, m.output,
+      m.cache_read, m.cache_write)
+  end
+  lines[#lines + 1] = "  (any other provider:model works too; ollama, lua and test cost nothing)"
+  lines[#lines + 1] = ""
+  local aliases = util.sorted_keys(cfg.aliases or {})
+  lines[#lines + 1] = "aliases:" .. (#aliases == 0 and " (none; set them in the config file)" or "")
+  for _, a in ipairs(aliases) do lines[#lines + 1] = string.format("  %-12s %s", a, cfg.aliases[a]) end
+  lines[#lines + 1] = ""
+  if default then
+    local resolved = models.expand(default)
+    lines[#lines + 1] = "default model: " .. default .. (resolved ~= default and " (" .. resolved .. ")" or "")
+      .. " from " .. source
+  else
+    lines[#lines + 1] = "default model: none (workers name theirs; or --model, LLMDO_MODEL, the config file)"
+  end
+  return table.concat(lines, "\n")
+end
+
+-- `llmdo config path|show`.
+function M.config(opts)
+  local c = config.load()
+  if opts.action == "path" then
+    if not c.path then util.fail("usage", "no config path: neither XDG_CONFIG_HOME nor HOME is set") end
+    return c.path
+  end
+  if not c.found then return "# no config file at " .. tostring(c.path) .. " (llmdo uses its built-in defaults)" end
+  return "# " .. c.path .. "\n" .. json.encode(c.values, "ps")
+end
+
+-- The commands that read the config file; the others never do.
+local uses_config = { run = true, check = true, tool = true, models = true }
+
+function M.main(argv)
+  local opts = require("llmdo.args").parse(argv)
+  if opts.command == "help" then return require("llmdo.args").help(opts.topic) end
+  if opts.command == "version" then return "llmdo " .. sys.version .. " (" .. sys.lua_release .. ")" end
+  if opts.command == "completion" then return require("llmdo.args").completion(opts.shell) end
   term.set_verbosity(opts.verbose or 0)
-  local commands = { check = M.check, lua = M.script, tool = M.tool }
+  sys.set_debug(opts.debug or false)
+  if uses_config[opts.command] then config.load() end
+  local commands = { check = M.check, lua = M.script, tool = M.tool, models = M.models, config = M.config }
   local command = commands[opts.command] or M.run
   local ok, res, status = task.xpcall(command, E.msghandler, opts)
   runtime.close_session()

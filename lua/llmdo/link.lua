@@ -267,8 +267,10 @@ local function link_toolsets(def, namespace)
   for _, e in ipairs(def.toolsets) do
     local target = namespace[e.toolset]
     if not target then
+      local names = util.sorted_keys(namespace)
+      local near = require("llmdo.suggest").nearest(e.toolset, names)
       fail("project", def.display .. ": Unknown toolset '" .. e.toolset .. "' for worker '" .. def.name
-        .. "'. Available: " .. util.list(util.sorted_keys(namespace)))
+        .. "'" .. (near and "; did you mean '" .. near .. "'?" or ".") .. " Available: " .. util.list(names))
     end
     if e.instance and target.kind == "worker" then
       fail("project", def.display .. ": toolset instance '" .. e.name .. "' names worker '" .. target.name
@@ -339,8 +341,10 @@ function M.load(arg, opts)
   for _, def in ipairs(order) do link_toolsets(def, namespace) end
   local entry = choose_entry(ctx, workers, order, marked)
   local secret_vars = {}
-  for _, p in pairs(manifest.providers) do
-    if p.api_key_env then secret_vars[#secret_vars + 1] = p.api_key_env end
+  for _, providers in ipairs { manifest.providers, require("llmdo.config").current().providers or {} } do
+    for _, p in pairs(providers) do
+      if p.api_key_env then secret_vars[#secret_vars + 1] = p.api_key_env end
+    end
   end
   return {
     root = ctx.root,
@@ -348,6 +352,7 @@ function M.load(arg, opts)
     secret_vars = secret_vars,
     display = ctx.display,
     runtime = manifest.runtime,
+    runtime_set = manifest.runtime_set or {},
     entry_config = manifest.entry,
     providers = manifest.providers,
     models = ctx.lua_models,

@@ -21,6 +21,16 @@ local function env_model()
   end
 end
 
+local function config() return require("llmdo.config").current() end
+
+-- A model alias from the config file (`fast` for "anthropic:claude-haiku-4-5")
+-- becomes its model string wherever a model is accepted: a worker's model,
+-- --model, LLMDO_MODEL, the config's own default.
+function M.expand(model)
+  local target = (config().aliases or {})[model]
+  return target or model, target ~= nil
+end
+
 local function matches(model, patterns)
   local m = model:match("^%s*(.-)%s*$")
   for _, p in ipairs(patterns) do
@@ -37,10 +47,17 @@ function M.select(worker, opts)
   if worker.model and worker.compatible_models then
     util.fail("project", "Worker '" .. name .. "' cannot have both 'model' and 'compatible_models' set.")
   end
-  if worker.model then return worker.model, "the worker file" end
+  if worker.model then
+    local m, aliased = M.expand(worker.model)
+    return m, aliased and "the worker file (alias '" .. worker.model .. "')" or "the worker file"
+  end
   local model, source = opts.model, "--model"
   if not model then model, source = env_model() end
+  if not model and config().model then model, source = config().model, "the config file" end
   if model then
+    local aliased
+    model, aliased = M.expand(model)
+    if aliased then source = source .. " (an alias)" end
     local patterns = worker.compatible_models
     if patterns then
       if #patterns == 0 then
@@ -56,7 +73,7 @@ function M.select(worker, opts)
     return model, source
   end
   util.fail("project", "No model configured for worker '" .. name
-    .. "'. Set model in the worker file, pass --model, or set LLMDO_MODEL.")
+    .. "'. Set model in the worker file, pass --model, set LLMDO_MODEL, or set model in the config file.")
 end
 
 -- Parses a model string into a spec the backends understand.
@@ -82,7 +99,7 @@ function M.parse(model, worker_name, source, project)
     local api = provider == "anthropic" and "anthropic" or "openai"
     return { provider = provider, name = name, api = api, string = model }
   end
-  local custom = project.providers[provider]
+  local custom = project.providers[provider] or (config().providers or {})[provider]
   if custom then
     return {
       provider = provider, name = name, api = custom.api, base_url = custom.base_url,
@@ -91,8 +108,13 @@ function M.parse(model, worker_name, source, project)
   end
   local known = { "anthropic", "lua", "ollama", "openai", "test" }
   for _, p in ipairs(util.sorted_keys(project.providers)) do known[#known + 1] = p end
+  for _, p in ipairs(util.sorted_keys(config().providers or {})) do
+    if not project.providers[p] then known[#known + 1] = p end
+  end
   table.sort(known)
-  fail("Unknown provider '" .. provider .. "'. Known providers: " .. table.concat(known, ", "))
+  local near = require("llmdo.suggest").nearest(provider, known)
+  fail("Unknown provider '" .. provider .. "'" .. (near and "; did you mean '" .. near .. "'?" or ".")
+    .. " Known providers: " .. table.concat(known, ", "))
 end
 
 -- Checks a scripted model's answer and returns the canonical response:

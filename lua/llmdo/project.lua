@@ -33,6 +33,8 @@ local runtime_shape = V.record {
   idle_timeout = V.number { min = 1 },
   request_timeout = V.number { min = 1 },
   max_concurrent_requests = V.integer { min = 1, max = 100000 },
+  max_cost = V.number { min = 0 },                   -- dollars, for the whole run (llmdo.prices)
+  max_tokens_total = V.integer { min = 1 },           -- input + output tokens, for the whole run
   model_settings = require("llmdo.settings").shape,
   attachment_roots = V.list(V.nonempty_string), -- where a model's attachment paths may point
 }
@@ -42,6 +44,7 @@ local provider_shape = V.record({
   base_url = V.nonempty_string,
   api_key_env = V.nonempty_string,
 }, { required = { "api", "base_url" } })
+M.provider_shape = provider_shape
 
 local manifest_shape = V.record {
   version = V.integer(),
@@ -171,6 +174,7 @@ function M.load_manifest(file)
   return {
     file = file, display = display,
     workers = workers, lua = lua, entry = entry, runtime = rt,
+    runtime_set = m.runtime or {}, -- what project.lua itself says (precedence over the config)
     providers = m.providers or {},
   }
 end

@@ -20,6 +20,18 @@ local methods = frame.methods
 
 methods.call_agent = agent.call
 
+-- The plane's "Unknown tool name: 'ad'. Available tools: 'add', 'mul'",
+-- with the nearest name suggested (for people; the model gets the list).
+function M.tool_hint(msg)
+  local wrong, rest = tostring(msg):match("^Unknown tool name: '(.-)'%. (Available tools: .*)$")
+  if not wrong then return msg end
+  local names = {}
+  for n in rest:gmatch("'([^']*)'") do names[#names + 1] = n end
+  local near = require("llmdo.suggest").nearest(wrong, names)
+  if not near then return msg end
+  return "Unknown tool name: '" .. wrong .. "'; did you mean '" .. near .. "'? " .. rest
+end
+
 -- rt:call_tool / ctx:call_tool: one call through the tool plane, as a
 -- model would make it; its value, or its failure raised.
 local next_id = 0
@@ -28,11 +40,48 @@ local function call_tool(f, name, args)
   local o = tool.invoke(f, { id = "call_" .. next_id, name = name, args = args or {} })
   if o.kind == "ok" then return o.value end
   if o.kind == "error" or o.kind == "permission" then error(o.error, 0) end
-  util.fail("run", o.message)
+  util.fail("run", M.tool_hint(o.message))
 end
 methods.call_tool = call_tool
-methods.parallel = function(_, ...) return task.parallel(...) end
-methods.map = function(_, list, fn, limit) return task.map(list, fn, limit) end
+-- A failure inside rt:map or rt:parallel says which call failed: its
+-- index, its item, and the worker that failed, when a worker did. A
+-- cancellation (a sibling failed) or os.exit passes unchanged.
+local function excerpt(v)
+  if type(v) ~= "string" and type(v) ~= "number" then return "" end
+  local s = tostring(v):gsub("%s+", " ")
+  return " (" .. string.format("%q", #s > 40 and s:sub(1, 37) .. "..." or s) .. ")"
+end
+local function labelled(label, fn, ...)
+  local ok, err = task.xpcall(fn, E.msghandler, ...)
+  if ok then return err end
+  local kind = E.is(err) and err.kind
+  if kind == "cancelled" or kind == "exit" then error(err, 0) end
+  local worker = E.is(err) and err.worker and (", worker '" .. err.worker .. "'") or ""
+  if E.is(err) then
+    err.message = label .. worker .. " failed: " .. err.message
+    error(err, 0)
+  end
+  error(label .. worker .. " failed: " .. tostring(err), 0)
+end
+local function map(list, fn, limit)
+  if type(list) ~= "table" or type(fn) ~= "function" then return task.map(list, fn, limit) end
+  local n = #list
+  return task.map(list, function(item, i)
+    return labelled("map: item " .. i .. " of " .. n .. excerpt(item), fn, item, i)
+  end, limit)
+end
+local function parallel(...)
+  local fns = table.pack(...)
+  for i = 1, fns.n do
+    local f = fns[i]
+    if type(f) == "function" then
+      fns[i] = function() return labelled("parallel: function " .. i .. " of " .. fns.n, f) end
+    end
+  end
+  return task.parallel(table.unpack(fns, 1, fns.n))
+end
+methods.parallel = function(_, ...) return parallel(...) end
+methods.map = function(_, list, fn, limit) return map(list, fn, limit) end
 
 -- The ctx a tool's fn receives: { _frame, config, tool, call_id } (made by
 -- the tool plane), with the frame's fields and these methods.
@@ -48,8 +97,8 @@ function Ctx:call_agent(name, data)
   return agent.call(self._frame, name, data)
 end
 function Ctx:call_tool(name, args) return call_tool(self._frame, name, args) end
-function Ctx.parallel(_, ...) return task.parallel(...) end
-function Ctx.map(_, list, fn, limit) return task.map(list, fn, limit) end
+function Ctx.parallel(_, ...) return parallel(...) end
+function Ctx.map(_, list, fn, limit) return map(list, fn, limit) end
 
 -- Files for entry code, beneath the project root (trusted code, but the
 -- same confinement as the filesystem toolset keeps mistakes inside).
@@ -85,7 +134,8 @@ end
 -- Runs the project's entry with `data` and returns its result.
 -- opts: max_depth (overrides runtime.max_depth), approval_mode (overrides
 -- runtime.approval_mode), stream (stream model responses: events are
--- shown), kind (error kind for input), history (messages of earlier turns).
+-- shown), kind (error kind for input), history (messages of earlier turns),
+-- report (a table that gets the run's usage, even when the run fails).
 -- The state of one run of `project`: options, run-scoped instances.
 local function new_run(project, opts)
   local rtc = project.runtime
@@ -94,6 +144,9 @@ local function new_run(project, opts)
     project_root = project.root,
     max_depth = opts.max_depth or rtc.max_depth,
     max_total_requests = rtc.max_total_requests,
+    max_cost = rtc.max_cost,
+    max_tokens_total = rtc.max_tokens_total,
+    spend = { cost = 0, tokens = 0, unpriced = {} }, -- agent.lua charges each response here
     return_permission_errors = rtc.return_permission_errors,
     approval_mode = opts.approval_mode or rtc.approval_mode,
     stream = opts.stream or false,
@@ -111,13 +164,38 @@ local function new_run(project, opts)
   }
 end
 
+-- A cost budget needs a price for every model the run may call.
+local function check_prices(project)
+  if not project.runtime.max_cost then return end
+  local prices = require "llmdo.prices"
+  for _, def in ipairs(project.worker_list) do
+    if not prices.of(def.model_spec.string) then
+      util.fail("project", project.display .. ": runtime.max_cost needs the price of every model, and "
+        .. def.model_spec.string .. " (worker '" .. def.name .. "') has none; add it under prices in the "
+        .. "config file (llmdo config path)")
+    end
+  end
+end
+
+-- What a run used: requests, tokens, and dollars (nil when a model had
+-- no price: `unpriced` names them).
+local function usage_of(rt, run)
+  local u = frame.usage(rt)
+  local unpriced = util.sorted_keys(run.spend.unpriced)
+  u.cost = #unpriced == 0 and run.spend.cost or nil
+  u.unpriced = #unpriced > 0 and unpriced or nil
+  return u
+end
+
 -- Runs fn(rt) in the root frame of a new run, then the run's cleanups.
-local function in_run(run, name, fn)
+-- report (optional) gets the run's usage, whether it succeeded or not.
+local function in_run(run, name, fn, report)
   http.limit(run.max_concurrent_requests) -- model and tool queues alike
   local rt = frame.root(run, { name = name })
   process.enter(run.project) -- llmdo.exec runs for this project
   local ok, res = task.xpcall(fn, E.msghandler, rt)
   frame.close(rt)
+  if report then report.usage = usage_of(rt, run) end
   task.shield(toolsets.cleanup, run.instances)
   process.leave(run.project)
   if not ok then error(res, 0) end
@@ -127,6 +205,7 @@ end
 function M.run_entry(project, data, opts)
   opts = opts or {}
   local entry = project.entry
+  check_prices(project)
   local run = new_run(project, opts)
   local args, parts = input.normalize(entry.schema_in, data, opts.kind or "run")
   local main = entry.main
@@ -139,8 +218,8 @@ function M.run_entry(project, data, opts)
     for i, m in ipairs(opts.history or {}) do history[i] = m end
     term.event("user", rt, input.display_text(parts))
     return main(args or parts, rt)
-  end)
-  return res, { messages = history, usage = frame.usage(rt), truncated = run.truncated or false }
+  end, opts.report)
+  return res, { messages = history, usage = usage_of(rt, run), truncated = run.truncated or false }
 end
 
 -- llmdo tool: one call of `tool_name` with `args` among worker's tools,

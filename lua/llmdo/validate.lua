@@ -130,7 +130,9 @@ function V.record(fields, opts)
   return function(v, path)
     if type(v) ~= "table" then return expected(path, "a table", v) end
     for _, k in ipairs(util.sorted_keys(v)) do
-      if fields[k] == nil then return at(key_path(path, k), "unknown key") end
+      if fields[k] == nil then
+        return at(key_path(path, k), "unknown key" .. require("llmdo.suggest").hint(k, util.sorted_keys(fields)))
+      end
     end
     for _, k in ipairs(opts.required or {}) do
       if v[k] == nil then return at(key_path(path, k), "is required") end

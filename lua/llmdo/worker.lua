@@ -69,7 +69,8 @@ local function read(abs, fail)
   if not is_mapping(fm) or next(fm) == nil then fail("Invalid worker file format: missing frontmatter") end
   for _, k in ipairs(util.sorted_keys(fm)) do
     if not known[k] then
-      fail("Unknown field '" .. tostring(k) .. "' (known fields: " .. table.concat(M.fields, ", ") .. ")")
+      fail("Unknown field '" .. tostring(k) .. "'" .. require("llmdo.suggest").hint(k, M.fields)
+        .. " (known fields: " .. table.concat(M.fields, ", ") .. ")")
     end
   end
   return fm, body

@@ -159,7 +159,9 @@ def run_case(binary, case):
         if case.prepare:
             case.prepare(root)
         env = {k: v for k, v in os.environ.items()
-               if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR")}
+               if k not in ("LLMDO_MODEL", "LLM_DO_MODEL", "LLMDO_SOURCE_DIR", "LLMDO_CONFIG", "LLMDO_APPROVAL_MODE")}
+        # the user's own config file stays out of the tests: a case's is {root}/.config/llmdo/config.lua
+        env["XDG_CONFIG_HOME"] = os.path.join(root, ".config")
         mock = None
         if case.mock is not None:
             mock = mock_provider()

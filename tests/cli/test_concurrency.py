@@ -214,7 +214,7 @@ CASES = [
          stdout="first,second,third (3 started before the first ended)\n"),
     Case("rt:parallel: a failure cancels the others, whose cleanups run; the first error propagates",
          ENTRY_PROJECT, ["run", ".", "fail"], exit=1,
-         stderr_re=r"^child cleanup 1\nError: e\.lua:\d+: branch two failed\n$"),
+         stderr_re=r"^child cleanup 1\nError: parallel: function 2 of 2 failed: e\.lua:\d+: branch two failed\n$"),
     Case("rt:map bounds concurrency and keeps order", ENTRY_PROJECT, ["run", ".", "map"],
          stdout="51,42,33,24,15 peak=2\n"),
     Case("empty parallel and map", ENTRY_PROJECT, ["run", ".", "empty"], stdout="0 0\n"),

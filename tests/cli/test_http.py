@@ -304,10 +304,10 @@ CASES = [
          check=check_attachments_openai),
     Case("an unsupported attachment type is refused", proj(), ["run", ".", "--input-json",
                                                              '{"input": "x", "attachments": ["notes.txt"]}'],
-         mock=[], exit=1, stderr=err("Unsupported attachment type: {root}/notes.txt (supported: .pdf, .png, .jpg, "
+         mock=[], exit=2, stderr=err("Unsupported attachment type: {root}/notes.txt (supported: .pdf, .png, .jpg, "
                                      ".jpeg, .gif, .webp)")),
     Case("a missing attachment", proj(), ["run", ".", "--input-json", '{"input": "x", "attachments": ["gone.png"]}'],
-         mock=[], exit=1, stderr=err("Attachment not found: {root}/gone.png")),
+         mock=[], exit=2, stderr=err("Attachment not found: {root}/gone.png")),
     Case("server-side tools reach the request; their blocks stay in history and show as events",
          proj(extra="toolsets: [calc]\nserver_side_tools:\n  - tool_type: web_search\n    max_uses: 3\n"
                     "    allowed_domains: [example.com]"),

@@ -127,7 +127,7 @@ CASES = [
          stderr=err("hello.lua:2: attempt to index a nil value (local 'x')")),
     Case("bad llmdo.toolset call names its line",
          basic(**{"hello.lua": "local llmdo = require 'llmdo'\nreturn { t =\n llmdo.toolset { scop = 'call', tools = {} } }\n"}),
-         RUN, exit=2, stderr=err("hello.lua:3: llmdo.toolset: scop: unknown key")),
+         RUN, exit=2, stderr=err("hello.lua:3: llmdo.toolset: scop: unknown key; did you mean 'scope'?")),
     Case("schema_in_ref resolves relative to the worker file",
          {"project.lua": project(workers=("w/main.worker",)), "hello.lua": HELLO_LUA,
           "w/main.worker": worker(extra="schema_in_ref: ../schemas.lua:Topic"),

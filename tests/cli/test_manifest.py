@@ -64,7 +64,7 @@ CASES = [
     Case("unknown top-level key", basic(**{"project.lua": project(rest="worker_files = {}")}), RUN, exit=2,
          stderr=err("project.lua: worker_files: unknown key")),
     Case("unknown runtime key", basic(**{"project.lua": project(rest="runtime = { max_depht = 3 }")}), RUN,
-         exit=2, stderr=err("project.lua: runtime.max_depht: unknown key")),
+         exit=2, stderr=err("project.lua: runtime.max_depht: unknown key; did you mean 'max_depth'?")),
     Case("runtime.model is rejected", basic(**{"project.lua": project(rest="runtime = { model = 'x' }")}), RUN,
          exit=2, stderr=err("project.lua: runtime.model: unknown key")),
     Case("unknown entry key", basic(**{"project.lua": project(rest="entry = { name = 'x' }")}), RUN,

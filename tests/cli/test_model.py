@@ -25,7 +25,7 @@ CASES = [
          env={"LLMDO_MODEL": "lua:echo", "LLM_DO_MODEL": "test"}, stdout="echo: hi\n"),
     Case("no model anywhere", w(model=None), RUN, exit=2,
          stderr=err("No model configured for worker 'main'. Set model in the worker file, pass --model, "
-                    "or set LLMDO_MODEL.")),
+                    "set LLMDO_MODEL, or set model in the config file.")),
     Case("empty LLMDO_MODEL counts as unset", w(model=None), RUN, env={"LLMDO_MODEL": ""}, exit=2,
          stderr_has=["No model configured for worker 'main'"]),
     Case("model and compatible_models together", w(model="test", extra="compatible_models: ['*']"), RUN,

@@ -64,7 +64,9 @@ T.ok(true, "the task still waits normally afterwards")
 
 -- strict validation names the key path
 local shape = V.record({ runtime = V.record { max_depth = V.integer { min = 1 } }, list = V.list(V.string) })
-T.eq(shape({ runtime = { max_depht = 1 } }, ""), "runtime.max_depht: unknown key", "unknown key")
+T.eq(shape({ runtime = { max_depht = 1 } }, ""), "runtime.max_depht: unknown key; did you mean 'max_depth'?",
+  "unknown key")
+T.eq(shape({ zzz = 1 }, ""), "zzz: unknown key", "unknown key, nothing near")
 T.eq(shape({ runtime = { max_depth = 0 } }, ""), "runtime.max_depth: expected an integer >= 1, got 0", "minimum")
 T.eq(shape({ list = { "a", 2 } }, ""), "list[2]: expected a string, got an integer", "list item")
 T.eq(shape({ list = "a" }, ""), "list: expected a list, got a string", "list")

@@ -7,7 +7,6 @@ int main(void) {
   suite_frontmatter();
   suite_glob();
   suite_json();
-  suite_cli();
   suite_schema();
   suite_sse();
   suite_http();

@@ -32,7 +32,6 @@ extern int unit_failures, unit_checks;
 void suite_frontmatter(void);
 void suite_glob(void);
 void suite_json(void);
-void suite_cli(void);
 void suite_schema(void);
 void suite_sse(void);
 void suite_http(void);

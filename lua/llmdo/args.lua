@@ -1,0 +1,357 @@
+-- The command line: every command and option in two declarative tables,
+-- parsed with lua-argparse (Debian's lua-argparse, compiled into the
+-- binary), which also writes the help texts and the shell completions.
+-- What argparse reports is turned into llmdo's one-line errors, with a
+-- suggestion for a mistyped command or option (llmdo.suggest).
+--
+-- To add an option: describe it once in M.options, then list its key in
+-- the `options` of each command that takes it. Its value reaches
+-- llmdo.cli as opts[key].
+local argparse = require "llmdo.argparse"
+local suggest = require "llmdo.suggest"
+local util = require "llmdo.util"
+
+local M = {}
+
+-- key = { flags, VALUE (nil for a flag), help [, count = true] }
+M.options = {
+  input_json = { "--input-json", "JSON", "a JSON object passed whole to the entry (typed schema fields work)" },
+  model = { "--model", "MODEL", "model (or alias) for workers that set none; beats LLMDO_MODEL and the config" },
+  max_depth = { "--max-depth", "N", "maximum nesting of worker calls, 1-1000 (runtime.max_depth)" },
+  approve_all = { "--approve-all", nil, "approve every tool call that is not blocked" },
+  reject_all = { "--reject-all", nil, "deny every tool call that needs approval" },
+  headless = { "--headless", nil, "never use the terminal for prompts" },
+  chat = { "--chat", nil, "interactive multi-turn session on the terminal" },
+  verbose = { "-v --verbose", nil, "-v events, tokens and cost; -vv streamed text; -vvv the JSON message log",
+    count = true },
+  debug = { "--debug", nil, "a traceback with every error" },
+  output_json = { "--output-json", "FILE", "write the result, stop reason, usage and cost to FILE as JSON" },
+  tools = { "--tools", nil, "print every worker's tools with their JSON Schemas (factories run)" },
+  worker = { "--worker", "NAME", "whose tools (default: the entry worker)" },
+  args_json = { "--args", "JSON", "the tool's arguments, a JSON object" },
+  json = { "--json", nil, "print JSON" },
+}
+
+local RUN_OPTIONS = { "input_json", "model", "max_depth", "approve_all", "reject_all", "headless", "chat",
+  "verbose", "debug", "output_json" }
+
+local PROJECT = { "project", "PROJECT", "a project.lua, a directory holding one, or a .worker file" }
+
+-- name, summary, usage, positionals { target, META, help, optional }, option keys, help epilog
+M.commands = {
+  { name = "run", summary = "link the project, run its entry with the input, print the result",
+    usage = "llmdo run PROJECT [PROMPT] [options]",
+    args = { PROJECT,
+      { "prompt", "PROMPT", "the input text (else --input-json, entry.input, standard input)", optional = true } },
+    options = RUN_OPTIONS,
+    epilog = [[
+PROJECT is a project.lua, a directory holding one, or a single .worker file.
+The input is --input-json, else PROMPT, else entry.input in project.lua, else
+standard input when it is not a terminal.
+
+examples:
+  llmdo run examples/greeter "Hello! I'm Ada."
+  echo "Summarise this" | llmdo run ./proj --model fast -v
+  llmdo run ./proj --input-json '{"input": "Review", "attachments": ["a.pdf"]}'
+  llmdo run ./proj --chat]] },
+  { name = "check", summary = "link the project and list each worker, its model and its tools",
+    usage = "llmdo check PROJECT [--model MODEL] [--tools]",
+    args = { PROJECT },
+    options = { "model", "tools", "debug" },
+    epilog = [[
+examples:
+  llmdo check ./proj
+  llmdo check ./proj --tools     # every tool's JSON Schema, as the model sees it]] },
+  { name = "tool", summary = "call one tool through the tool plane with no model; print what the model would see",
+    usage = "llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]",
+    args = { PROJECT, { "tool", "TOOL", "the tool's name, as the model sees it" } },
+    options = { "worker", "args_json", "model", "approve_all", "reject_all", "headless", "verbose", "debug" },
+    epilog = [[
+Validation, the approval gate and the toolset's cleanup run as in a real call.
+Exit status 2 when the call is turned away before it runs, 1 when it fails.
+
+examples:
+  llmdo tool ./proj read_file --args '{"path": "README.md"}' --approve-all
+  llmdo tool ./proj add --worker calc --args '{"a": 2, "b": 3}']] },
+  { name = "models", summary = "the providers and models llmdo knows, with aliases and which keys are set",
+    usage = "llmdo models [--json]", args = {}, options = { "json" },
+    epilog = [[
+examples:
+  llmdo models
+  llmdo models --json | jq '.aliases']] },
+  { name = "config", summary = "where the config file is, or the settings it gives",
+    usage = "llmdo config path|show", options = {},
+    args = { { "action", "path|show", "path: where the file is; show: the settings it gives" } },
+    epilog = [[
+The config file is $XDG_CONFIG_HOME/llmdo/config.lua (~/.config/llmdo/config.lua);
+LLMDO_CONFIG names another. See docs/cli.md for its keys.
+
+examples:
+  llmdo config path
+  llmdo config show]] },
+  { name = "completion", summary = "print the shell completion script for bash, zsh or fish",
+    usage = "llmdo completion bash|zsh|fish", args = { { "shell", "SHELL", "bash, zsh or fish" } }, options = {},
+    epilog = [[
+examples:
+  source <(llmdo completion bash)              # in ~/.bashrc
+  llmdo completion zsh > ~/.zfunc/_llmdo
+  llmdo completion fish > ~/.config/fish/completions/llmdo.fish]] },
+  { name = "lua", summary = "run a Lua script with the llmdo module (for embedding and tests)",
+    usage = "llmdo lua SCRIPT [ARGS...]", options = {},
+    args = { { "script", "SCRIPT", "a Lua file; the arguments after it are the script's" } },
+    epilog = [[
+Everything after SCRIPT is the script's: arg[1], arg[2] ... as in the lua interpreter.
+
+example:
+  llmdo lua tests/lua/test_core.lua]] },
+  { name = "help", summary = "help for a command", usage = "llmdo help [COMMAND]",
+    args = { { "topic", "COMMAND", "the command to explain", optional = true } }, options = {} },
+}
+
+local choices = { config = { "path", "show" }, completion = { "bash", "zsh", "fish" } }
+
+M.command_names = {}
+local by_name = {}
+for i, c in ipairs(M.commands) do
+  M.command_names[i] = c.name
+  by_name[c.name] = c
+end
+
+local function flags_of(key) return M.options[key][1] end
+
+-- The parser, built once; help_for[parser] notes a -h on that command.
+local parser, help_seen
+
+local function add_help(p, name)
+  p:add_help { action = function() help_seen = help_seen or name end }
+end
+
+local function build()
+  local p = argparse("llmdo", "llmdo runs LLM workers: prompt files with Lua toolsets.")
+  p:usage("usage: llmdo COMMAND ...")
+  add_help(p, "")
+  p:flag("-V --version", "print llmdo's version")
+  p:command_target("command")
+  p:help_max_width(80)
+  for _, c in ipairs(M.commands) do
+    local cmd = p:command(c.name, c.summary)
+    cmd:usage("usage: " .. c.usage)
+    add_help(cmd, c.name)
+    if c.epilog then cmd:epilog(c.epilog) end
+    for _, a in ipairs(c.args) do
+      local arg = cmd:argument(a[1], a[3]):argname(a[2])
+      if a.optional then arg:args("?") end
+      if choices[c.name] then arg:choices(choices[c.name]) end -- completions offer them
+    end
+    -- extra positionals are caught here, so the error can name them
+    cmd:argument("extra"):args("*"):hidden(true)
+    for _, key in ipairs(c.options) do
+      local o = M.options[key]
+      if o[2] then
+        cmd:option(o[1], o[3]):argname(o[2]):target(key)
+      else
+        local flag = cmd:flag(o[1], o[3]):target(key)
+        if o.count then flag:count("*") end
+      end
+    end
+  end
+  return p
+end
+
+-- Options of `command` (with their aliases), and the commands an option
+-- belongs to.
+local function option_names(command)
+  local names = { "-h", "--help" }
+  for _, key in ipairs(command and command.options or {}) do
+    for f in flags_of(key):gmatch("%S+") do names[#names + 1] = f end
+  end
+  if not command then names[#names + 1] = "-V"; names[#names + 1] = "--version" end
+  return names
+end
+
+local function commands_with(flag)
+  local out = {}
+  for _, c in ipairs(M.commands) do
+    for _, n in ipairs(option_names(c)) do
+      if n == flag then out[#out + 1] = c.name; break end
+    end
+  end
+  return out
+end
+
+local function usage_fail(msg) util.fail("usage", msg) end
+
+local COMMAND_LIST = "run, check, tool, lua, models, config, completion, help"
+
+-- argparse's message, in llmdo's words, for the command being parsed.
+local function explain(msg, command, argv)
+  msg = msg:match("^[^\n]*") -- argparse's own tip is replaced by ours
+  local name = command and command.name
+  local opt = msg:match("^unknown option '(.-)'$")
+  if opt then
+    local elsewhere = commands_with(opt)
+    if not command then
+      return "unknown option '" .. opt .. "' (expected a command first; see llmdo --help)"
+        .. suggest.hint(opt, option_names(nil))
+    elseif #elsewhere > 0 then
+      return "option '" .. opt .. "' does not apply to '" .. name .. "' (it is an option of "
+        .. table.concat(elsewhere, ", ") .. ")"
+    end
+    return "unknown option '" .. opt .. "'" .. suggest.hint(opt, option_names(command))
+      .. " (see llmdo " .. name .. " --help)"
+  end
+  local cmd = msg:match("^unknown command '(.-)'$")
+  if cmd then
+    local hint = suggest.hint(cmd, M.command_names)
+    if hint ~= "" then return "unknown command '" .. cmd .. "'" .. hint end
+    return "unknown command '" .. cmd .. "' (commands: " .. COMMAND_LIST .. "; see llmdo --help)"
+  end
+  local needs = msg:match("^option '(.-)' requires an argument$")
+  if needs then return "option '" .. needs .. "' needs a value" end
+  local novalue = msg:match("^option '(.-)' does not take arguments$")
+  if novalue then return "option '" .. novalue .. "' takes no value" end
+  local missing = msg:match("^missing argument '(.-)'$")
+  if missing then
+    local what = {
+      project = "PROJECT (a project.lua, its directory, or a .worker file)",
+      tool = "TOOL (the tool's name)",
+      shell = "SHELL (bash, zsh or fish)",
+      action = "path or show",
+      script = "SCRIPT",
+    }
+    return name .. ": missing " .. (what[missing] or missing:upper())
+  end
+  if msg:match("^argument '.-' must be one of") and choices[name] then
+    local value
+    for i, a in ipairs(argv) do
+      if a == name then value = argv[i + 1] end
+    end
+    local list = choices[name]
+    return name .. ": unknown " .. (name == "config" and "action" or "shell") .. " '" .. tostring(value) .. "'"
+      .. suggest.hint(value, list) .. " (expected " .. table.concat(list, ", "):gsub(", ([^,]*)$", " or %1") .. ")"
+  end
+  if msg == "a command is required" then
+    return "missing command (" .. COMMAND_LIST .. "; see llmdo --help)"
+  end
+  return (name and name .. ": " or "") .. msg
+end
+
+-- The command a list of arguments names (argparse does not say which one
+-- it was parsing when it failed).
+local function command_in(argv)
+  for _, a in ipairs(argv) do
+    if by_name[a] then return by_name[a] end
+    if a:sub(1, 1) ~= "-" then return nil end
+  end
+end
+
+-- Checks what argparse cannot: value ranges and combinations.
+local function check(o)
+  if o.extra and #o.extra > 0 then usage_fail("unexpected argument '" .. o.extra[1] .. "'") end
+  o.extra = nil
+  if o.model == "" then usage_fail("option '--model' needs a non-empty value") end
+  if o.worker == "" then usage_fail("option '--worker' needs a worker name") end
+  if o.max_depth ~= nil then
+    local n = math.tointeger(tonumber(o.max_depth))
+    if not n or n < 1 or n > 1000 or not o.max_depth:match("^%s*%d+%s*$") then
+      usage_fail("--max-depth: expected an integer from 1 to 1000, got '" .. o.max_depth .. "'")
+    end
+    o.max_depth = n
+  end
+  if o.approve_all and o.reject_all then usage_fail("--approve-all and --reject-all cannot be combined") end
+  o.verbose = math.min(o.verbose or 0, 3)
+  return o
+end
+
+-- Parses the arguments after the program name. Returns the options table
+-- ({command=, ...} with command "help" (and topic) or "version" for
+-- those); raises a usage error with a one-line message.
+function M.parse(argv)
+  if #argv == 0 then usage_fail("missing command (" .. COMMAND_LIST .. "; see llmdo --help)") end
+  -- llmdo lua SCRIPT ARGS...: everything after SCRIPT is the script's
+  if argv[1] == "lua" and argv[2] and argv[2] ~= "-h" and argv[2] ~= "--help" then
+    return { command = "lua", script = argv[2], args = table.move(argv, 3, #argv, 1, {}), verbose = 0 }
+  end
+  if argv[1] == "version" then return { command = "version" } end
+  parser = parser or build()
+  help_seen = nil
+  local ok, res = parser:pparse(argv)
+  if help_seen then return { command = "help", topic = help_seen ~= "" and help_seen or nil } end
+  if not ok then
+    if argv[1] == "-V" or argv[1] == "--version" then return { command = "version" } end
+    usage_fail(explain(res, command_in(argv), argv))
+  end
+  if res.version then return { command = "version" } end
+  if res.command == "help" then
+    if res.topic and not by_name[res.topic] then
+      usage_fail("help: unknown command '" .. res.topic .. "'" .. suggest.hint(res.topic, M.command_names))
+    end
+    return { command = "help", topic = res.topic }
+  end
+  res[res.command] = nil -- argparse's command flag
+  return check(res)
+end
+
+-- The top-level help text.
+function M.overview()
+  local lines = {
+    "usage: llmdo run PROJECT [PROMPT] [options]",
+    "       llmdo check PROJECT [--model MODEL] [--tools]",
+    "       llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]",
+    "       llmdo models | config path|show | completion bash|zsh|fish",
+    "       llmdo lua SCRIPT [ARGS...]",
+    "       llmdo --help | -V, --version | llmdo COMMAND --help",
+    "",
+    "PROJECT is a project.lua, a directory holding one, or a single .worker file.",
+    "",
+    "commands:",
+  }
+  for _, c in ipairs(M.commands) do
+    lines[#lines + 1] = string.format("  %-11s %s", c.name, c.summary)
+  end
+  local rest = {
+    "",
+    "run options (llmdo run --help for all):",
+  }
+  for _, l in ipairs(rest) do lines[#lines + 1] = l end
+  for _, key in ipairs(RUN_OPTIONS) do
+    local o = M.options[key]
+    local f = key == "verbose" and "-v, -vv, -vvv" or o[1] .. (o[2] and " " .. o[2] or "")
+    lines[#lines + 1] = string.format("  %-19s %s", f, o[3])
+  end
+  local tail = {
+    "",
+    "Input precedence: --input-json, then PROMPT, then entry.input in project.lua,",
+    "then standard input when it is not a terminal.",
+    "",
+    "Settings: a flag beats the environment, which beats project.lua, which beats",
+    "the config file ($XDG_CONFIG_HOME/llmdo/config.lua; llmdo config path).",
+    "",
+    "environment: LLMDO_MODEL (or LLM_DO_MODEL) is the model for workers without one;",
+    "LLMDO_APPROVAL_MODE the approval mode; LLMDO_CONFIG another config file;",
+    "ANTHROPIC_API_KEY, OPENAI_API_KEY and the *_BASE_URL variables reach providers.",
+    "",
+    "exit status: 0 success, 1 the run failed, 2 usage, project or input error,",
+    "3 an answer cut at max_tokens, 130 interrupted. Manual: man llmdo.",
+  }
+  for _, l in ipairs(tail) do lines[#lines + 1] = l end
+  return table.concat(lines, "\n")
+end
+
+-- Help for `topic` (a command name), or the overview.
+function M.help(topic)
+  if not topic then return M.overview() end
+  parser = parser or build()
+  for i, name in ipairs(M.command_names) do
+    if name == topic then return parser._commands[i]:get_help() end
+  end
+end
+
+-- The completion script for `shell`.
+function M.completion(shell)
+  parser = parser or build()
+  local get = { bash = parser.get_bash_complete, zsh = parser.get_zsh_complete, fish = parser.get_fish_complete }
+  return get[shell](parser)
+end
+
+return M
