@@ -288,7 +288,7 @@ function M.parse(argv)
     end
     return { command = "help", topic = res.topic }
   end
-  res[res.command] = nil -- argparse's command flag
+  if res[res.command] == true then res[res.command] = nil end -- argparse's command flag (not `tool`'s TOOL)
   return check(res)
 end
 

@@ -60,10 +60,11 @@ function M.cost(usage, price)
     + (usage.output_tokens or 0) * price.output) / 1e6
 end
 
--- "$0.0123": enough digits to see a cheap run's cost.
+-- "$1.25", "$0.0123", "$0.000350": enough digits to see a cheap run's cost.
 function M.format(dollars)
   if dollars >= 1 then return string.format("$%.2f", dollars) end
-  return string.format("$%.4f", dollars)
+  if dollars >= 0.01 then return string.format("$%.4f", dollars) end
+  return string.format("$%.6f", dollars)
 end
 
 return M

@@ -156,7 +156,7 @@ CASES = [Case(name, **kw) for name, kw in WIRE] + [
          ["run", ".", "hi"], stdout='seed=7 stop=["END"] temperature=0.5\n'),
     Case("an unknown model setting is a link error naming the key",
          proj("lua:settings", extra="model_settings: {temprature: 0.5}"), ["check", "."], exit=2,
-         stderr=err("main.worker: Invalid model_settings.temprature: unknown key")),
+         stderr=err("main.worker: Invalid model_settings.temprature: unknown key; did you mean 'temperature'?")),
     Case("a model setting of the wrong type is a link error",
          proj("lua:settings", extra="model_settings: {max_tokens: lots}"), ["check", "."], exit=2,
          stderr_re=r"^Error: main\.worker: Invalid model_settings\.max_tokens: expected an integer >= 1, got .*\n$"),

@@ -264,7 +264,7 @@ CASES = [
         scenario(b, "cwd"))),
     Custom("exec: a missing cwd is an error naming it",
            expect("bad_cwd", 1, err("llmdo.exec: cwd not found: nowhere (resolved: {root}/nowhere)"))),
-    Custom("exec: an unknown key", expect("bad_key", 1, err("llmdo.exec: tiemout: unknown key"))),
+    Custom("exec: an unknown key", expect("bad_key", 1, err("llmdo.exec: tiemout: unknown key; did you mean 'timeout'?"))),
     Custom("exec: env values must be strings",
            expect("bad_env", 1, err("llmdo.exec: env.A: expected a string, got an integer"))),
     Custom("exec: argv must be a list",

@@ -306,7 +306,7 @@ CASES = [
           stderr=f"Error: llmdo.http.get GET {BASE}/hang failed: timed out after 0.3 s (timeout)\n"),
     entry("a request waiting for a slot still times out", "queued_timeout", exit=1,
           rest="runtime = { approval_mode = 'approve_all', max_concurrent_requests = 1 }",
-          stderr=f"Error: llmdo.http.get GET {BASE}/echo failed: timed out after 0.3 s (timeout)\n"),
+          stderr=f"Error: parallel: function 2 of 2 failed: llmdo.http.get GET {BASE}/echo failed: timed out after 0.3 s (timeout)\n"),
     entry("a refused port: an error naming the URL", "refused", exit=1,
           stderr_has=["Error: llmdo.http.request GET http://127.0.0.1:1/x failed: ", "Couldn't connect to server"]),
     entry("max_bytes bounds the body; past it an error names the limit", "big", stdout="\n".join([
@@ -324,7 +324,7 @@ CASES = [
           "llmdo.http: the response body is not JSON (status 200, content-type text/plain): "
           "unexpected character at byte 1\n"),
     entry("bad options are errors naming the key", "invalid", stdout="\n".join([
-        "llmdo.http.request: tiemout: unknown key",
+        "llmdo.http.request: tiemout: unknown key; did you mean 'timeout'?",
         "llmdo.http.request: headers.x: expected a string, got an integer",
         "llmdo.http.request: headers[1]: expected a header name (letters, digits and !#$%&'*+-.^_`|~)",
         "llmdo.http.request: headers.x: a header value cannot contain CR, LF or NUL",
