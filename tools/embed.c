@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
     free(src);
     fprintf(out, "static const char src%d[] = {", i);
     out_state o = {out, 0};
-    lua_dump(L, write_bytes, &o, 0);
+    lua_dump(L, write_bytes, &o, ext != NULL); /* a library keeps no line info: it loads faster */
     lua_pop(L, 1);
     fprintf(out, "\n  0};\n");
   }
