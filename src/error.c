@@ -118,6 +118,12 @@ int l_error_new(lua_State *L) {
   return 1;
 }
 
+/* core.error.status(err) -> the exit status the error means. [-1, +1] */
+int l_error_status(lua_State *L) {
+  lua_pushinteger(L, ld_error_status(L, 1));
+  return 1;
+}
+
 /* core.is_error(v) -> boolean. [-1, +1] */
 int l_error_is(lua_State *L) {
   lua_pushboolean(L, ld_error_is(L, 1));

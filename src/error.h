@@ -41,6 +41,9 @@ const char *ld_error_message(lua_State *L, int idx);
 /* Exit status for the error value at idx. [-0, +0] */
 int ld_error_status(lua_State *L, int idx);
 
+/* core.error.status(err) -> exit status. [-1, +1] */
+int l_error_status(lua_State *L);
+
 /* Lua functions: core.error(kind, message [, fields]) and core.is_error(v). */
 int l_error_new(lua_State *L);
 int l_error_is(lua_State *L);
