@@ -89,7 +89,11 @@ int ld_error_status(lua_State *L, int idx) {
     status = LD_EXIT_USAGE;
   else if (strcmp(kind, "cancelled") == 0)
     status = LD_EXIT_INTERRUPT;
-  else if (strcmp(kind, "exit") == 0 && lua_istable(L, idx)) {
+  else if (strcmp(kind, "model") == 0 && lua_istable(L, idx)) {
+    lua_getfield(L, idx, "transient");
+    if (lua_toboolean(L, -1)) status = LD_EXIT_TEMPFAIL;
+    lua_pop(L, 1);
+  } else if (strcmp(kind, "exit") == 0 && lua_istable(L, idx)) {
     lua_getfield(L, idx, "code");
     status = lua_isinteger(L, -1) ? (int)(lua_tointeger(L, -1) & 0xff) : lua_toboolean(L, -1) ? 0 : 1;
     lua_pop(L, 1);

@@ -223,13 +223,16 @@ function M.check_server_tools(def)
   end
 end
 
+-- Failures that retrying later may cure (rate limits, overload, a server
+-- or the network down, after llmdo's own retries) are marked transient:
+-- their exit status is 75 (docs/cli.md), so a scheduler can retry the job.
 local function http_error(spec, status, text, p)
   util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. p.error_message(text),
-    { status = status })
+    { status = status, transient = status == 408 or status == 429 or status >= 500 or nil })
 end
 
 local function request_failed(spec, why)
-  util.fail("model", "Model request to " .. spec.string .. " failed: " .. why)
+  util.fail("model", "Model request to " .. spec.string .. " failed: " .. why, { transient = true })
 end
 
 -- A whole response body: the canonical response, or the provider's error.
@@ -268,7 +271,8 @@ local function stream_body(p, spec, h, ctx, tape)
       local ok, err = pcall(st.event, st, ev, ctx.on_delta)
       if not ok then
         if E.is(err) and err.in_stream then
-          util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
+          util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message,
+            { transient = err.transient })
         end
         error(err, 0)
       end
