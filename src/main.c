@@ -93,10 +93,11 @@ static void on_main_done(ld_task *t, lua_State *L, int ok, int nres, void *ud) {
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* Pushes the arguments after the program name as a list. [-0, +1] */
+/* Pushes the command line as a list: the arguments after the program's
+** name at 1.., the name at 0. [-0, +1] */
 static void push_args(lua_State *L, int argc, char **argv) {
-  lua_createtable(L, argc > 1 ? argc - 1 : 0, 0);
-  for (int i = 1; i < argc; i++) {
+  lua_createtable(L, argc > 1 ? argc - 1 : 0, 1);
+  for (int i = 0; i < argc; i++) {
     lua_pushstring(L, argv[i]);
     lua_rawseti(L, -2, i);
   }

@@ -13,7 +13,7 @@ local util = require "llmdo.util"
 
 local M = {}
 
--- key = { flags, VALUE (nil for a flag), help [, count = true] }
+-- key = { flags, VALUE (nil for a flag), help [, count = true] [, needs = what a missing value is] }
 M.options = {
   input_json = { "--input-json", "JSON", "a JSON object passed whole to the entry (typed schema fields work)" },
   model = { "--model", "MODEL", "model (or alias) for workers that set none; beats LLMDO_MODEL and the config" },
@@ -30,10 +30,21 @@ M.options = {
   worker = { "--worker", "NAME", "whose tools (default: the entry worker)" },
   args_json = { "--args", "JSON", "the tool's arguments, a JSON object" },
   json = { "--json", nil, "print JSON" },
+  -- the run journal (docs/journal.md)
+  no_log = { "--no-log", nil, "keep no journal of this run (also LLMDO_NO_LOG=1, log = false in the config)" },
+  journal = { "--journal", "FILE", "write the run's journal to FILE (docs/journal.md)", needs = "a journal file" },
+  replay = { "--replay", "FILE", "answer model requests from a journal; nothing is sent", needs = "a journal file" },
+  resume = { "--resume", "FILE", "take answers and tool results from a journal up to its first difference, "
+    .. "then go on live", needs = "a journal file" },
+  -- llmdo logs
+  logs_n = { "-n", "N", "how many runs (default 20)" },
+  logs_project = { "--project", "TEXT", "only runs of projects whose path contains TEXT" },
+  logs_status = { "--status", "STATUS", "only runs that ended so: ok, failed, cancelled, ...",
+    needs = "a value (ok, failed, cancelled, ...)" },
 }
 
 local RUN_OPTIONS = { "input_json", "model", "max_depth", "approve_all", "reject_all", "headless", "chat",
-  "verbose", "debug", "output_json" }
+  "verbose", "debug", "output_json", "no_log", "journal", "replay", "resume" }
 
 local PROJECT = { "project", "PROJECT", "a project.lua, a directory holding one, or a .worker file" }
 
@@ -73,6 +84,18 @@ Exit status 2 when the call is turned away before it runs, 1 when it fails.
 examples:
   llmdo tool ./proj read_file --args '{"path": "README.md"}' --approve-all
   llmdo tool ./proj add --worker calc --args '{"a": 2, "b": 3}']] },
+  { name = "logs", summary = "list the journals of recent runs; 'show ID' renders one as a transcript",
+    usage = "llmdo logs [-n N] [--project TEXT] [--status STATUS] [--json] | llmdo logs show ID [--json]",
+    args = { { "logs_action", "show", "show one run", optional = true },
+      { "logs_id", "ID", "the run's id (from llmdo logs)", optional = true } },
+    options = { "logs_n", "logs_project", "logs_status", "json" },
+    epilog = [[
+Journals are kept in $XDG_STATE_HOME/llmdo/runs (~/.local/state/llmdo/runs).
+
+examples:
+  llmdo logs -n 5 --status failed
+  llmdo logs show 20260101-120000-1a2b
+  llmdo logs show 20260101-120000-1a2b --json | jq .]] },
   { name = "models", summary = "the providers and models llmdo knows, with aliases and which keys are set",
     usage = "llmdo models [--json]", args = {}, options = { "json" },
     epilog = [[
@@ -193,7 +216,7 @@ end
 
 local function usage_fail(msg) util.fail("usage", msg) end
 
-local COMMAND_LIST = "run, check, tool, lua, models, config, completion, help"
+local COMMAND_LIST = "run, check, tool, logs, lua, models, config, completion, help"
 
 -- argparse's message, in llmdo's words, for the command being parsed.
 local function explain(msg, command, argv)
@@ -219,7 +242,14 @@ local function explain(msg, command, argv)
     return "unknown command '" .. cmd .. "' (commands: " .. COMMAND_LIST .. "; see llmdo --help)"
   end
   local needs = msg:match("^option '(.-)' requires an argument$")
-  if needs then return "option '" .. needs .. "' needs a value" end
+  if needs then
+    for _, o in pairs(M.options) do
+      for f in o[1]:gmatch("%S+") do
+        if f == needs and o.needs then return "option '" .. needs .. "' needs " .. o.needs end
+      end
+    end
+    return "option '" .. needs .. "' needs a value"
+  end
   local novalue = msg:match("^option '(.-)' does not take arguments$")
   if novalue then return "option '" .. novalue .. "' takes no value" end
   local missing = msg:match("^missing argument '(.-)'$")
@@ -271,6 +301,32 @@ local function check(o)
     o.max_depth = n
   end
   if o.approve_all and o.reject_all then usage_fail("--approve-all and --reject-all cannot be combined") end
+  for _, key in ipairs { "journal", "replay", "resume" } do
+    if o[key] == "" then usage_fail("option '--" .. key .. "' needs a journal file") end
+  end
+  if o.replay and o.resume then usage_fail("--replay and --resume cannot be combined") end
+  if o.journal and o.chat then
+    usage_fail("--journal cannot be combined with --chat (each turn is a run with its own journal)")
+  end
+  if (o.replay or o.resume) and o.chat then
+    usage_fail((o.replay and "--replay" or "--resume") .. " cannot be combined with --chat")
+  end
+  if o.command == "logs" then
+    if o.logs_action and o.logs_action ~= "show" then
+      usage_fail("logs: unknown action '" .. o.logs_action .. "'" .. suggest.hint(o.logs_action, { "show" })
+        .. " (expected 'show ID', or nothing to list runs)")
+    end
+    if o.logs_action and not o.logs_id then usage_fail("logs show: missing ID (see llmdo logs)") end
+    if o.logs_n ~= nil then
+      local n = math.tointeger(tonumber(o.logs_n))
+      if not n or n < 1 or n > 100000 or not o.logs_n:match("^%d+$") then
+        usage_fail("-n: expected a number of runs from 1 to 100000, got '" .. o.logs_n .. "'")
+      end
+      o.logs_n = n
+    end
+    if o.logs_project == "" then usage_fail("option '--project' needs a value") end
+    if o.logs_status == "" then usage_fail("option '--status' needs a value (ok, failed, cancelled, ...)") end
+  end
   o.verbose = math.min(o.verbose or 0, 3)
   return o
 end
@@ -309,6 +365,7 @@ function M.overview()
     "usage: llmdo run PROJECT [PROMPT] [options]",
     "       llmdo check PROJECT [--model MODEL] [--tools]",
     "       llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]",
+    "       llmdo logs [-n N] [--project TEXT] [--status STATUS] [--json] | logs show ID",
     "       llmdo models | config path|show | completion bash|zsh|fish",
     "       llmdo lua SCRIPT [ARGS...]",
     "       llmdo --help | -V, --version | llmdo COMMAND --help",
@@ -342,8 +399,11 @@ function M.overview()
     "LLMDO_APPROVAL_MODE the approval mode; LLMDO_CONFIG another config file;",
     "ANTHROPIC_API_KEY, OPENAI_API_KEY and the *_BASE_URL variables reach providers.",
     "",
+    "Journals are kept in $XDG_STATE_HOME/llmdo/runs (~/.local/state/llmdo/runs).",
+    "",
     "exit status: 0 success, 1 the run failed, 2 usage, project or input error,",
-    "3 an answer cut at max_tokens, 130 interrupted. Manual: man llmdo.",
+    "3 an answer cut at max_tokens, 75 a transient model failure (retry later),",
+    "130 interrupted. Manual: man llmdo.",
   }
   for _, l in ipairs(tail) do lines[#lines + 1] = l end
   return table.concat(lines, "\n")

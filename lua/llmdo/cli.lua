@@ -93,6 +93,15 @@ local function approval_mode(opts, project)
   return mode
 end
 
+-- Is this run journaled? --no-log, else LLMDO_NO_LOG (1: no, 0: yes),
+-- else the config file's `log`, else yes.
+local function no_log(opts)
+  if opts.no_log then return true end
+  local env = os.getenv("LLMDO_NO_LOG")
+  if env ~= nil and env ~= "" then return require("llmdo.journal").off_by_env() end
+  return config.current().log == false
+end
+
 -- Keys are checked before any request: a missing one names its variable.
 local function check_keys(project)
   for _, def in ipairs(project.worker_list) do
@@ -131,6 +140,8 @@ local function chat(opts, project, mode)
       local ok, result = task.turn(function()
         local r, i = runtime.run_entry(project, data, {
           max_depth = opts.max_depth, approval_mode = mode, stream = true, history = history, kind = "run",
+          log = true, no_log = no_log(opts), journal = opts.journal,
+          argv = opts.argv,
         })
         return { r, i }
       end)
@@ -160,9 +171,16 @@ end
 -- --input-json; a missing attachment is an input error too.
 local function cli_input(opts, project)
   local input = require "llmdo.input"
-  local data = resolve_input(opts, project)
+  local data, from_text
+  if opts.resume and opts.prompt == nil and opts.input_json == nil then
+    -- the same input as the run it resumes
+    data = require("llmdo.journal").read(opts.resume, "--resume")[1].input
+  end
   local schema_in = project.entry.schema_in
-  local from_text = type(data) == "string" and schema_in and (opts.prompt ~= nil or project.entry_config.input == nil)
+  if data == nil then
+    data = resolve_input(opts, project)
+    from_text = type(data) == "string" and schema_in and (opts.prompt ~= nil or project.entry_config.input == nil)
+  end
   if from_text then data = { input = data } end
   local ok, err, parts = pcall(input.normalize, schema_in, data, "input")
   if not ok then
@@ -239,13 +257,15 @@ function M.run(opts)
   local report = {}
   local ok, result, info = task.xpcall(runtime.run_entry, E.msghandler, project, data, {
     max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or live, report = report,
+    log = true, no_log = no_log(opts), journal = opts.journal,
+    replay = opts.replay, resume = opts.resume, argv = opts.argv,
   })
   local shown = live and term.chat_stream(false) > 0
   if shown then io.stdout:write("\n") end -- shown already: end its line, print nothing more
   if verbose >= 1 and verbose <= 2 and report.usage then print_usage(report.usage) end
   if opts.output_json then
     write_output_json(opts.output_json, { ok = ok, result = ok and result or nil, err = not ok and result or nil,
-      usage = report.usage, truncated = ok and info.truncated })
+      usage = report.usage, truncated = ok and info.truncated, journal = report.journal })
   end
   if not ok then error(result, 0) end
   if shown then result = nil end
@@ -443,13 +463,15 @@ local uses_config = { run = true, check = true, tool = true, models = true }
 
 function M.main(argv)
   local opts = require("llmdo.args").parse(argv)
+  opts.argv = table.move(argv, 0, #argv, 1, {}) -- the whole command line, for the journal
   if opts.command == "help" then return require("llmdo.args").help(opts.topic) end
   if opts.command == "version" then return "llmdo " .. sys.version .. " (" .. sys.lua_release .. ")" end
   if opts.command == "completion" then return require("llmdo.args").completion(opts.shell) end
   term.set_verbosity(opts.verbose or 0)
   sys.set_debug(opts.debug or false)
   if uses_config[opts.command] then config.load() end
-  local commands = { check = M.check, lua = M.script, tool = M.tool, models = M.models, config = M.config }
+  local commands = { check = M.check, lua = M.script, tool = M.tool, models = M.models, config = M.config,
+    logs = function(o) return require("llmdo.logs").command(o) end }
   local command = commands[opts.command] or M.run
   local ok, res, status = task.xpcall(command, E.msghandler, opts)
   runtime.close_session()

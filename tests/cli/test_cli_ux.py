@@ -116,6 +116,31 @@ def check_ok_json(doc):
     return problems
 
 
+def journals(root):
+    d = os.path.join(root, "state", "llmdo", "runs")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def journal_count(n):
+    def after(root):
+        found = journals(root)
+        return [] if len(found) == n else [f"{len(found)} journals, want {n}: {found}"]
+    return after
+
+
+def journal_has_cost(root):
+    found = journals(root)
+    if len(found) != 1:
+        return [f"{len(found)} journals, want 1"]
+    with open(os.path.join(root, "state", "llmdo", "runs", found[0])) as f:
+        last = json.loads(f.read().splitlines()[-1])
+    cost = last.get("usage", {}).get("cost")
+    return [] if cost is not None and abs(cost - COST) < 1e-12 else [f"run_end usage: {last.get('usage')}"]
+
+
+STATE = {"XDG_STATE_HOME": "{root}/state", "LLMDO_NO_LOG": None}
+
+
 def check_error_json(doc):
     problems = []
     if doc.get("status") != "error" or "max_cost" not in doc.get("error", {}).get("message", ""):
@@ -251,6 +276,17 @@ CASES = [
          files(worker(model="lab:m1"), config='return { providers = { lab = { api = "openai", base_url = '
                                                '"http://127.0.0.1:9/v1", api_key_env = "LAB_KEY" } } }\n'),
          ["run", ".", "hi"], exit=2, stderr=err("LAB_KEY is not set (worker 'main' uses lab:m1)")),
+    # logging: --no-log > LLMDO_NO_LOG > config's log > on
+    Case("config log = false: no journal", files(config="return { log = false }\n"), ["run", ".", "hi"], env=STATE,
+         stdout="a: hi\n", after=journal_count(0)),
+    Case("LLMDO_NO_LOG=0 beats config log = false", files(config="return { log = false }\n"), ["run", ".", "hi"],
+         env={**STATE, "LLMDO_NO_LOG": "0"}, stdout="a: hi\n", after=journal_count(1)),
+    Case("--no-log beats config log = true", files(config="return { log = true }\n"), ["run", ".", "hi", "--no-log"],
+         env=STATE, stdout="a: hi\n", after=journal_count(0)),
+    Case("the journal's run_end has the cost", files(worker(model="lua:priced"), config="return { " + PRICE + " }\n"),
+         ["run", ".", "hi"], env=STATE, stdout="done\n", after=journal_has_cost),
+    Case("a typo'd journal flag", files(), ["run", ".", "hi", "--replya", "x.jsonl"], exit=2,
+         stderr=err("unknown option '--replya'; did you mean '--replay'? (see llmdo run --help)")),
     # -- models ------------------------------------------------------------
     Case("models lists providers, keys, prices and aliases", {CONFIG: 'return { aliases = { fast = "anthropic:claude-haiku-4-5" } }\n'},
          ["models"], env={"ANTHROPIC_API_KEY": "x", "OPENAI_API_KEY": ""},

@@ -17,8 +17,8 @@ CHECK_LUA = HELLO_LUA.replace("return {", "return {\n calc = llmdo.toolset { too
                               " mul = { fn = function() end } } },\n lazy = llmdo.toolset { factory = function() return { tools = {} } end },")
 
 CASES = [
-    Case("no command", {}, [], exit=2, stderr=err("missing command (run, check, tool, lua, models, config, completion, help; see llmdo --help)")),
-    Case("unknown command", {}, ["frob"], exit=2, stderr=err("unknown command 'frob' (commands: run, check, tool, lua, models, config, completion, help; "
+    Case("no command", {}, [], exit=2, stderr=err("missing command (run, check, tool, logs, lua, models, config, completion, help; see llmdo --help)")),
+    Case("unknown command", {}, ["frob"], exit=2, stderr=err("unknown command 'frob' (commands: run, check, tool, logs, lua, models, config, completion, help; "
                                                  "see llmdo --help)")),
     Case("unknown option", basic(), ["run", ".", "--frob"], exit=2, stderr=err("unknown option '--frob' (see llmdo run --help)")),
     Case("missing option value", basic(), ["run", ".", "--model"], exit=2,

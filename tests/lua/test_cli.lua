@@ -52,7 +52,7 @@ T.eq(fails("--modle"), "unknown option '--modle' (expected a command first; see 
 for _, c in ipairs(args.commands) do
   local help = args.help(c.name)
   for _, key in ipairs(c.options) do
-    local flag = args.options[key][1]:match("(%-%-[%w-]+)")
+    local flag = args.options[key][1]:match("%S+$")
     T.ok(help:find(flag, 1, true), c.name .. " --help lists " .. flag)
     T.ok(args.completion("bash"):find(flag, 1, true), "bash completion has " .. flag)
   end

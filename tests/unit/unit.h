@@ -35,5 +35,6 @@ void suite_json(void);
 void suite_schema(void);
 void suite_sse(void);
 void suite_http(void);
+void suite_journal(void);
 
 #endif
