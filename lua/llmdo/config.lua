@@ -36,13 +36,8 @@ local loaded = { values = {}, path = nil, found = false }
 function M.path()
   local explicit = os.getenv("LLMDO_CONFIG")
   if explicit and explicit ~= "" then return explicit end
-  local base = os.getenv("XDG_CONFIG_HOME")
-  if not base or base == "" or base:sub(1, 1) ~= "/" then
-    local home = os.getenv("HOME")
-    if not home or home == "" then return nil end
-    base = home .. "/.config"
-  end
-  return base .. "/llmdo/config.lua"
+  local base = util.xdg_dir("XDG_CONFIG_HOME", ".config")
+  return base and base .. "/llmdo/config.lua"
 end
 
 local function check_aliases(values, fail)

@@ -31,13 +31,8 @@ end
 
 -- The directory of the journals llmdo keeps by default.
 function M.dir()
-  local state = os.getenv("XDG_STATE_HOME")
-  if not state or state == "" or state:sub(1, 1) ~= "/" then
-    local home = os.getenv("HOME")
-    if not home or home == "" then return nil end
-    state = home .. "/.local/state"
-  end
-  return state .. "/llmdo/runs"
+  local state = util.xdg_dir("XDG_STATE_HOME", ".local/state")
+  return state and state .. "/llmdo/runs"
 end
 
 -- An ISO 8601 UTC time, to the millisecond, of ms since the epoch.

@@ -192,6 +192,7 @@ local function show(opts)
     local u = type(ended.usage) == "table" and ended.usage or {}
     out[#out + 1] = string.format("end: %s (exit %s) in %s, %d requests, %d in / %d out tokens", ended.status,
       tostring(ended.exit), duration(ended.ms), ended.requests or 0, u.input_tokens or 0, u.output_tokens or 0)
+      .. (type(u.cost) == "number" and u.cost > 0 and ", " .. require("llmdo.prices").format(u.cost) or "")
     if ended.error then out[#out + 1] = "error: " .. ended.error end
   else
     out[#out + 1] = "end: none recorded (the run was killed, or is still going)"

@@ -49,6 +49,16 @@ function M.display(abs)
   return abs
 end
 
+-- An XDG base directory: $var when it is an absolute path, else
+-- $HOME/fallback ("XDG_CONFIG_HOME", ".config"); nil without either.
+function M.xdg_dir(var, fallback)
+  local dir = os.getenv(var)
+  if dir and dir:sub(1, 1) == "/" then return dir end
+  local home = os.getenv("HOME")
+  if not home or home == "" then return nil end
+  return home .. "/" .. fallback
+end
+
 -- Sorted array of a table's keys.
 function M.sorted_keys(t)
   local keys = {}
