@@ -20,6 +20,7 @@
 
 static const char debug_key = 'd';
 static const char require_key = 'r'; /* the prelude's require for llmdo's own modules */
+static const char sources_key = 's'; /* chunk source names of llmdo's own Lua -> true */
 
 void ld_vm_set_debug(lua_State *L, int on) {
   lua_pushboolean(L, on);
@@ -64,7 +65,50 @@ void ld_vm_decorate(lua_State *L, lua_State *co, int level) {
   lua_pop(L, 1);
 }
 
+/* Is the frame described by ar in one of llmdo's own chunks? [-0, +0] */
+static int own_frame(lua_State *L, lua_Debug *ar) {
+  if (!ar->source || ar->currentline < 0) return 0;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sources_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  int own = lua_getfield(L, -1, ar->source) != LUA_TNIL;
+  lua_pop(L, 2);
+  return own;
+}
+
+/*
+** A string error positioned in llmdo's own Lua ("lua/llmdo/runtime.lua:113:
+** bad argument #2 to 'read'") is about what project code passed: the
+** position becomes that of the innermost frame of project Lua, so the
+** message points at the user's file and line. Runs in the message handler,
+** while the stack is still there. [-1, +1]
+*/
+static void relocate(lua_State *L) {
+  if (lua_type(L, -1) != LUA_TSTRING) return;
+  const char *msg = lua_tostring(L, -1);
+  lua_Debug ar;
+  int level = 1;
+  for (; lua_getstack(L, level, &ar); level++) { /* the first Lua frame: where the error was placed */
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline >= 0) break;
+  }
+  if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar) || !own_frame(L, &ar)) return;
+  char where[LUA_IDSIZE + 24];
+  int n = snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
+  if (n <= 0 || (size_t)n >= sizeof where || strncmp(msg, where, (size_t)n) != 0) return;
+  for (level++; lua_getstack(L, level, &ar); level++) { /* the caller in project code */
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline >= 0 && !own_frame(L, &ar)) {
+      lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg + n);
+      lua_replace(L, -2);
+      return;
+    }
+  }
+}
+
 int ld_vm_msghandler(lua_State *L) {
+  relocate(L);
   ld_vm_decorate(L, L, 1);
   return 1;
 }
@@ -131,6 +175,8 @@ static int l_vm_init(lua_State *L) {
   lua_newtable(L); /* 2: source names of llmdo's own chunks */
   ld_core_install(L, 1);
   ld_embed_install(L, 1, 2);
+  lua_pushvalue(L, 2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &sources_key);
   lua_pushcclosure(L, l_own_caller, 1); /* 2: own_caller, over the sources */
   lua_getfield(L, 1, "llmdo.prelude");
   lua_pushliteral(L, "llmdo.prelude");

@@ -333,6 +333,11 @@ CASES = [
                                               "main.worker": worker(model="lua:m", entry=False), "e.lua": FANOUT_WORKER_LUA},
          ["run", ".", "x"], exit=1, stderr=err('map: item 2 of 2 ("fail"), worker \'main\' failed: model \'lua:m\' returned an invalid '
                     "response: unknown key 'txt'")),
+    Case("a bad argument to an rt method points at the user's line",
+         {"project.lua": project(workers=(), lua=("e.lua",)),
+          "e.lua": 'local llmdo = require "llmdo"\nreturn { e = llmdo.entry { main = function(input, rt)\n'
+                   '  local text = rt:read_file(nil)\n  return text\nend } }\n'},
+         ["run", ".", "x"], exit=1, stderr=err("e.lua:3: bad argument #2 to 'read' (string expected, got nil)")),
     Case("a prompt to a schema entry is {input = PROMPT}", {"project.lua": project(workers=(), lua=("e.lua",)),
                                                            "e.lua": SCHEMA_ENTRY % "Q"},
          ["run", ".", "hello"], stdout="input=hello tag=nil\n"),
