@@ -233,6 +233,22 @@ static void push_description(lua_State *L, const ld_gate *g) {
   lua_concat(L, lua_gettop(L) - base);
 }
 
+/* Replaces the string on top with one whose newlines are each followed by
+** the prompt's 8-column indent; every byte kept (a NUL too, which the
+** terminal shows escaped). [-1, +1] */
+static void indent_lines(lua_State *L) {
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i++) {
+    luaL_addchar(&b, s[i]);
+    if (s[i] == '\n') luaL_addstring(&b, "        ");
+  }
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+}
+
 /* Pushes the text of the prompt for this call. [-0, +1] */
 static void push_prompt_text(lua_State *L, const ld_gate *g) {
   ld_frame *f = ld_frame_check(L, g->frame);
@@ -242,6 +258,7 @@ static void push_prompt_text(lua_State *L, const ld_gate *g) {
                   lua_tostring(L, g->name));
   lua_remove(L, -2);
   push_description(L, g);
+  indent_lines(L); /* a description of several lines stays in its column, as the args do */
   lua_pushliteral(L, "\nargs:   ");
   push_short(L, g->args, 0);
   ld_json_encode(L, -1, LD_JSON_SORTED | LD_JSON_PRETTY);

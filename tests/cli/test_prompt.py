@@ -84,6 +84,15 @@ def describe_and_worker_calls(binary):
     s.expect(r"\nguarded a\.txt \| child got x\n")
     check(s.finish() == 0, "exit status 0")
 
+def multiline_description(binary):
+    # the description's later lines stay in its column, as the args do
+    s = Session(binary, ["run", ".", 'plan:{"steps":2};say'], files())
+    s.expect(r"tool:   plan\naction: Run a plan of 2 steps:\n        1\. fetch\n        2\. build\nargs:   ")
+    s.expect("> ")
+    s.send("a\n")
+    s.expect(r"\nplanned 2\n")
+    check(s.finish() == 0, "exit status 0")
+
 def denial_returned_to_model(binary):
     s = Session(binary, ["run", ".", 'mul:{"a":2,"b":3};say'],
                 files("approval_mode = 'prompt', return_permission_errors = true"))
@@ -119,6 +128,7 @@ run_tests([
     ("deny without a note after an invalid key", deny_without_note),
     ("a queue of three, numbered", queue_of_three),
     ("describe() and worker-call descriptions", describe_and_worker_calls),
+    ("a description of several lines keeps its column", multiline_description),
     ("a denial returned to the model", denial_returned_to_model),
     ("--headless refuses prompt mode even with a terminal", headless_with_a_terminal),
     ("the model's terminal controls are escaped in the prompt", model_controls_escaped),

@@ -17,6 +17,9 @@ M.ops = llmdo.toolset { factory = function()
       fn = function(a) return "guarded " .. a.path end,
     },
     confused = { approval = function() return "maybe" end, fn = function() return "never" end },
+    plan = { params = { steps = "integer" },
+      describe = function(args) return "Run a plan of " .. args.steps .. " steps:\n1. fetch\n2. build" end,
+      fn = function(a) return "planned " .. a.steps end },
     calls_mul = { approval = "pre_approved", fn = function(_, ctx) return ctx:call_tool("mul", { a = 2, b = 3 }) end },
     calls_agent = { approval = "pre_approved", fn = function(_, ctx) return ctx:call_agent("helper", "from a tool") end },
   } }
