@@ -344,7 +344,7 @@ end
 -- live answer; decode(recorded) the canonical response of a recorded one.
 local function journaled(spec, ctx, body, ask, decode)
   local j = ctx.journal
-  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream)
+  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream, ctx.tracker)
   local tape = {}
   local started = sys.now()
   local ok, res = pcall(function()
