@@ -152,6 +152,7 @@ function M.run(opts)
         and string.format(" (cache: %d read, %d written)", u.cache_read, u.cache_write) or ""
     io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens%s\n", u.requests,
       u.input_tokens, u.output_tokens, cache))
+    if info.journal then io.stderr:write("journal: ", info.journal, "\n") end
   end
   -- an answer cut at max_tokens is printed, but is no plain success
   return result, info.truncated and M.EXIT_TRUNCATED or nil
