@@ -12,6 +12,7 @@ import sys
 
 import harness
 from harness import Case, Custom
+from pty_harness import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFFLINE = ["--model", "lua:offline"]
@@ -46,9 +47,38 @@ def file_has(path, *texts):
     return check
 
 
+def absent(path):
+    return lambda root: [f"{path} exists"] if os.path.exists(os.path.join(root, path)) else []
+
+
 def checks(*fns):
     return lambda root: [p for fn in fns for p in (fn(root) or [])]
 
+
+def at_terminal(name, args, answers, last, want_exit, after=None):
+    """A case run on a pseudo-terminal: `answers` is a list of (regex to
+    wait for, reply to type), `last` a regex for the end of the run;
+    after(root) -> problems runs before the directory goes away."""
+    def fn(binary):
+        s = Session(binary, args, example(name))
+        try:
+            for wait, reply in answers:
+                s.expect(wait)
+                s.send(reply)
+            s.expect(last)
+            problems = after(s.root) if after else []
+        except AssertionError as e:
+            problems = [str(e)]
+        finally:
+            status = s.finish()
+        if status != want_exit:
+            problems.append(f"exit status {status}, want {want_exit}; terminal:\n{s.out}")
+        return problems
+    return fn
+
+
+ACTIVITY = "- 2026-11-02 rotated the staging TLS certificate\n"
+LOG_ENTRY = ["run", ".", "--model", "lua:offline", "2026-11-29 deployed v2.3 to staging"]
 
 CASES = [
     # calculator: pre-approved Lua tools, under reject_all
@@ -57,6 +87,29 @@ CASES = [
     Case("calculator_schema_refuses", example("calculator"), ["run", "."] + OFFLINE + ["What is 21! and 6 * 7?"],
          stdout_has=["factorial(21) = Invalid arguments for tool 'factorial': n: must be <= 20, got 21",
                      "multiply(6, 7) = 42"]),
+
+    # data_processor: pre-approved reads and stats, a notification that asks
+    Case("data_processor_approved", example("data_processor"), ["run", "."] + OFFLINE + ["--approve-all"],
+         stdout="Summary: 8 sales, total 8780, mean 1097.5, median 1095 (min 430, max 1710).\n"
+                "Notification: sent to #sales\n",
+         after=file_has("outbox/notifications.jsonl",
+                        '{"channel":"#sales","message":"Sales: 8 sales, total 8780, mean 1097.5')),
+    Case("data_processor_rejected", example("data_processor"), ["run", "."] + OFFLINE + ["--reject-all"],
+         stdout_has=["Summary: 8 sales, total 8780",
+                     "Notification: not sent (Approval denied for send_notification: --reject-all)"],
+         after=absent("outbox")),
+    Case("data_processor_headless", example("data_processor"), ["run", "."] + OFFLINE, exit=2,
+         stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
+
+    # approvals_demo: a write that asks on the terminal
+    Custom("approvals_demo_approve", at_terminal(
+        "approvals_demo", LOG_ENTRY, [(r"action: Write 87 chars to notes/activity.log\n", ""), (r"\[d\] deny", "a\n")],
+        r"Logged: - 2026-11-29 deployed v2.3 to staging\n", 0, file_has("notes/activity.log", ACTIVITY + "- 2026-11-29 deployed v2.3 to staging\n"))),
+    Custom("approvals_demo_deny", at_terminal(
+        "approvals_demo", LOG_ENTRY, [(r"\[d\] deny", "d\n"), ("note \\(optional", "not on a Sunday\n")],
+        r"Error: Approval denied for write_file: not on a Sunday\n", 1, lambda root: [] if read(root, "notes/activity.log") == ACTIVITY else ["the log changed"])),
+    Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
+         stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
 
 if __name__ == "__main__":
