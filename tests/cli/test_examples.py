@@ -77,6 +77,13 @@ def at_terminal(name, args, answers, last, want_exit, after=None):
     return fn
 
 
+SAMPLE_CODE = {
+    "code/src/app/main.py": 'def main():\n    # TODO: parse arguments\n    print("hi")\n',
+    "code/src/app/store.py": 'import os\n\n\ndef load(p):\n    # FIXME: handle missing files\n    return open(p).read()\n',
+    "code/setup.py": "x = 1\n",
+    "code/README.md": "TODO: not Python, not counted\n",
+}
+
 ACTIVITY = "- 2026-11-02 rotated the staging TLS certificate\n"
 LOG_ENTRY = ["run", ".", "--model", "lua:offline", "2026-11-29 deployed v2.3 to staging"]
 
@@ -108,6 +115,15 @@ CASES = [
     Custom("approvals_demo_deny", at_terminal(
         "approvals_demo", LOG_ENTRY, [(r"\[d\] deny", "d\n"), ("note \\(optional", "not on a Sunday\n")],
         r"Error: Approval denied for write_file: not on a Sunday\n", 1, lambda root: [] if read(root, "notes/activity.log") == ACTIVITY else ["the log changed"])),
+    # code_analyzer: shell_readonly over the directory the user is in
+    Case("code_analyzer_overview", {**example("code_analyzer", "analyzer"), **SAMPLE_CODE},
+         ["run", "{root}/analyzer"] + OFFLINE, cwd="code",
+         stdout="3 Python files, 10 lines.\n2 open notes:\n  src/app/main.py:2 TODO: parse arguments\n"
+                "  src/app/store.py:5 FIXME: handle missing files\n"),
+    Case("code_analyzer_no_delete", {**example("code_analyzer", "analyzer"), **SAMPLE_CODE},
+         ["tool", "{root}/analyzer", "sh_shell", "--args", '{"command": "find . -name setup.py -delete"}'] + OFFLINE,
+         cwd="code", exit=1, stderr="Error: Approval denied for sh_shell: --reject-all\n",
+         after=lambda root: [] if os.path.exists(os.path.join(root, "code/setup.py")) else ["setup.py was deleted"]),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
