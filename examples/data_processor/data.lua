@@ -49,7 +49,8 @@ M.data_tools = llmdo.toolset {
         table.sort(sorted)
         local mid = #sorted // 2
         local median = #sorted % 2 == 1 and sorted[mid + 1] or (sorted[mid] + sorted[mid + 1]) / 2
-        return { count = #v, sum = sum, mean = round(sum / #v), median = median, min = sorted[1], max = sorted[#sorted] }
+        return { count = #v, sum = sum, mean = round(sum / #v), median = median,
+          min = sorted[1], max = sorted[#sorted] }
       end,
     },
     send_notification = {

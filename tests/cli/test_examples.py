@@ -8,6 +8,7 @@ test, so an example that rots fails here.
 """
 import json
 import os
+import subprocess
 import sys
 
 import harness
@@ -84,6 +85,29 @@ SAMPLE_CODE = {
     "code/README.md": "TODO: not Python, not counted\n",
 }
 
+MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
+                                    "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
+MESSY["messy/Old/keep.txt"] = "a directory's files stay where they are\n"
+TIDY = ["2026-03-07-img-beach.jpg", "2026-03-invoice.pdf", "Old", "budget.xlsx", "meeting-notes-2.docx",
+        "meeting-notes.docx", "todo.txt"]
+
+
+def listing(want):
+    def check(root):
+        got = sorted(os.listdir(os.path.join(root, "messy")))
+        return [] if got == sorted(want) else [f"messy/ holds {got}, want {sorted(want)}"]
+    return check
+
+
+def run_again(args, stdout):
+    """An `after` check: a second run in the same directory prints `stdout`."""
+    def check(root):
+        p = subprocess.run([BINARY[0]] + [a.replace("{root}", root) for a in args], cwd=os.path.join(root, "messy"),
+                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=20)
+        return [] if p.stdout == stdout else [f"second run: stdout {p.stdout!r}, stderr {p.stderr!r}"]
+    return check
+
+
 ACTIVITY = "- 2026-11-02 rotated the staging TLS certificate\n"
 LOG_ENTRY = ["run", ".", "--model", "lua:offline", "2026-11-29 deployed v2.3 to staging"]
 
@@ -124,9 +148,24 @@ CASES = [
          ["tool", "{root}/analyzer", "sh_shell", "--args", '{"command": "find . -name setup.py -delete"}'] + OFFLINE,
          cwd="code", exit=1, stderr="Error: Approval denied for sh_shell: --reject-all\n",
          after=lambda root: [] if os.path.exists(os.path.join(root, "code/setup.py")) else ["setup.py was deleted"]),
+    # file_organizer: shell_file_ops (ls free, mv asks) and a deterministic naming tool
+    Case("file_organizer_approved", {**example("file_organizer", "organizer"), **MESSY},
+         ["run", "{root}/organizer", "--approve-all"] + OFFLINE, cwd="messy",
+         stdout="IMG_2026_03_07 Beach.JPG -> 2026-03-07-img-beach.jpg\n"
+                "Invoice March 2026 (copy).PDF -> 2026-03-invoice.pdf\n"
+                "Meeting Notes.docx -> meeting-notes.docx\nMeeting notes.DOCX -> meeting-notes-2.docx\n"
+                "budget-final-v2.xlsx -> budget.xlsx\n",
+         after=checks(listing(TIDY), file_has("messy/Old/keep.txt", "stay"),
+                      run_again(["run", "{root}/organizer", "--approve-all"] + OFFLINE, "Every name is already tidy.\n"))),
+    Case("file_organizer_rejected", {**example("file_organizer", "organizer"), **MESSY},
+         ["run", "{root}/organizer", "--reject-all"] + OFFLINE, cwd="messy",
+         stdout_has=["Meeting Notes.docx -> meeting-notes.docx  (not renamed: Approval denied for sh_shell: --reject-all)"],
+         after=listing([n[len("messy/"):] for n in MESSY if n.count("/") == 1] + ["Old"])),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
+
+BINARY = [os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""]
 
 if __name__ == "__main__":
     harness.main(CASES)
