@@ -85,6 +85,12 @@ SAMPLE_CODE = {
     "code/README.md": "TODO: not Python, not counted\n",
 }
 
+DECK_REPORTS = [
+    file_has("evaluations/aurora-solar.md", "# Aurora Solar Roofs\n", "- **Traction:** 140 homes, 2.1M USD revenue.\n",
+             "**Verdict:** meet"),
+    file_has("evaluations/quill-notes.md", "# Quill Notes\n", "- **Ask:** 1.5M USD pre-seed.\n", "**Verdict:** pass"),
+]
+
 MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
                                     "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
 MESSY["messy/Old/keep.txt"] = "a directory's files stay where they are\n"
@@ -161,6 +167,9 @@ CASES = [
          ["run", "{root}/organizer", "--reject-all"] + OFFLINE, cwd="messy",
          stdout_has=["Meeting Notes.docx -> meeting-notes.docx  (not renamed: Approval denied for sh_shell: --reject-all)"],
          after=listing([n[len("messy/"):] for n in MESSY if n.count("/") == 1] + ["Old"])),
+    # pitchdeck_eval: an orchestrator worker, an evaluator worker with PDF attachments
+    Case("pitchdeck_eval", example("pitchdeck_eval"), ["run", "."] + OFFLINE,
+         stdout="aurora-solar: meet\nquill-notes: pass\n", after=checks(*DECK_REPORTS)),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
