@@ -25,8 +25,8 @@ local function evaluate(req)
         if k then field[k] = v end
       end
       local paying = (field.Traction or ""):find("revenue") ~= nil
-      return { text = string.format("# %s\n\n- **Problem:** %s\n- **Solution:** %s\n- **Traction:** %s\n- **Ask:** %s\n\n"
-        .. "**Verdict:** %s\n", lines[1], field.Problem, field.Solution, field.Traction or "none given", field.Ask,
+      return { text = string.format("# %s\n\n- **Problem:** %s\n- **Solution:** %s\n- **Traction:** %s\n"
+        .. "- **Ask:** %s\n\n**Verdict:** %s\n", lines[1], field.Problem, field.Solution, field.Traction or "none given", field.Ask,
         paying and "meet - the deck shows revenue." or "pass - no revenue yet.") }
     end
   end
@@ -54,14 +54,16 @@ M.offline = llmdo.model(function(req)
     local asked, calls = req.messages[#req.messages - 1].parts, {}
     for i, part in ipairs(last.parts) do
       local file = asked[i].args.attachments[1]:match("[^/]+$")
-      calls[i] = { name = "write_file", args = { path = "evaluations/" .. slug(file) .. ".md", content = part.content } }
+      local path = "evaluations/" .. slug(file) .. ".md"
+      calls[i] = { name = "write_file", args = { path = path, content = part.content } }
     end
     return { tool_calls = calls }
   end
   -- the reports are written: answer with each slug and its verdict
   local lines = {}
   for _, call in ipairs(req.messages[#req.messages - 1].parts) do
-    lines[#lines + 1] = call.args.path:match("([^/]+)%.md$") .. ": " .. call.args.content:match("%*%*Verdict:%*%* (%a+)")
+    local verdict = call.args.content:match("%*%*Verdict:%*%* (%a+)")
+    lines[#lines + 1] = call.args.path:match("([^/]+)%.md$") .. ": " .. verdict
   end
   return { text = table.concat(lines, "\n") }
 end)

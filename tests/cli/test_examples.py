@@ -170,6 +170,13 @@ CASES = [
     # pitchdeck_eval: an orchestrator worker, an evaluator worker with PDF attachments
     Case("pitchdeck_eval", example("pitchdeck_eval"), ["run", "."] + OFFLINE,
          stdout="aurora-solar: meet\nquill-notes: pass\n", after=checks(*DECK_REPORTS)),
+    # pitchdeck_eval_stabilized: the listing and the slugs in a Lua tool
+    Case("pitchdeck_eval_stabilized", example("pitchdeck_eval_stabilized"), ["run", "."] + OFFLINE,
+         stdout="aurora-solar: meet\nquill-notes: pass\n", after=checks(*DECK_REPORTS)),
+    Case("pitchdeck_eval_stabilized_list", example("pitchdeck_eval_stabilized"),
+         ["tool", ".", "list_pitchdecks"] + OFFLINE,
+         stdout='[{"file":"input/aurora-solar.pdf","output_path":"evaluations/aurora-solar.md","slug":"aurora-solar"},'
+                '{"file":"input/quill-notes.pdf","output_path":"evaluations/quill-notes.md","slug":"quill-notes"}]\n'),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
