@@ -26,8 +26,8 @@ local function evaluate(req)
       end
       local paying = (field.Traction or ""):find("revenue") ~= nil
       return { text = string.format("# %s\n\n- **Problem:** %s\n- **Solution:** %s\n- **Traction:** %s\n"
-        .. "- **Ask:** %s\n\n**Verdict:** %s\n", lines[1], field.Problem, field.Solution, field.Traction or "none given", field.Ask,
-        paying and "meet - the deck shows revenue." or "pass - no revenue yet.") }
+        .. "- **Ask:** %s\n\n**Verdict:** %s\n", lines[1], field.Problem, field.Solution,
+        field.Traction or "none given", field.Ask, paying and "meet - the deck shows revenue." or "pass - no revenue yet.") }
     end
   end
   return { text = "No deck was attached." }
