@@ -24,10 +24,11 @@ local function evaluate(req)
         local k, v = l:match("^(%a+): (.*)$")
         if k then field[k] = v end
       end
-      local paying = (field.Traction or ""):find("revenue") ~= nil
+      local verdict = (field.Traction or ""):find("revenue") and "meet - the deck shows revenue."
+        or "pass - no revenue yet."
       return { text = string.format("# %s\n\n- **Problem:** %s\n- **Solution:** %s\n- **Traction:** %s\n"
         .. "- **Ask:** %s\n\n**Verdict:** %s\n", lines[1], field.Problem, field.Solution,
-        field.Traction or "none given", field.Ask, paying and "meet - the deck shows revenue." or "pass - no revenue yet.") }
+        field.Traction or "none given", field.Ask, verdict) }
     end
   end
   return { text = "No deck was attached." }
