@@ -91,6 +91,16 @@ DECK_REPORTS = [
     file_has("evaluations/quill-notes.md", "# Quill Notes\n", "- **Ask:** 1.5M USD pre-seed.\n", "**Verdict:** pass"),
 ]
 
+LIGHTHOUSES = [
+    "Lighthouses began as fires on hilltops.", "The Pharos of Alexandria set the pattern for a thousand years.",
+    "Medieval towers were few and badly kept.",
+    "Building on bare rock in open sea was the great engineering problem of the eighteenth century.",
+    "Better light mattered as much as better towers.", "Each light also had to be told apart from its neighbours.",
+    "The keepers' life was one of routine and isolation.",
+    "Electricity and automation ended that life in the twentieth century.",
+    "Satellite navigation has not made lighthouses useless.",
+]
+
 MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
                                     "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
 MESSY["messy/Old/keep.txt"] = "a directory's files stay where they are\n"
@@ -177,6 +187,18 @@ CASES = [
          ["tool", ".", "list_pitchdecks"] + OFFLINE,
          stdout='[{"file":"input/aurora-solar.pdf","output_path":"evaluations/aurora-solar.md","slug":"aurora-solar"},'
                 '{"file":"input/quill-notes.pdf","output_path":"evaluations/quill-notes.md","slug":"quill-notes"}]\n'),
+    # recursive_summarizer: a worker calling itself on file windows, with a typed input
+    Case("recursive_summarizer", example("recursive_summarizer"), ["run", ".", "-v"] + OFFLINE,
+         stdout="".join(f"- {s}\n" for s in LIGHTHOUSES), stderr_has=["[summarizer:3] Tool call: read_file"]),
+    Case("recursive_summarizer_window", example("recursive_summarizer"),
+         ["run", ".", "--input-json", '{"path": "input/lighthouses.txt", "start": 1400, "end": 2000}'] + OFFLINE,
+         stdout=f"- {LIGHTHOUSES[4]}\n- {LIGHTHOUSES[5]}\n"),
+    Case("recursive_summarizer_max_depth", example("recursive_summarizer"), ["run", ".", "--max-depth", "2"] + OFFLINE,
+         exit=1, stderr="Error: Tool 'summarizer' failed: max_depth exceeded (depth=2, max_depth=2, "
+                        "caller='summarizer', attempted='summarizer')\n"),
+    Case("recursive_summarizer_schema", example("recursive_summarizer"),
+         ["run", ".", "--input-json", '{"path": "input/lighthouses.txt", "end": 0}'] + OFFLINE,
+         exit=2, stderr="Error: Invalid input: end: must be >= 1, got 0\n"),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
