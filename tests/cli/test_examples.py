@@ -101,6 +101,19 @@ LIGHTHOUSES = [
     "Satellite navigation has not made lighthouses useless.",
 ]
 
+BOOK_SWAP = """- Launch a neighbourhood book swap
+  - Find a venue
+    - List three candidate places
+    - Ask the owners
+    - Agree a weekly time slot
+  - Collect the first books
+    - Ask neighbours for donations
+    - Sort and label the books
+  - Spread the word
+    - Design a flyer
+    - Post the flyer in shops and online
+"""
+
 MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
                                     "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
 MESSY["messy/Old/keep.txt"] = "a directory's files stay where they are\n"
@@ -199,6 +212,18 @@ CASES = [
     Case("recursive_summarizer_schema", example("recursive_summarizer"),
          ["run", ".", "--input-json", '{"path": "input/lighthouses.txt", "end": 0}'] + OFFLINE,
          exit=2, stderr="Error: Invalid input: end: must be >= 1, got 0\n"),
+    # task_decomposer: recursive planning bounded by remaining_depth and max_depth
+    Case("task_decomposer", example("task_decomposer"), ["run", "."] + OFFLINE, stdout=BOOK_SWAP),
+    Case("task_decomposer_depth_3", example("task_decomposer"),
+         ["run", ".", "--input-json", '{"task": "Launch a neighbourhood book swap", "remaining_depth": 3}'] + OFFLINE,
+         stdout=BOOK_SWAP.replace("    - Design a flyer\n",
+                                  "    - Design a flyer\n      - Write the text\n      - Pick a picture\n")),
+    Case("task_decomposer_max_depth", example("task_decomposer"),
+         ["run", ".", "--input-json", '{"task": "Launch a neighbourhood book swap", "remaining_depth": 4}'] + OFFLINE,
+         exit=1, stderr="Error: Tool 'planner' failed: max_depth exceeded (depth=4, max_depth=4, "
+                        "caller='planner', attempted='planner')\n"),
+    Case("task_decomposer_empty_task", example("task_decomposer"), ["run", ".", "--input-json", '{"task": ""}'] + OFFLINE,
+         exit=2, stderr_has=["Error: Invalid input: task: must be at least 1"]),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
