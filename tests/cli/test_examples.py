@@ -224,6 +224,15 @@ CASES = [
                         "caller='planner', attempted='planner')\n"),
     Case("task_decomposer_empty_task", example("task_decomposer"), ["run", ".", "--input-json", '{"task": ""}'] + OFFLINE,
          exit=2, stderr_has=["Error: Invalid input: task: must be at least 1"]),
+    # whiteboard_planner: an image attachment to a worker tool, approved first
+    Case("whiteboard_planner", example("whiteboard_planner"), ["run", ".", "--approve-all"] + OFFLINE,
+         stdout="plans/launch-roadmap.md\n",
+         after=file_has("plans/launch-roadmap.md", "# Plan: launch roadmap\n",
+                        "Source: launch-roadmap.png (image/png, 72x40 pixels)")),
+    Case("whiteboard_planner_all_photos", example("whiteboard_planner"),
+         ["run", ".", "--approve-all", "Plan every photo"] + OFFLINE, stdout="plans/launch-roadmap.md\n"),
+    Case("whiteboard_planner_rejected", example("whiteboard_planner"), ["run", ".", "--reject-all"] + OFFLINE, exit=1,
+         stderr="Error: Approval denied for whiteboard_planner: --reject-all\n", after=absent("plans")),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
