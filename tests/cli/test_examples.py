@@ -114,6 +114,29 @@ BOOK_SWAP = """- Launch a neighbourhood book swap
     - Post the flyer in shops and online
 """
 
+# One Anthropic turn as the Messages API gives it after a web search: the
+# search call and its results (server-side blocks), then cited text.
+WEB_SEARCH_TURN = {"blocks": [
+    {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search",
+     "input": {"query": "tallest lighthouse in the world"}},
+    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": [
+        {"type": "web_search_result", "url": "https://lights.example/jeddah", "title": "Jeddah Light",
+         "encrypted_content": "EqgfCioIARgB", "page_age": "March 2, 2025"}]},
+    {"type": "text", "text": "The Jeddah Light in Saudi Arabia is the tallest lighthouse, at about 133 m.",
+     "citations": [{"type": "web_search_result_location", "url": "https://lights.example/jeddah",
+                    "title": "Jeddah Light", "encrypted_index": "Eo8BCioIAhgB", "cited_text": "about 133 m tall"}]},
+    {"type": "text", "text": "\n\nSources: https://lights.example/jeddah"},
+]}
+
+
+def offers_web_search(requests):
+    tools = requests[0]["body"].get("tools", [])
+    want = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    if len(requests) != 1 or not any(all(t.get(k) == v for k, v in want.items()) for t in tools):
+        return [f"{len(requests)} requests; tools {tools}, want {want}"]
+    return []
+
+
 MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
                                     "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
 MESSY["messy/Old/keep.txt"] = "a directory's files stay where they are\n"
@@ -233,6 +256,14 @@ CASES = [
          ["run", ".", "--approve-all", "Plan every photo"] + OFFLINE, stdout="plans/launch-roadmap.md\n"),
     Case("whiteboard_planner_rejected", example("whiteboard_planner"), ["run", ".", "--reject-all"] + OFFLINE, exit=1,
          stderr="Error: Approval denied for whiteboard_planner: --reject-all\n", after=absent("plans")),
+    # web_searcher: Anthropic's server-side web search, against the loopback mock
+    Case("web_searcher", example("web_searcher"), ["run", ".", "-v", "--model", "anthropic:claude-haiku-4-5"],
+         mock=[WEB_SEARCH_TURN], check=offers_web_search,
+         stdout="The Jeddah Light in Saudi Arabia is the tallest lighthouse, at about 133 m.\n\n"
+                "Sources: https://lights.example/jeddah\n",
+         stderr_has=['Server tool: web_search\n  Args: {"query":"tallest lighthouse in the world"}']),
+    Case("web_searcher_not_openai", example("web_searcher"), ["run", ".", "--model", "openai:gpt-4o-mini"], exit=2,
+         stderr_has=["Model 'openai:gpt-4o-mini' incompatible with 'main'"]),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
