@@ -10,6 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import harness
 from harness import Case, Custom
@@ -136,6 +139,74 @@ def offers_web_search(requests):
         return [f"{len(requests)} requests; tools {tools}, want {want}"]
     return []
 
+
+# web_research_agent's web: a search API (Brave's shape) and pages, on loopback.
+QUESTION = "How do sailors tell one lighthouse from another?"
+PAGES = {
+    "characters.html": ("Light characters", "<p>Every lighthouse shows its own light character, a pattern of "
+                        "flashes and colours printed in the light lists.</p><p>More text.</p>"),
+    "daymarks.html": ("Daymarks &amp; towers", "<nav>menu</nav><p>By day, towers are told apart by their "
+                      "daymarks: painted bands, stripes and shapes.</p><script>var x = 1;</script>"),
+    "fog.html": ("Fog signals", "<p>In fog, each station sounds its own signal, such as two blasts every "
+                 "thirty seconds.</p>"),
+    "gone.html": None,  # 404: a status is a result, and the page is left out
+    "unused.html": ("Not fetched", "<p>The fifth result is not fetched.</p>"),
+}
+
+
+class WebServer:
+    """The page requests wait for each other (a barrier of 4): if
+    fetch_pages did not fetch them at once, the barrier breaks after 10 s
+    and the pages are answered 503, which the report then lacks."""
+    def __init__(self):
+        self.searches, self.barrier = [], None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlparse(self.path)
+                if url.path == "/res/v1/web/search":
+                    server.searches.append((urllib.parse.parse_qs(url.query), self.headers.get("x-subscription-token")))
+                    hits = [{"title": (v or ("Gone", ""))[0].replace("&amp;", "&"), "url": server.url + "/pages/" + k,
+                             "description": "..."} for k, v in PAGES.items()]
+                    return self.reply(200, "application/json", json.dumps({"web": {"results": hits}}))
+                page = PAGES.get(url.path.rsplit("/", 1)[-1], None)
+                try:
+                    server.barrier.wait()
+                except threading.BrokenBarrierError:
+                    return self.reply(503, "text/plain", "the pages were not fetched at once")
+                if page is None:
+                    return self.reply(404, "text/html", "<title>Not found</title>")
+                self.reply(200, "text/html; charset=utf-8",
+                           f"<html><head><title>{page[0]}</title><style>p {{}}</style></head><body>{page[1]}</body></html>")
+
+            def reply(self, status, ctype, body):
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def reset(self, _root=None):
+        self.searches, self.barrier = [], threading.Barrier(4, timeout=10)
+
+    def searched(self, _root):
+        want = ({"q": [QUESTION], "count": ["5"]}, "test-brave-key")
+        return [] if self.searches == [want] else [f"searches {self.searches}, want [{want}]"]
+
+
+WEB = WebServer()
+WEB_ENV = {"SEARCH_API_BASE_URL": WEB.url, "BRAVE_API_KEY": "test-brave-key"}
+REPORT = "reports/how-do-sailors-tell-one-lighthouse-from-another.md"
 
 MESSY = {"messy/" + n: "" for n in ("Meeting Notes.docx", "Meeting notes.DOCX", "IMG_2026_03_07 Beach.JPG",
                                     "Invoice March 2026 (copy).PDF", "budget-final-v2.xlsx", "todo.txt")}
@@ -264,6 +335,19 @@ CASES = [
          stderr_has=['Server tool: web_search\n  Args: {"query":"tallest lighthouse in the world"}']),
     Case("web_searcher_not_openai", example("web_searcher"), ["run", ".", "--model", "openai:gpt-4o-mini"], exit=2,
          stderr_has=["Model 'openai:gpt-4o-mini' incompatible with 'main'"]),
+    # web_research_agent: search, concurrent fetches with llmdo.http, consolidator and reporter workers
+    Case("web_research_agent", example("web_research_agent"), ["run", ".", QUESTION, "--approve-all"] + OFFLINE,
+         env=WEB_ENV, prepare=WEB.reset, stdout=f"Report saved to {REPORT}\n",
+         after=checks(WEB.searched, file_has(
+             REPORT, f"# {QUESTION}\n",
+             "- Every lighthouse shows its own light character, a pattern of flashes and colours printed in the "
+             "light lists. [1]\n- By day, towers are told apart by their daymarks: painted bands, stripes and "
+             "shapes. [2]\n- In fog, each station sounds its own signal, such as two blasts every thirty seconds. [3]\n",
+             f"1. [Light characters]({WEB.url}/pages/characters.html)\n2. [Daymarks & towers]({WEB.url}/pages/daymarks.html)\n"
+             f"3. [Fog signals]({WEB.url}/pages/fog.html)\n"))),
+    Case("web_research_agent_rejected", example("web_research_agent"), ["run", ".", QUESTION, "--reject-all"] + OFFLINE,
+         env=WEB_ENV, prepare=WEB.reset, exit=1, stderr="Error: Approval denied for save_report: --reject-all\n",
+         after=absent("reports")),
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
