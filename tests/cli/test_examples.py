@@ -348,6 +348,20 @@ CASES = [
     Case("web_research_agent_rejected", example("web_research_agent"), ["run", ".", QUESTION, "--reject-all"] + OFFLINE,
          env=WEB_ENV, prepare=WEB.reset, exit=1, stderr="Error: Approval denied for save_report: --reject-all\n",
          after=absent("reports")),
+    # rlm_repl: a sandboxed, stateful Lua REPL driven by a recursive worker
+    Case("rlm_repl", example("rlm_repl"), ["run", ".", "-v"] + OFFLINE,
+         stdout="The log has 18 ERROR lines; api logged the most (7).\n",
+         stderr_has=["[rlm:2] Tool call: repl_run", '"returned": "api=4,auth=2,billing=1,search=2"',
+                     '"returned": "api=3,auth=4,search=2"']),
+] + [
+    Case(f"rlm_repl_sandbox_{i}", example("rlm_repl"), ["tool", ".", "repl_run", "--args", json.dumps({"code": code})] + OFFLINE,
+         stdout=json.dumps({"error": error, "printed": ""}, separators=(",", ":")) + "\n")
+    for i, (code, error) in enumerate([
+        ('return os.execute("id")', "repl:1: attempt to call a nil value (field 'execute')"),
+        ('return require("io")', "repl:1: attempt to call a nil value (global 'require')"),
+        ('getmetatable("").__index.rep = nil', "repl:1: attempt to index a nil value"),
+    ])
+] + [
     Case("approvals_demo_headless", example("approvals_demo"), LOG_ENTRY, exit=2,
          stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
 ]
