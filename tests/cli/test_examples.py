@@ -268,7 +268,7 @@ CASES = [
          stdout="3 Python files, 10 lines.\n2 open notes:\n  src/app/main.py:2 TODO: parse arguments\n"
                 "  src/app/store.py:5 FIXME: handle missing files\n"),
     Case("code_analyzer_no_delete", {**example("code_analyzer", "analyzer"), **SAMPLE_CODE},
-         ["tool", "{root}/analyzer", "sh_shell", "--args", '{"command": "find . -name setup.py -delete"}'] + OFFLINE,
+         ["tool", "{root}/analyzer", "sh_shell", "--args", '{"command": "find . -name setup.py -delete"}'],
          cwd="code", exit=1, stderr="Error: Approval denied for sh_shell: --reject-all\n",
          after=lambda root: [] if os.path.exists(os.path.join(root, "code/setup.py")) else ["setup.py was deleted"]),
     # file_organizer: shell_file_ops (ls free, mv asks) and a deterministic naming tool
@@ -291,7 +291,7 @@ CASES = [
     Case("pitchdeck_eval_stabilized", example("pitchdeck_eval_stabilized"), ["run", "."] + OFFLINE,
          stdout="aurora-solar: meet\nquill-notes: pass\n", after=checks(*DECK_REPORTS)),
     Case("pitchdeck_eval_stabilized_list", example("pitchdeck_eval_stabilized"),
-         ["tool", ".", "list_pitchdecks"] + OFFLINE,
+         ["tool", ".", "list_pitchdecks"],
          stdout='[{"file":"input/aurora-solar.pdf","output_path":"evaluations/aurora-solar.md","slug":"aurora-solar"},'
                 '{"file":"input/quill-notes.pdf","output_path":"evaluations/quill-notes.md","slug":"quill-notes"}]\n'),
     # recursive_summarizer: a worker calling itself on file windows, with a typed input
@@ -354,7 +354,7 @@ CASES = [
          stderr_has=["[rlm:2] Tool call: repl_run", '"returned": "api=4,auth=2,billing=1,search=2"',
                      '"returned": "api=3,auth=4,search=2"']),
 ] + [
-    Case(f"rlm_repl_sandbox_{i}", example("rlm_repl"), ["tool", ".", "repl_run", "--args", json.dumps({"code": code})] + OFFLINE,
+    Case(f"rlm_repl_sandbox_{i}", example("rlm_repl"), ["tool", ".", "repl_run", "--args", json.dumps({"code": code})],
          stdout=json.dumps({"error": error, "printed": ""}, separators=(",", ":")) + "\n")
     for i, (code, error) in enumerate([
         ('return os.execute("id")', "repl:1: attempt to call a nil value (field 'execute')"),
