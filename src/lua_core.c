@@ -14,6 +14,7 @@
 #include "http.h"
 #include "io.h"
 #include "join.h"
+#include "journal.h"
 #include "json.h"
 #include "lineedit.h"
 #include "proc.h"
@@ -26,8 +27,11 @@
 #include "toolplane.h"
 
 static int open_error(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"new", l_error_new}, {"is", l_error_is}, {"msghandler", ld_vm_msghandler}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"new", l_error_new},
+                                 {"is", l_error_is},
+                                 {"status", l_error_status},
+                                 {"msghandler", ld_vm_msghandler},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }
@@ -93,8 +97,10 @@ static int open_frame(lua_State *L) {
 }
 
 static int open_tool(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"invoke", l_toolplane_invoke}, {"gate_agent", l_toolplane_gate_agent}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"invoke", l_toolplane_invoke},
+                                 {"gate_agent", l_toolplane_gate_agent},
+                                 {"on_decision", l_toolplane_on_decision},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   ld_toolplane_open(L);
   lua_setfield(L, -2, "ctx_meta");
@@ -126,11 +132,19 @@ static int open_text(lua_State *L) {
 }
 
 void ld_core_install(lua_State *L, int idx) {
-  static const luaL_Reg modules[] = {
-      {"llmdo.core.error", open_error}, {"llmdo.core.json", open_json},   {"llmdo.core.sys", open_sys},
-      {"llmdo.core.fs", open_fs},       {"llmdo.core.proc", open_proc},   {"llmdo.core.http", open_http},
-      {"llmdo.core.task", open_task},   {"llmdo.core.frame", open_frame}, {"llmdo.core.tool", open_tool},
-      {"llmdo.core.term", open_term},   {"llmdo.core.text", open_text},   {NULL, NULL}};
+  static const luaL_Reg modules[] = {{"llmdo.core.error", open_error},
+                                     {"llmdo.core.json", open_json},
+                                     {"llmdo.core.sys", open_sys},
+                                     {"llmdo.core.fs", open_fs},
+                                     {"llmdo.core.proc", open_proc},
+                                     {"llmdo.core.http", open_http},
+                                     {"llmdo.core.task", open_task},
+                                     {"llmdo.core.frame", open_frame},
+                                     {"llmdo.core.tool", open_tool},
+                                     {"llmdo.core.term", open_term},
+                                     {"llmdo.core.text", open_text},
+                                     {"llmdo.core.journal", ld_journal_open_module},
+                                     {NULL, NULL}};
   lua_pushvalue(L, idx);
   luaL_setfuncs(L, modules, 0);
   lua_pop(L, 1);

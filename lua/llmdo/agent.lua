@@ -23,6 +23,7 @@ local term = require "llmdo.core.term"
 local tool = require "llmdo.core.tool"
 local util = require "llmdo.util"
 local input = require "llmdo.input"
+local journal = require "llmdo.journal"
 local models = require "llmdo.models"
 local toolsets = require "llmdo.toolsets"
 
@@ -72,6 +73,7 @@ local function model_turn(f, def, run, offer, messages)
     idle_timeout = run.idle_timeout,
     request_timeout = run.request_timeout,
     max_concurrent_requests = run.max_concurrent_requests,
+    journal = run.journal, worker = def.name, depth = f.depth,
     on_delta = function(text)
       if not streamed then
         streamed = true
@@ -159,7 +161,7 @@ local function stopped(def, response, calls)
   if why == "pause_turn" and #calls == 0 then return "pause" end
 end
 
--- Runs a turn's tool calls through the tool plane: those not marked
+-- Runs a turn's tool calls through the tool plane (journaled): those not marked
 -- sequential together, then the sequential ones one at a time, in order.
 -- A lone call runs in this task; more run as parallel branches.
 local function run_tools(f, tools, calls)
@@ -169,12 +171,12 @@ local function run_tools(f, tools, calls)
     if not (t and t.sequential) then together[#together + 1] = i end
   end
   if #together == 1 then
-    outcomes[together[1]] = tool.invoke(f, calls[together[1]])
+    outcomes[together[1]] = journal.invoke(f, calls[together[1]])
   elseif #together > 1 then
-    task.map(together, function(i) outcomes[i] = tool.invoke(f, calls[i]) end)
+    task.map(together, function(i) outcomes[i] = journal.invoke(f, calls[i]) end)
   end
   for i, call in ipairs(calls) do
-    if not outcomes[i] then outcomes[i] = tool.invoke(f, call) end
+    if not outcomes[i] then outcomes[i] = journal.invoke(f, call) end
   end
   return outcomes
 end
