@@ -19,59 +19,10 @@
 #include <lauxlib.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "json.h"
 
 extern char **environ;
-
-/* ---- SHA-256 (FIPS 180-4) ---- */
-
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha_block(uint32_t h[8], const unsigned char *p) {
-  uint32_t w[64];
-  for (int i = 0; i < 16; i++)
-    w[i] =
-        (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-    uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-  }
-  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
-}
-
-void ld_journal_sha256_hex(const void *data, size_t n, char out[65]) {
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  const unsigned char *p = data;
-  size_t left = n;
-  for (; left >= 64; p += 64, left -= 64) sha_block(h, p);
-  unsigned char tail[128] = {0};
-  memcpy(tail, p, left);
-  tail[left] = 0x80;
-  size_t tn = left < 56 ? 64 : 128;
-  uint64_t bits = (uint64_t)n * 8;
-  for (int i = 0; i < 8; i++) tail[tn - 1 - i] = (unsigned char)(bits >> (8 * i));
-  sha_block(h, tail);
-  if (tn == 128) sha_block(h, tail + 64);
-  for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", h[i]);
-}
 
 /* ---- secrets ---- */
 
@@ -293,7 +244,7 @@ static int l_journal_sha256(lua_State *L) {
   size_t n;
   const char *p = bytes(L, 1, &n);
   char hex[65];
-  ld_journal_sha256_hex(p, n, hex);
+  ld_digest_sha256_hex(p, n, hex);
   lua_pushlstring(L, hex, 64);
   return 1;
 }
@@ -371,6 +322,56 @@ static int l_journal_list(lua_State *L) {
   return 1;
 }
 
+/* ---- body trackers (digest.h) ---- */
+
+#define TRACKER_MT "llmdo.bodytrack"
+
+static int l_tracker_gc(lua_State *L) {
+  ld_bodytrack_free(luaL_checkudata(L, 1, TRACKER_MT));
+  return 0;
+}
+
+/* T:feed(body) -> hash, keep, rest. hash: the body's SHA-256; keep: how
+** many bytes of the previous body, as the journal wrote it (secrets
+** redacted), start this one; rest: the bytes after them (nil, with keep 0,
+** when the body must be written whole). [-2, +3] */
+static int l_tracker_feed(lua_State *L) {
+  ld_bodytrack *t = luaL_checkudata(L, 1, TRACKER_MT);
+  size_t n;
+  const char *body = bytes(L, 2, &n);
+  load_secrets();
+  size_t margin = S.n ? strlen(S.value[0]) : 0; /* no secret straddles the split */
+  char hex[65];
+  size_t k = ld_bodytrack_feed(t, body, n, margin, hex);
+  if (k == (size_t)-1) {
+    ld_digest_sha256_hex(body, n, hex);
+    k = 0;
+  }
+  lua_pushlstring(L, hex, 64);
+  if (k == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushnil(L);
+    return 3;
+  }
+  char *clean = NULL;
+  size_t written = k;
+  int r = ld_journal_scrub(body, k, (const char *const *)S.value, (const char *const *)S.mark, S.n, &clean,
+                           &written);
+  free(clean);
+  if (r < 0) return luaL_error(L, "out of memory");
+  lua_pushinteger(L, (lua_Integer)written);
+  lua_pushlstring(L, body + k, n - k);
+  return 3;
+}
+
+/* journal.tracker() -> T, for the request bodies of one worker call. [-0, +1] */
+static int l_journal_tracker(lua_State *L) {
+  ld_bodytrack *t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, TRACKER_MT);
+  return 1;
+}
+
 int ld_journal_open_module(lua_State *L) {
   static const luaL_Reg meta[] = {{"write", l_journal_write},
                                   {"sync", l_journal_sync},
@@ -379,10 +380,21 @@ int ld_journal_open_module(lua_State *L) {
                                   {"__gc", l_journal_gc},
                                   {"__index", l_journal_index},
                                   {NULL, NULL}};
-  static const luaL_Reg fns[] = {{"open", l_journal_openfile}, {"sha256", l_journal_sha256},
-                                 {"mkdirs", l_journal_mkdirs}, {"list", l_journal_list},
-                                 {"clock", l_journal_clock},   {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"open", l_journal_openfile},
+                                 {"sha256", l_journal_sha256},
+                                 {"mkdirs", l_journal_mkdirs},
+                                 {"list", l_journal_list},
+                                 {"clock", l_journal_clock},
+                                 {"tracker", l_journal_tracker},
+                                 {NULL, NULL}};
   if (luaL_newmetatable(L, JOURNAL_MT)) luaL_setfuncs(L, meta, 0);
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, TRACKER_MT)) {
+    static const luaL_Reg tmeta[] = {{"__gc", l_tracker_gc}, {"feed", l_tracker_feed}, {NULL, NULL}};
+    luaL_setfuncs(L, tmeta, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
   lua_pop(L, 1);
   luaL_newlib(L, fns);
   return 1;

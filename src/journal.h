@@ -20,9 +20,6 @@
 #include <lua.h>
 #include <stddef.h>
 
-/* SHA-256 of n bytes as 64 lowercase hex digits and a NUL. */
-void ld_journal_sha256_hex(const void *data, size_t n, char out[65]);
-
 /* Replaces each occurrence of the secrets in s (n bytes) by its mark,
 ** appending the result to *out (malloc'd, *outn bytes). Returns 1 when
 ** something was replaced (and *out was set), 0 when s is clean. */

@@ -88,7 +88,7 @@ end
 
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
-local function model_turn(f, def, run, offer, messages)
+local function model_turn(f, def, run, offer, messages, track)
   frame.count(f, "requests", 1)
   local streamed = false
   local response = models.request(def.model_spec, request(f, def, offer, messages), {
@@ -98,7 +98,7 @@ local function model_turn(f, def, run, offer, messages)
     idle_timeout = run.idle_timeout,
     request_timeout = run.request_timeout,
     max_concurrent_requests = run.max_concurrent_requests,
-    journal = run.journal, worker = def.name, depth = f.depth,
+    journal = run.journal, tracker = track, worker = def.name, depth = f.depth,
     on_delta = function(text)
       if not streamed then
         streamed = true
@@ -247,8 +247,9 @@ end
 -- Returns the final text and the stop reason of its response.
 local function loop(f, tools, tool_list, def, run, messages)
   local offer, retries = offered(tool_list), {}
+  local track = run.journal and run.journal.tracker() -- the call's request bodies, journaled as they grow
   while true do
-    local response = model_turn(f, def, run, offer, messages)
+    local response = model_turn(f, def, run, offer, messages, track)
     local calls = record_turn(f, messages, response)
     local state = stopped(def, response, calls)
     if state == "truncated" then run.truncated = true end

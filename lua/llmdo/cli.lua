@@ -222,6 +222,7 @@ local function write_output_json(path, rec)
   local u = rec.usage or {}
   local out = {
     status = rec.ok and "ok" or "error",
+    exit = rec.ok and (rec.truncated and M.EXIT_TRUNCATED or 0) or E.status(rec.err), -- llmdo's exit status
     result = rec.result,
     stop_reason = rec.ok and (rec.truncated and "max_tokens" or "end_turn") or nil,
     usage = { requests = u.requests or 0, input_tokens = u.input_tokens or 0, output_tokens = u.output_tokens or 0,
@@ -262,7 +263,10 @@ function M.run(opts)
   })
   local shown = live and term.chat_stream(false) > 0
   if shown then io.stdout:write("\n") end -- shown already: end its line, print nothing more
-  if verbose >= 1 and verbose <= 2 and report.usage then print_usage(report.usage) end
+  if verbose >= 1 and verbose <= 2 and report.usage then
+    print_usage(report.usage)
+    if report.journal then io.stderr:write("journal: ", report.journal, "\n") end
+  end
   if opts.output_json then
     write_output_json(opts.output_json, { ok = ok, result = ok and result or nil, err = not ok and result or nil,
       usage = report.usage, truncated = ok and info.truncated, journal = report.journal })
@@ -294,7 +298,7 @@ end
 -- prints what the model would see. A call turned away before it ran
 -- (unknown tool, arguments that do not fit) is a usage error (exit 2).
 function M.tool(opts)
-  local project = link.load(opts.project, { model = opts.model })
+  local project = link.load(opts.project, { model = opts.model, model_optional = true })
   local mode = approval_mode(opts, project)
   local worker = pick_worker(opts, project)
   local args = {}

@@ -81,6 +81,12 @@ function M.read(path, flag)
       end
       break -- the last line of a journal cut mid-write
     end
+    if ev.type == "model_request" and ev.body ~= nil then
+      -- the body as written (the base of the next bodies' byte offsets): the
+      -- last field of its line, as it stands
+      local at = line:find(',"body":', 1, true)
+      if at then ev.body_text = line:sub(at + 8, -2) end
+    end
     events[#events + 1] = ev
   end
   f:close()
@@ -110,6 +116,7 @@ local function recorded(events)
     if ev.type == "model_request" then
       requests[ev.seq] = ev
       requests[#requests + 1] = ev
+      ev.base = ev.body_base and requests[ev.body_base]
     elseif ev.type == "model_response" and requests[ev.req] then
       answers[ev.req] = ev
     elseif ev.type == "tool_call" then
@@ -130,6 +137,19 @@ local function recorded(events)
     end
   end
   return { requests = requests, by_hash = by_hash, tools = tools, start = events[1] }
+end
+
+-- The body of a recorded request as JSON text, rebuilt from the chain of
+-- requests it extends (docs/journal.md: body_base, body_keep, body_rest).
+function M.body_text(req)
+  local chain = {}
+  while req.base and req.body_rest do
+    chain[#chain + 1] = req
+    req = req.base
+  end
+  local text = req.body_text or ""
+  for i = #chain, 1, -1 do text = text:sub(1, chain[i].body_keep) .. chain[i].body_rest end
+  return text
 end
 
 -- The first place two JSON values differ, as a path and both values.
@@ -226,7 +246,10 @@ function M.start(opts)
     source = source, mode = opts.replay and "replay" or opts.resume and "resume" or nil,
     from = opts.replay or opts.resume, used = {}, live = false, requests = 0, models = {}, model_list = {},
   }, Journal)
-  if source and opts.replay then j.stream = source.start.stream end
+  if source and source.start.project ~= opts.project then
+    io.stderr:write("warning: ", opts.replay and "--replay" or "--resume", ": ", j.from, " is a run of ",
+      tostring(source.start.project), ", not of ", tostring(opts.project), "\n")
+  end
   j:event("run_start", {
     v = M.VERSION, llmdo = sys.version, project = opts.project, entry = opts.entry, argv = opts.argv,
     input = opts.input, stream = opts.stream or false,
@@ -269,16 +292,29 @@ local function no_match(self, worker, body)
   local msg = "Replay: no recorded response in " .. self.from .. " for a request of worker '" .. worker .. "'"
   if not near then util.fail("model", msg .. " (every recorded request was used)") end
   local ok, now = pcall(json.decode, tostring(body))
-  local path, was, is = first_difference(near.body, ok and now or nil, "")
+  local rok, was_body = pcall(json.decode, M.body_text(near))
+  local path, was, is = first_difference(rok and was_body or nil, ok and now or nil, "")
   util.fail("model", msg .. "; it differs from recorded request " .. near.seq .. " (worker '" .. tostring(near.worker)
     .. "') at " .. (path ~= "" and path or "the body") .. ": recorded " .. shown(was) .. ", now " .. shown(is))
 end
 
+-- A tracker for the request bodies of one worker call (digest.h): each
+-- body is hashed and written as "the previous one's first K bytes, then
+-- these", so a long conversation's journal grows with what is new.
+function Journal.tracker()
+  return { t = J.tracker(), seq = nil }
+end
+
 -- Journals a model request and finds its recorded answer. Returns the
 -- request's seq and the recorded model_response event (or nil: go live).
--- kind: "wire" (body is the exact HTTP body) or "scripted".
-function Journal:request(spec, worker, depth, body, stream)
-  local hash = J.sha256(body)
+-- track: the call's tracker (Journal.tracker), or nil to write it whole.
+function Journal:request(spec, worker, depth, body, stream, track)
+  local hash, keep, rest
+  if track then
+    hash, keep, rest = track.t:feed(body)
+  else
+    hash = J.sha256(body)
+  end
   local answer
   if self.source and not self.live then
     local queue = self.source.by_hash[hash]
@@ -298,9 +334,16 @@ function Journal:request(spec, worker, depth, body, stream)
     self.models[spec.string] = true
     self.model_list[#self.model_list + 1] = spec.string
   end
-  local seq = self:event("model_request", { worker = worker, depth = depth, provider = spec.provider,
-    model = spec.string, api = spec.api, hash = hash, bytes = #body, stream = stream or false,
-    from_journal = answer and self.mode or nil }, "body", body)
+  local fields = { worker = worker, depth = depth, provider = spec.provider, model = spec.string, api = spec.api,
+    hash = hash, bytes = #body, stream = stream or false, from_journal = answer and self.mode or nil }
+  local seq
+  if rest and track.seq then
+    fields.body_base, fields.body_keep, fields.body_rest = track.seq, keep, rest
+    seq = self:event("model_request", fields)
+  else
+    seq = self:event("model_request", fields, "body", body)
+  end
+  if track then track.seq = seq end
   return seq, answer
 end
 

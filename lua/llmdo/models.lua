@@ -72,6 +72,8 @@ function M.select(worker, opts)
     end
     return model, source
   end
+  -- `llmdo tool` calls no model: a worker without one links with `test`
+  if opts.model_optional then return "test", "no model needed" end
   util.fail("project", "No model configured for worker '" .. name
     .. "'. Set model in the worker file, pass --model, set LLMDO_MODEL, or set model in the config file.")
 end
@@ -366,7 +368,7 @@ end
 -- live answer; decode(recorded) the canonical response of a recorded one.
 local function journaled(spec, ctx, body, ask, decode)
   local j = ctx.journal
-  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream)
+  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream, ctx.tracker)
   local tape = {}
   local started = sys.now()
   local ok, res = pcall(function()

@@ -106,7 +106,8 @@ def output_json(ok, check):
 
 def check_ok_json(doc):
     problems = []
-    if doc.get("status") != "ok" or doc.get("result") != "done" or doc.get("stop_reason") != "end_turn":
+    if doc.get("status") != "ok" or doc.get("result") != "done" or doc.get("stop_reason") != "end_turn" \
+            or doc.get("exit") != 0:
         problems.append(f"status/result/stop_reason: {doc}")
     if doc.get("usage") != {"requests": 1, "input_tokens": 3000, "output_tokens": 1000, "cache_read": 1000,
                             "cache_write": 1000}:
@@ -143,7 +144,8 @@ STATE = {"XDG_STATE_HOME": "{root}/state", "LLMDO_NO_LOG": None}
 
 def check_error_json(doc):
     problems = []
-    if doc.get("status") != "error" or "max_cost" not in doc.get("error", {}).get("message", ""):
+    if doc.get("status") != "error" or "max_cost" not in doc.get("error", {}).get("message", "") \
+            or doc.get("error", {}).get("kind") != "budget" or doc.get("exit") != 1:
         problems.append(f"status/error: {doc}")
     if doc.get("usage", {}).get("requests") != 2:
         problems.append(f"usage: {doc.get('usage')}")

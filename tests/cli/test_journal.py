@@ -1,7 +1,7 @@
 """The run journal (docs/journal.md): record against the mock provider,
 replay with no network, resume after SIGKILL without repeating finished
 tool calls, secrets kept out, `llmdo logs`, --no-log, retention, a full disk."""
-import sys, os, json, glob, signal, subprocess, tempfile
+import sys, os, json, glob, hashlib, signal, subprocess, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Case, Custom, SECRETS, main, mock_provider, project, worker, write_files, wait_until,
                      run_case)
@@ -76,6 +76,23 @@ def lines(path):
         return [json.loads(l) for l in f if l.strip()]
 
 
+def bodies(path):
+    """Each model request's wire body, rebuilt as docs/journal.md says: a
+    whole body is the last field of its line; a later one is its base's
+    first body_keep bytes and then body_rest."""
+    out = {}
+    with open(path, "rb") as f:
+        for raw in f:
+            ev = json.loads(raw)
+            if ev["type"] != "model_request":
+                continue
+            if "body_base" in ev:
+                out[ev["seq"]] = out[ev["body_base"]][:ev["body_keep"]] + ev["body_rest"].encode()
+            else:
+                out[ev["seq"]] = raw[raw.index(b',"body":') + 8:].rstrip(b"\n")[:-1]
+    return out
+
+
 def side(root):
     p = os.path.join(root, "side.txt")
     return open(p).read() if os.path.exists(p) else ""
@@ -113,8 +130,16 @@ def replay_same_output(binary, root):
         problems.append(f"model requests by {[r['worker'] for r in reqs]}")
     if any(r["depth"] != (2 if r["worker"] == "helper" else 1) for r in reqs):
         problems.append("depths of the requests are wrong")
-    if not all("messages" in r["body"] and len(r["hash"]) == 64 for r in reqs):
-        problems.append("a model request lacks its wire body or hash")
+    texts = bodies(os.path.join(root, "rec.jsonl"))
+    for r in reqs:
+        text = texts[r["seq"]]
+        if hashlib.sha256(text).hexdigest() != r["hash"] or len(text) != r["bytes"]:
+            problems.append(f"request {r['seq']}: the rebuilt body does not hash to its hash")
+        elif "messages" not in json.loads(text):
+            problems.append(f"request {r['seq']}: the body has no messages")
+    # a call's later requests are written as what they add to the one before
+    if [("body_base" in r) for r in reqs] != [False, True, False, True]:
+        problems.append(f"which requests extend the one before: {[r.get('body_base') for r in reqs]}")
     calls = [(e["tool"], e["args"]) for e in ev if e["type"] == "tool_call"]
     if calls != [("add", {"a": 2, "b": 3}), ("mark", {"n": 1}), ("helper", {"input": "sub"})]:
         problems.append(f"tool calls {calls}")
@@ -168,6 +193,21 @@ def replay_mismatch_names_field(binary, root):
             "recorded request 2 (worker 'main') at messages[0].content[0].text: recorded \"go\", now \"go on\"\n")
     if q.returncode != 1 or q.stderr != want:
         return [f"exit {q.returncode}, stderr {q.stderr!r}, want {want!r}"]
+    return []
+
+
+@in_tmp
+def replay_mismatch_in_later_request(binary, root):
+    """The first difference is in a tool result, so in a request written as
+    what it adds to the one before: the error still names the field."""
+    p = record(binary, root, SCRIPT, "rec.jsonl")
+    if p.returncode != 0:
+        return [f"recording failed: {p.stderr}"]
+    write_files(root, {"t.lua": TOOLS_LUA.replace("a.a + a.b", "a.a + a.b + 1")})
+    q = run(binary, root, ["run", "project.lua", "go", "--approve-all", "--replay", "rec.jsonl"])
+    want = "(worker 'main') at messages[2].content[0].content: recorded \"5\", now \"6\""
+    if q.returncode != 1 or want not in q.stderr:
+        return [f"exit {q.returncode}, stderr {q.stderr!r}, want it to say {want!r}"]
     return []
 
 
@@ -387,6 +427,7 @@ CASES = [
     Custom("replay gives the same output with no network", replay_same_output),
     Custom("a streamed recording replays without -v", replay_streamed_recording),
     Custom("replay of a changed prompt names the differing field", replay_mismatch_names_field),
+    Custom("replay names a difference inside a later (delta) request", replay_mismatch_in_later_request),
     Custom("replay of a file that is not a journal", replay_bad_file),
     Custom("kill -9 between tool calls, then resume: each tool ran once", kill9_then_resume),
     Custom("no secret reaches a journal", no_secret_in_journal),

@@ -1,12 +1,13 @@
 /* journal: SHA-256 against FIPS 180-4's vectors, and secret scrubbing. */
 #include <stdlib.h>
 
+#include "digest.h"
 #include "journal.h"
 #include "unit.h"
 
 static const char *sha(const char *s, size_t n) {
   static char out[65];
-  ld_journal_sha256_hex(s, n, out);
+  ld_digest_sha256_hex(s, n, out);
   return out;
 }
 
@@ -42,7 +43,41 @@ static void check_scrub(void) {
   CHECK_STR(scrubbed("x\"hunter22\""), "x\"[redacted:C]\"");
 }
 
+/* A growing body, fed turn by turn, hashes as if hashed whole, and the
+** shared prefix is found (then moved back by the margin). */
+static void check_tracker(void) {
+  ld_bodytrack t = {0};
+  enum { N = 3 * LD_DIGEST_SNAP + 100 };
+  char *body = malloc(N + 1);
+  for (int i = 0; i < N; i++) body[i] = (char)('a' + (i * 7) % 26);
+  char got[65], want[65];
+  size_t sizes[] = {10, LD_DIGEST_SNAP + 5, 2 * LD_DIGEST_SNAP, N, 50}, k = 0;
+  for (int i = 0; i < 5; i++) {
+    size_t n = sizes[i];
+    k = ld_bodytrack_feed(&t, body, n, 0, got);
+    ld_digest_sha256_hex(body, n, want);
+    CHECK_STR(got, want);
+    if (i > 0) CHECK(k == (sizes[i - 1] < n ? sizes[i - 1] : n));
+  }
+  body[LD_DIGEST_SNAP + 3] ^= 1; /* a change inside the second snapshot interval */
+  k = ld_bodytrack_feed(&t, body, N, 0, got);
+  ld_digest_sha256_hex(body, N, want);
+  CHECK_STR(got, want);
+  CHECK(k == 50);
+  k = ld_bodytrack_feed(&t, body, N, 8, got);
+  CHECK(k == N - 8);
+  char utf8[] = "xx\xc3\xa9\xc3\xa9"; /* xxéé */
+  ld_bodytrack_free(&t);
+  ld_bodytrack_feed(&t, utf8, 6, 0, got);
+  utf8[5] = (char)0xa8;                       /* xxéè */
+  k = ld_bodytrack_feed(&t, utf8, 6, 0, got); /* shares 5 bytes; byte 5 is inside the second é */
+  CHECK(k == 4);
+  ld_bodytrack_free(&t);
+  free(body);
+}
+
 void suite_journal(void) {
   check_sha256();
+  check_tracker();
   check_scrub();
 }
