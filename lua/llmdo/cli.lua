@@ -7,10 +7,9 @@ local sys = require "llmdo.core.sys"
 local task = require "llmdo.core.task"
 local term = require "llmdo.core.term"
 local util = require "llmdo.util"
-local link = require "llmdo.link"
-local runtime = require "llmdo.runtime"
-local config = require "llmdo.config"
-local prices = require "llmdo.prices"
+-- the runtime is loaded when a command needs it: help, version and
+-- completion answer without it (M.main)
+local link, runtime, config, prices
 
 local M = {}
 
@@ -471,6 +470,8 @@ function M.main(argv)
   if opts.command == "help" then return require("llmdo.args").help(opts.topic) end
   if opts.command == "version" then return "llmdo " .. sys.version .. " (" .. sys.lua_release .. ")" end
   if opts.command == "completion" then return require("llmdo.args").completion(opts.shell) end
+  link, runtime = require "llmdo.link", require "llmdo.runtime"
+  config, prices = require "llmdo.config", require "llmdo.prices"
   term.set_verbosity(opts.verbose or 0)
   sys.set_debug(opts.debug or false)
   if uses_config[opts.command] then config.load() end
