@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(gcc make cmake pkg-config liblua5.4-dev libcurl4-openssl-dev lua-cjson-dev
           libyaml-dev libuv1-dev libedit-dev libpcre2-dev lua-argparse)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(python3 procps lua-check clang-format json-schema-test-suite git clang libclang-rt-14-dev)
+  packages+=(python3 procps lua-check clang-format json-schema-test-suite git clang libclang-rt-14-dev parallel)
 fi
 
 missing=()

@@ -1,8 +1,19 @@
--- A scripted model, so the batch runs offline: --model lua:offline. It
--- labels a ticket by its words, as a model would by its meaning.
+-- The ticket schema, and a scripted model so the batch runs offline
+-- (--model lua:offline): it labels a ticket by its words, as a model would
+-- by its meaning.
 local llmdo = require "llmdo"
 
 local M = {}
+
+-- A job's input (--input-json): the ticket's id and text; the model sees
+-- the text.
+M.Ticket = llmdo.schema {
+  fields = {
+    id = { type = "string", minLength = 1 },
+    text = { type = "string", minLength = 1 },
+  },
+  prompt = function(t) return { "Ticket " .. t.id .. ":\n" .. t.text } end,
+}
 
 local LABELS = {
   { "billing", { "invoice", "charge", "refund", "price" } },

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -367,6 +368,84 @@ CASES = [
 ]
 
 BINARY = [os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""]
+
+
+# batch: one llmdo run per input under GNU parallel (examples/batch/run.sh)
+def batch(binary, work, n, jobs, extra_env=None, wait=True):
+    env = {k: v for k, v in os.environ.items() if k not in ("LLMDO_MODEL", "ANTHROPIC_BASE_URL", "BATCH_MODEL")}
+    env.update({"LLMDO": binary, "BATCH_DIR": work}, **(extra_env or {}))
+    cmd = [os.path.join(ROOT, "examples", "batch", "run.sh"), str(n), str(jobs)]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        return p, json.loads(p.stdout)
+    except ValueError:
+        return p, None
+
+
+def outcomes(work):
+    out = {}
+    for name in sorted(os.listdir(os.path.join(work, "out"))):
+        if name.endswith(".json"):
+            with open(os.path.join(work, "out", name)) as f:
+                out[name[:-5]] = json.load(f)
+    return out
+
+
+def batch_offline(binary):
+    with tempfile.TemporaryDirectory(prefix="llmdo-batch-") as work:
+        p, summary = batch(binary, work, 25, 4, {"BATCH_MODEL": "lua:offline"})
+        if not summary:
+            return [f"run.sh: exit {p.returncode}, stdout {p.stdout!r}, stderr {p.stderr!r}"]
+        problems = []
+        if summary["outcomes"] != {"ok": 25} or summary["labels"] != {l: 5 for l in
+                                                                       ("account", "billing", "bug", "other", "outage")}:
+            problems.append(f"summary {summary}")
+        for job, o in outcomes(work).items():
+            if o["exit"] != 0 or not os.path.exists(o["journal"]) or o["journal"] != f"{work}/out/{job}.jsonl":
+                problems.append(f"outcome of {job}: {o}")
+        return problems
+
+
+def batch_node_dies(binary):
+    """The whole node dies (SIGKILL to parallel, its jobs and the mock) with
+    jobs mid-request; run.sh again on the same directory finishes the batch:
+    parallel skips the jobs done, job.sh resumes the cut ones from their
+    journals."""
+    with tempfile.TemporaryDirectory(prefix="llmdo-batch-") as work:
+        proc = batch(binary, work, 12, 3, {"BATCH_LATENCY_MS": "400"}, wait=False)
+        out_dir = os.path.join(work, "out")
+        done = lambda: len([n for n in os.listdir(out_dir) if n.endswith(".json")]) if os.path.isdir(out_dir) else 0
+        try:
+            if not harness.wait_until(lambda: done() >= 3, limit=60):
+                return ["the batch never finished 3 jobs"]
+        finally:
+            os.killpg(proc.pid, 9)
+            proc.communicate()
+        first = done()
+        p, summary = batch(binary, work, 12, 3)
+        if not summary or summary["outcomes"] != {"ok": 12}:
+            return [f"the second run: {summary} {p.stderr!r}"]
+        resumed = [n for n in os.listdir(out_dir) if n.endswith(".died.jsonl")]
+        problems = []
+        if first >= 12:
+            problems.append("the batch was done before it was killed; the test proves nothing")
+        if not resumed:
+            problems.append("no job was resumed from the journal of a cut run")
+        for name in resumed:
+            with open(os.path.join(out_dir, name.replace(".died", ""))) as f:
+                start = json.loads(f.readline())
+            if not start.get("resumed_from", "").endswith(name):
+                problems.append(f"{name}: the new journal does not say it resumed it: {start}")
+        return problems
+
+
+CASES += [
+    Custom("batch_offline", lambda b: batch_offline(os.path.abspath(b))),
+    Custom("batch_node_dies_then_resumes", lambda b: batch_node_dies(os.path.abspath(b))),
+]
 
 if __name__ == "__main__":
     harness.main(CASES)
