@@ -166,7 +166,7 @@ local function build(only)
     add_help(cmd, c.name)
     if c.epilog then cmd:epilog(c.epilog) end
     for _, a in ipairs(c.args) do
-      local arg = cmd:argument(a[1], a[3]):argname(a[2])
+      local arg = cmd:argument(a[2], a[3]):target(a[1])
       if a.optional then arg:args("?") end
       if choices[c.name] then arg:choices(choices[c.name]) end -- completions offer them
     end
@@ -254,12 +254,11 @@ local function explain(msg, command, argv)
   if novalue then return "option '" .. novalue .. "' takes no value" end
   local missing = msg:match("^missing argument '(.-)'$")
   if missing then
-    local what = {
-      project = "PROJECT (a project.lua, its directory, or a .worker file)",
-      tool = "TOOL (the tool's name)",
-      shell = "SHELL (bash, zsh or fish)",
-      action = "path or show",
-      script = "SCRIPT",
+    local what = { -- by the argument's shown name
+      PROJECT = "PROJECT (a project.lua, its directory, or a .worker file)",
+      TOOL = "TOOL (the tool's name)",
+      SHELL = "SHELL (bash, zsh or fish)",
+      ["path|show"] = "path or show",
     }
     return name .. ": missing " .. (what[missing] or missing:upper())
   end
