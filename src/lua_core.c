@@ -5,6 +5,7 @@
 
 #include <lauxlib.h>
 
+#include "chan.h"
 #include "error.h"
 #include "events.h"
 #include "frame.h"
@@ -60,8 +61,10 @@ static int open_fs(lua_State *L) {
 }
 
 static int open_proc(lua_State *L) {
-  static const luaL_Reg fns[] = {{"spawn", l_proc_spawn}, {"environ", l_proc_environ}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"spawn", l_proc_spawn}, {"open", l_chan_open}, {"environ", l_proc_environ}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  ld_chan_init(L);
   return 1;
 }
 

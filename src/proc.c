@@ -183,16 +183,14 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-/* Raises unless the list at idx holds only strings. */
-static void check_strings(lua_State *L, int idx, const char *what) {
+void ld_proc_check_strings(lua_State *L, int idx, const char *what) {
   for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, idx); i++) {
     if (lua_rawgeti(L, idx, i) != LUA_TSTRING) luaL_error(L, "spawn: %s must hold strings", what);
     lua_pop(L, 1);
   }
 }
 
-/* A NULL-terminated copy of the strings in the (checked) list at idx. */
-static char **string_list(lua_State *L, int idx) {
+char **ld_proc_strings(lua_State *L, int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   char **v = calloc((size_t)n + 1, sizeof *v);
   if (!v) return NULL;
@@ -229,10 +227,10 @@ int l_proc_spawn(lua_State *L) {
   const char *what = luaL_optstring(L, -1, "spawn");
   lua_pop(L, 1); /* the string stays anchored by the options table */
   ld_task *t = ld_task_check(L, what);
-  check_strings(L, 2, "argv");
-  if (lua_istable(L, 3)) check_strings(L, 3, "env");
-  char **argv = string_list(L, 2); /* nothing raises until these are freed and op is closed */
-  char **env = lua_istable(L, 3) ? string_list(L, 3) : NULL;
+  ld_proc_check_strings(L, 2, "argv");
+  if (lua_istable(L, 3)) ld_proc_check_strings(L, 3, "env");
+  char **argv = ld_proc_strings(L, 2); /* nothing raises until these are freed and op is closed */
+  char **env = lua_istable(L, 3) ? ld_proc_strings(L, 3) : NULL;
   proc_op *op = calloc(1, sizeof *op);
   char *in_copy = input && input_len > 0 ? malloc(input_len) : NULL;
   if (!argv || (lua_istable(L, 3) && !env) || !op || (input && input_len > 0 && !in_copy)) {

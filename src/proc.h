@@ -25,6 +25,13 @@
 
 int l_proc_spawn(lua_State *L);
 
+/* Raises unless the list at idx holds only strings. [-0, +0, may raise] */
+void ld_proc_check_strings(lua_State *L, int idx, const char *what);
+
+/* A NULL-terminated malloc'd array of the strings of the checked list at
+** idx (they stay anchored by the list), or NULL when memory runs out. [-0, +0] */
+char **ld_proc_strings(lua_State *L, int idx);
+
 /* core.environ() -> { "K=V", ... } (the process environment). */
 int l_proc_environ(lua_State *L);
 
