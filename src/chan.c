@@ -56,7 +56,7 @@ struct chan {
   int64_t status;
   int signal;
   int stage; /* ch:close: 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent */
-  uint64_t grace_ms;
+  uint64_t grace_ms, kill_ms;
   ld_task *closer; /* the task in ch:close() */
   TAILQ_HEAD(, waiter) waiters;
   ld_buf line, errline; /* the partial lines of stdout and stderr */
@@ -335,7 +335,7 @@ static void on_grace(uv_timer_t *t) {
   chan *c = t->data;
   c->stage++;
   kill_group(c, c->stage == 2 ? SIGTERM : SIGKILL);
-  if (c->stage == 2) uv_timer_start(&c->timer, on_grace, c->grace_ms, 0);
+  if (c->stage == 2) uv_timer_start(&c->timer, on_grace, c->kill_ms, 0);
   maybe_done_closing(c);
 }
 
@@ -454,11 +454,11 @@ static int close_k(lua_State *L, int status, lua_KContext ctx) {
   return 2;
 }
 
-/* ch:close(grace_ms) -> status, signal. [-2, +2, yields] */
+/* ch:close(term_ms, kill_ms) -> status, signal. [-3, +2, yields] */
 static int l_chan_close(lua_State *L) {
   chan *c = check_open(L);
-  lua_Integer grace = luaL_optinteger(L, 2, 2000);
-  luaL_argcheck(L, grace >= 0, 2, "grace must not be negative");
+  lua_Integer grace = luaL_optinteger(L, 2, 500), kill_ms = luaL_optinteger(L, 3, 2000);
+  luaL_argcheck(L, grace >= 0 && kill_ms >= 0, 2, "grace periods must not be negative");
   lua_settop(L, 1);
   if (c->handles_closing) return close_k(L, LUA_OK, 0);
   ld_task *t = ld_task_check(L, "closing an MCP server");
@@ -466,6 +466,7 @@ static int l_chan_close(lua_State *L) {
   if (!c->stage) {
     c->stage = 1;
     c->grace_ms = (uint64_t)grace;
+    c->kill_ms = (uint64_t)kill_ms;
     close_stdin(c);
     uv_timer_stop(&c->timer);
     uv_timer_start(&c->timer, on_grace, c->grace_ms, 0);

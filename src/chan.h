@@ -15,9 +15,9 @@
 **       "closed" (ch:close). When the waiting task is cancelled, the server
 **       is sent notifications/cancelled for the id.
 **   true | nil, why = ch:send(text)          a notification: no wait
-**   status, signal = ch:close(grace_ms)
-**       stdin closed; SIGTERM to the group if it has not ended grace_ms
-**       later, SIGKILL grace_ms after that; waits until the child is gone
+**   status, signal = ch:close(term_ms, kill_ms)
+**       stdin closed; SIGTERM to the group if it has not ended term_ms
+**       later, SIGKILL kill_ms after that; waits until the child is gone
 **   ch:alive(), ch:pid(), ch:why() ("exited with status 1", or nil while
 **   it runs), ch:stderr() (the last 2 KB it wrote to stderr)
 **

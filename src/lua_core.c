@@ -96,8 +96,10 @@ static int open_frame(lua_State *L) {
 }
 
 static int open_tool(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"invoke", l_toolplane_invoke}, {"gate_agent", l_toolplane_gate_agent}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"invoke", l_toolplane_invoke},
+                                 {"gate_agent", l_toolplane_gate_agent},
+                                 {"result", l_toolplane_result},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   ld_toolplane_open(L);
   lua_setfield(L, -2, "ctx_meta");
