@@ -13,7 +13,7 @@
 
 void ld_cli_usage(FILE *out) {
   fputs("usage: llmdo run PROJECT [PROMPT] [options]\n"
-        "       llmdo check PROJECT [--model MODEL] [--tools]\n"
+        "       llmdo check PROJECT [--model MODEL] [--tools] [--connect]\n"
         "       llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]\n"
         "       llmdo lua SCRIPT [ARGS...]\n"
         "       llmdo --help | --version\n"
@@ -23,7 +23,8 @@ void ld_cli_usage(FILE *out) {
         "commands:\n"
         "  run     link the project, run its entry with the input, print the result\n"
         "  check   link the project and list each worker, its model and its tools;\n"
-        "          --tools prints every tool's JSON schema (factories run, then clean up)\n"
+        "          --tools prints every tool's JSON schema (factories run, then clean up);\n"
+        "          --connect starts each MCP server once and lists its tools and schemas\n"
         "  tool    call one tool through the tool plane (validation, approval, cleanup)\n"
         "          with no model, and print what the model would see; --worker picks\n"
         "          whose tools (default: the entry worker), --args the JSON arguments\n"
@@ -140,6 +141,8 @@ static int parse_flag(int argc, char **argv, int *i, ld_cli *o, char *err, size_
     o->model = val;
   } else if (o->command == LD_CMD_CHECK && strcmp(a, "--tools") == 0) {
     o->tools = 1;
+  } else if (o->command == LD_CMD_CHECK && strcmp(a, "--connect") == 0) {
+    o->connect = 1;
   } else if (o->command == LD_CMD_TOOL && take(argc, argv, i, "--worker", &val, &missing)) {
     if (missing || !*val) return fail(err, errlen, "option '--worker' needs a worker name");
     o->worker = val;

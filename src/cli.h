@@ -26,6 +26,7 @@ typedef struct ld_cli {
   const char *worker;
   const char *args_json;
   int tools;
+  int connect; /* llmdo check --connect: start the MCP servers */
   /* llmdo lua SCRIPT [ARGS...] */
   const char *script;
   int nargs;

@@ -116,6 +116,7 @@ static void push_options(lua_State *L, const ld_cli *c) {
   SETBOOL(chat);
   SETBOOL(debug);
   SETBOOL(tools);
+  SETBOOL(connect);
 #undef SETBOOL
   if (c->max_depth) lua_pushinteger(L, c->max_depth), lua_setfield(L, -2, "max_depth");
   lua_pushinteger(L, c->verbose);

@@ -12,6 +12,7 @@ local llmdo = require "llmdo"
 local E = require "llmdo.core.error"
 local task = require "llmdo.core.task"
 local mcp = require "llmdo.mcp"
+local json = require "llmdo.core.json"
 local util = require "llmdo.util"
 
 local M = {}
@@ -65,5 +66,59 @@ M.spec = llmdo.toolset {
 }
 -- the scope is the instance's to choose
 M.spec.scope_of = function(config) return config.scope or "call" end
+
+-- The MCP toolset entries of a linked project: { {worker=, entry=}, ... },
+-- each instance (name and configuration) once.
+local function instances(project)
+  local out, seen = {}, {}
+  for _, def in ipairs(project.worker_list) do
+    for _, e in ipairs(def.toolsets) do
+      if e.target.kind == "builtin" and e.target.name == "mcp" then
+        local key = e.name .. "\0" .. json.encode(e.config, "s")
+        if not seen[key] then
+          seen[key] = true
+          out[#out + 1] = { worker = def.name, entry = e }
+        end
+      end
+    end
+  end
+  return out
+end
+
+-- check --tools runs every factory: with MCP servers that takes --connect.
+function M.refuse_servers(project)
+  local found = instances(project)[1]
+  if found then
+    util.fail("usage", "worker '" .. found.worker .. "' uses MCP server '" .. found.entry.name
+      .. "': check --tools starts it only with --connect")
+  end
+end
+
+-- check --connect: each MCP server started once, its tools and their
+-- schemas listed through add(line), then closed.
+function M.report(project, add)
+  for _, it in ipairs(instances(project)) do
+    local e, cfg = it.entry, it.entry.config
+    add("")
+    add("mcp " .. e.name .. " (worker " .. it.worker .. "): "
+      .. (cfg.url or table.concat(cfg.command, " ")))
+    local client = mcp.connect(e.name, cfg, { root = project.root, secret_vars = project.secret_vars })
+    local ok, tools = task.xpcall(function()
+      client:ping()
+      return M.tools(client, cfg)
+    end, E.msghandler)
+    task.shield(client.close, client)
+    if not ok then error(tools, 0) end
+    local info = client.info
+    add("  server:   " .. tostring(info.name or "?") .. " " .. tostring(info.version or "") .. ", protocol "
+      .. client.protocol)
+    for _, name in ipairs(util.sorted_keys(tools)) do
+      local t = tools[name]
+      add("  " .. e.name .. "_" .. name .. (t.approval == "pre_approved" and "" or "  [needs approval]"))
+      if t.description ~= "" then add("    " .. (t.description:gsub("%s*\n%s*", " "))) end
+      add("    " .. json.encode(t.params, "s"))
+    end
+  end
+end
 
 return M
