@@ -124,6 +124,12 @@ end
 local OBJECT = { __jsontype = "object" }
 local function object(t) return setmetatable(t or {}, OBJECT) end
 
+-- What tells the server that request `id` was given up.
+local function cancel_text(id)
+  return json.encode({ jsonrpc = "2.0", method = "notifications/cancelled",
+    params = { requestId = id, reason = "cancelled" } })
+end
+
 local Client = {}
 Client.__index = Client
 
@@ -241,7 +247,7 @@ function Remote:request(c, id, method, text, kind)
   local status, body, headers = self:send(c, "POST", text, c.timeout)
   if not status then
     if headers == "timeout" then
-      self:notify(c, c:cancel_text(id))
+      self:notify(c, cancel_text(id))
       c:timed_out(method, kind)
     end
     fail(c, "(" .. self.url .. ") cannot be reached during " .. method .. ": " .. tostring(body))
@@ -261,7 +267,7 @@ end
 -- Notifications get no answer worth waiting long for.
 function Remote:notify(c, text) self:send(c, "POST", text, 5) end
 
-function Remote:alive() return true end
+function Remote.alive() return true end
 
 -- The session ends with a DELETE (a server may refuse it: that is fine).
 function Remote:close(c)
@@ -270,10 +276,6 @@ end
 
 -- --- the client ------------------------------------------------------------
 
-function Client:cancel_text(id)
-  return json.encode({ jsonrpc = "2.0", method = "notifications/cancelled",
-    params = { requestId = id, reason = "cancelled" } })
-end
 
 -- A request that took longer than `timeout`: for tools/call the model is
 -- told (kind "timeout"); the handshake fails the call.
@@ -309,7 +311,7 @@ function Client:request(method, params, kind)
     -- Ctrl-C, a budget, a failing sibling: the server hears of it (stdio:
     -- src/chan.c does it when the wait ends)
     if task.cancelled() and getmetatable(t) == Remote then
-      task.shield(function() pcall(t.notify, t, self, self:cancel_text(id)) end)
+      task.shield(function() pcall(t.notify, t, self, cancel_text(id)) end)
     end
     error(r, 0)
   end
@@ -326,7 +328,9 @@ function Client:notify(method, params)
 end
 
 local function rpc_error(e)
-  return (e.code and ("MCP error " .. tostring(e.code) .. ": ") or "") .. tostring(e.message or "(no message)")
+  local msg = tostring(e.message or "(no message)")
+  if not e.code or msg:find("^MCP error") then return msg end -- (the TypeScript SDK's messages say it)
+  return "MCP error " .. tostring(e.code) .. ": " .. msg
 end
 
 -- initialize and notifications/initialized: the protocol version and the

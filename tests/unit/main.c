@@ -11,6 +11,7 @@ int main(void) {
   suite_schema();
   suite_sse();
   suite_http();
+  suite_jsonrpc();
   printf("unit: %d checks, %d failed\n", unit_checks, unit_failures);
   return unit_failures ? 1 : 0;
 }

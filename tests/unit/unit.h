@@ -36,5 +36,6 @@ void suite_cli(void);
 void suite_schema(void);
 void suite_sse(void);
 void suite_http(void);
+void suite_jsonrpc(void);
 
 #endif
