@@ -555,33 +555,11 @@ int l_chan_open(lua_State *L) {
   uv_timer_init(loop, &c->timer);
   c->proc.data = c->in.data = c->out.data = c->err.data = c->timer.data = c;
   c->open_handles = 5;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-  stdio[0].data.stream = (uv_stream_t *)&c->in;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&c->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&c->err;
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = argv[0];
-  opts.args = argv;
-  opts.env = env;
-  opts.cwd = cwd;
-  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, signalled as one */
-  opts.stdio_count = 3;
-  opts.stdio = stdio;
-  opts.exit_cb = on_exit_cb;
-  int r = uv_spawn(loop, &c->proc, &opts);
-  free(argv);
-  free(env);
+  int r = ld_proc_start(loop, &c->proc, argv, env, cwd, &c->in, &c->out, &c->err, on_exit_cb);
   if (r != 0) { /* not started: the handles still have to be closed */
     c->exited = 1;
     close_handles(c);
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
-    lua_pushstring(L, uv_err_name(r));
-    return 3;
+    return ld_proc_spawn_failed(L, r);
   }
   c->boxed = 1;
   *box = c;

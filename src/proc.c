@@ -202,6 +202,41 @@ char **ld_proc_strings(lua_State *L, int idx) {
   return v;
 }
 
+int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, const char *cwd, uv_pipe_t *in,
+                  uv_pipe_t *out, uv_pipe_t *err, uv_exit_cb on_exit) {
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE; /* /dev/null */
+  if (in) {
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)in;
+  }
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)err;
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = argv[0];
+  opts.args = argv;
+  opts.env = env;
+  opts.cwd = cwd;
+  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, signalled as one */
+  opts.stdio_count = 3;
+  opts.stdio = stdio;
+  opts.exit_cb = on_exit;
+  int r = uv_spawn(loop, p, &opts);
+  free(argv);
+  free(env);
+  return r;
+}
+
+int ld_proc_spawn_failed(lua_State *L, int r) {
+  lua_pushnil(L);
+  lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
+  lua_pushstring(L, uv_err_name(r));
+  return 3;
+}
+
 /* [-1, +1 or +3, yields] See proc.h. */
 int l_proc_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -251,36 +286,12 @@ int l_proc_spawn(lua_State *L) {
   op->proc.data = op->out.data = op->err.data = op->timer.data = op->in.data = op;
   op->write_req.data = op;
   op->open_handles = 4 + op->has_in;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE; /* /dev/null */
-  if (op->has_in) {
-    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-    stdio[0].data.stream = (uv_stream_t *)&op->in;
-  }
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&op->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&op->err;
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = argv[0];
-  opts.args = argv;
-  opts.env = env;
-  opts.cwd = cwd;
-  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, killed as one */
-  opts.stdio_count = 3;
-  opts.stdio = stdio;
-  opts.exit_cb = on_exit_cb;
-  int r = uv_spawn(loop, &op->proc, &opts);
-  free(argv);
-  free(env);
+  int r = ld_proc_start(loop, &op->proc, argv, env, cwd, op->has_in ? &op->in : NULL, &op->out, &op->err,
+                        on_exit_cb);
   if (r != 0) { /* not started: the handles still have to be closed */
     op->exited = 1;
     close_all(op);
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
-    lua_pushstring(L, uv_err_name(r));
-    return 3;
+    return ld_proc_spawn_failed(L, r);
   }
   op->out_open = op->err_open = 1;
   op->task = t;
