@@ -81,7 +81,7 @@ def pids(scope, same):
     return fn
 
 
-def http_case(name, check, prompt, env=None, headers="", exit=0):
+def http_case(name, check, prompt, env=None, headers="", exit=0, options=""):
     """Runs the project against mcp_server.py --http (started here)."""
     def fn(binary):
         with tempfile.TemporaryDirectory(prefix="llmdo-mcp-") as root:
@@ -93,7 +93,8 @@ def http_case(name, check, prompt, env=None, headers="", exit=0):
                 if not wait_until(lambda: os.path.exists(portfile), limit=10):
                     return ["the HTTP server did not start"]
                 url = f"http://127.0.0.1:{open(portfile).read()}/mcp"
-                ts = f"toolsets:\n  - t: {{ toolset: mcp, url: {url}{', headers: ' + headers if headers else ''} }}"
+                ts = (f"toolsets:\n  - t: {{ toolset: mcp, url: {url}{', headers: ' + headers if headers else ''}"
+                      f"{', ' + options if options else ''} }}")
                 write_files(root, {"project.lua": project(lua=("script_model.lua",)), "script_model.lua": SCRIPT,
                                    "main.worker": worker(model="lua:script", extra=ts)})
                 p = subprocess.run([binary, "run", ".", prompt], cwd=root, capture_output=True, text=True,
@@ -119,6 +120,15 @@ def http_ok(out, e, log):
 def http_unauthorised(out, e, log):
     want = "MCP server 't' answered initialize with HTTP 401: {\"error\": \"unauthorised\"}"
     return [] if want in e else [f"stderr {e!r}"]
+
+
+def http_timeout(out, e, log):
+    problems = [] if out == ("E:Tool 't_slow' got no answer from MCP server 't' within 1 s (timeout)\n\n"
+                             "Fix the errors and try again.\n") else [f"stdout {out!r}"]
+    lines = log.splitlines()
+    if "notifications/cancelled None 3" not in lines or not any(l.startswith("DELETE ") for l in lines):
+        problems.append(f"the server did not hear of the cancellation, or of the end: {lines}")
+    return problems
 
 
 def ctrl_c(binary):
@@ -228,6 +238,7 @@ CASES = [
     Custom("Ctrl-C mid-call", ctrl_c),
     http_case("Streamable HTTP", http_ok, 't_echo:{"text":"hello over http"}&t_image:{};say',
               env={"MCP_TEST_AUTH": "Bearer tok-1", "TOK": "tok-1"}, headers='{ Authorization: "Bearer $TOK" }'),
+    http_case("Streamable HTTP: a call's timeout", http_timeout, 't_slow:{"seconds":30};say', options="timeout: 1"),
     http_case("Streamable HTTP: refused", http_unauthorised, "t_echo:{};say", exit=1,
               env={"MCP_TEST_AUTH": "Bearer tok-1", "TOK": "wrong"}, headers='{ Authorization: "Bearer $TOK" }'),
 ]
