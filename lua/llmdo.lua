@@ -178,12 +178,18 @@ local run_opts = V.record {
   max_depth = V.integer { min = 1, max = 1000 },
   approval_mode = V.enum { "prompt", "approve_all", "reject_all" },
   stream = V.boolean,
+  journal = V.string,
+  replay = V.string,
+  resume = V.string,
 }
 
 function Project:run(data, opts)
   if opts ~= nil then
     local err = run_opts(opts, "opts")
     if err then error(E.new("usage", "project:run: " .. err), 0) end
+    if opts.replay and opts.resume then
+      error(E.new("usage", "project:run: replay and resume cannot be combined"), 0)
+    end
   end
   return require("llmdo.runtime").run_entry(self.linked, data, opts)
 end

@@ -258,20 +258,22 @@ int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres) {
   return r;
 }
 
-static int mode(lua_State *L, const ld_gate *g) {
+static int mode(lua_State *L, const ld_gate *g, const char **by) {
   run_field(L, g, "approval_mode");
   const char *mode = lua_tostring(L, -1);
   int r;
   if (mode && strcmp(mode, "approve_all") == 0) {
-    r = LD_APPROVED;
+    r = LD_APPROVED, *by = "approve_all";
   } else if (mode && strcmp(mode, "reject_all") == 0) {
     lua_pop(L, 1);
     push_denied(L, g, "--reject-all");
+    *by = "reject_all";
     return LD_DENIED;
   } else {
     push_cache(L);
     push_cache_key(L, g);
     r = lua_rawget(L, -2) == LUA_TBOOLEAN ? LD_APPROVED : LD_PROMPT;
+    *by = r == LD_APPROVED ? "session" : "person";
     lua_pop(L, 2);
   }
   lua_pop(L, 1);
@@ -279,9 +281,9 @@ static int mode(lua_State *L, const ld_gate *g) {
   return r;
 }
 
-int ld_approval_mode(lua_State *L, const ld_gate *g) {
+int ld_approval_mode(lua_State *L, const ld_gate *g, const char **by) {
   LD_STACK_ENTER(L);
-  int r = mode(L, g);
+  int r = mode(L, g, by);
   LD_STACK_LEAVE(L, r == LD_DENIED || r == LD_PROMPT);
   return r;
 }

@@ -46,8 +46,10 @@ int ld_approval_first(lua_State *L, const ld_gate *g);
 ** [-nres, +(0|1)] */
 int ld_approval_after_fn(lua_State *L, const ld_gate *g, int nres);
 
-/* A call that needs approval, under the run's mode. [-0, +(0|1)] */
-int ld_approval_mode(lua_State *L, const ld_gate *g);
+/* A call that needs approval, under the run's mode. *by says who decides:
+** "approve_all", "reject_all", "session" (an earlier "for the session"
+** answer) or "person" (LD_PROMPT). [-0, +(0|1)] */
+int ld_approval_mode(lua_State *L, const ld_gate *g, const char **by);
 
 /* The person's answer (choice, note) is on top (popped). [-2, +(0|1)] */
 int ld_approval_answer(lua_State *L, const ld_gate *g);

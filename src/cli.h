@@ -7,9 +7,18 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum { LD_CMD_NONE, LD_CMD_RUN, LD_CMD_CHECK, LD_CMD_LUA, LD_CMD_HELP, LD_CMD_VERSION, LD_CMD_TOOL };
+enum {
+  LD_CMD_NONE,
+  LD_CMD_RUN,
+  LD_CMD_CHECK,
+  LD_CMD_LUA,
+  LD_CMD_HELP,
+  LD_CMD_VERSION,
+  LD_CMD_TOOL,
+  LD_CMD_LOGS
+};
 
-/* The word that names a command ("run", "check", "lua", "tool"; "" for the others). */
+/* The word that names a command ("run", "check", "lua", "tool", "logs"; "" for the others). */
 const char *ld_cli_command_name(int command);
 
 typedef struct ld_cli {
@@ -27,6 +36,15 @@ typedef struct ld_cli {
   const char *args_json;
   int tools;
   int connect; /* llmdo check --connect: start the MCP servers */
+  /* the run's journal: --no-log, --journal FILE, --replay FILE, --resume FILE */
+  int no_log;
+  const char *journal, *replay, *resume;
+  /* llmdo logs [show ID] [-n N] [--project P] [--status S] [--json] */
+  const char *logs_action, *logs_id, *logs_project, *logs_status;
+  int logs_n, json;
+  /* the whole command line, as given (the journal records it) */
+  int argc;
+  char **argv;
   /* llmdo lua SCRIPT [ARGS...] */
   const char *script;
   int nargs;

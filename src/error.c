@@ -89,7 +89,11 @@ int ld_error_status(lua_State *L, int idx) {
     status = LD_EXIT_USAGE;
   else if (strcmp(kind, "cancelled") == 0)
     status = LD_EXIT_INTERRUPT;
-  else if (strcmp(kind, "exit") == 0 && lua_istable(L, idx)) {
+  else if (strcmp(kind, "model") == 0 && lua_istable(L, idx)) {
+    lua_getfield(L, idx, "transient");
+    if (lua_toboolean(L, -1)) status = LD_EXIT_TEMPFAIL;
+    lua_pop(L, 1);
+  } else if (strcmp(kind, "exit") == 0 && lua_istable(L, idx)) {
     lua_getfield(L, idx, "code");
     status = lua_isinteger(L, -1) ? (int)(lua_tointeger(L, -1) & 0xff) : lua_toboolean(L, -1) ? 0 : 1;
     lua_pop(L, 1);
@@ -115,6 +119,12 @@ int l_error_new(lua_State *L) {
   }
   lua_pushvalue(L, 2); /* the whole string, even with a NUL inside */
   lua_setfield(L, -2, "message");
+  return 1;
+}
+
+/* core.error.status(err) -> the exit status the error means. [-1, +1] */
+int l_error_status(lua_State *L) {
+  lua_pushinteger(L, ld_error_status(L, 1));
   return 1;
 }
 

@@ -5,6 +5,7 @@
 ** metatable "llmdo.Error" (whose __tostring gives the message). The kind
 ** decides the process exit status:
 **   "usage", "project", "input"  -> 2   (bad flags, manifest, worker file, input)
+**   "model" with transient = true -> 75  (a rate limit, overload, the network: retry later)
 **   "cancelled"                  -> 130
 **   "exit" (os.exit(code))       -> the code (true: 0, false: 1)
 **   anything else ("run", "permission", "model", "tool", ...) -> 1
@@ -18,7 +19,14 @@
 #define LD_ERROR_MT "llmdo.Error"
 
 /* Exit statuses, documented in README.md. */
-enum { LD_EXIT_OK = 0, LD_EXIT_RUN = 1, LD_EXIT_USAGE = 2, LD_EXIT_INTERRUPT = 130, LD_EXIT_PIPE = 141 };
+enum {
+  LD_EXIT_OK = 0,
+  LD_EXIT_RUN = 1,
+  LD_EXIT_USAGE = 2,
+  LD_EXIT_TEMPFAIL = 75, /* sysexits' EX_TEMPFAIL: a transient model failure; try the job again later */
+  LD_EXIT_INTERRUPT = 130,
+  LD_EXIT_PIPE = 141
+};
 
 /* Creates the metatable; called once per state. [-0, +0] */
 void ld_error_init(lua_State *L);
@@ -40,6 +48,9 @@ const char *ld_error_message(lua_State *L, int idx);
 
 /* Exit status for the error value at idx. [-0, +0] */
 int ld_error_status(lua_State *L, int idx);
+
+/* core.error.status(err) -> exit status. [-1, +1] */
+int l_error_status(lua_State *L);
 
 /* Lua functions: core.error(kind, message [, fields]) and core.is_error(v). */
 int l_error_new(lua_State *L);

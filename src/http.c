@@ -95,6 +95,7 @@ struct xfer {
   int too_big;
   int keep_headers; /* keep the final response's header lines for h:headers() */
   ld_buf hdrs;
+  ld_buf retry_log; /* one line per retry, for h:retries() (the journal) */
   int hdrs_too_big;
   ld_sse sse;
   int sse_error;
@@ -264,9 +265,9 @@ static void set_error(xfer *x, const char *kind, const char *msg) {
   x->error_kind = kind;
 }
 
-/* At -v and -vv, one line per retry: "retry 1/4 in 0.5 s: 529 overloaded_error". */
+/* One line per retry, "retry 1/4 in 0.5 s: 529 overloaded_error": kept
+** for h:retries(), and shown at -v and -vv. */
 static void say_retry(xfer *x, CURLcode result, double ms) {
-  if (!ld_events_lines()) return;
   char why[CURL_ERROR_SIZE + 64];
   if (result != CURLE_OK) {
     if (x->timed_out)
@@ -281,7 +282,12 @@ static void say_retry(xfer *x, CURLcode result, double ms) {
   char line[sizeof why + 64];
   int n = snprintf(line, sizeof line, "retry %d/%d in %.1f s: %s", x->attempt + 1, x->max_retries,
                    ms / 1000.0, why);
-  ld_term_write(stderr, line, n > 0 && (size_t)n < sizeof line ? (size_t)n : strlen(line), LD_TERM_LINE);
+  size_t len = n > 0 && (size_t)n < sizeof line ? (size_t)n : strlen(line);
+  if (x->retry_log.n < 65536) { /* a log, not a buffer to grow without end; a failed add loses a line */
+    if (ld_buf_add(&x->retry_log, line, len, 0) == 0) (void)ld_buf_add(&x->retry_log, "\n", 1, 0);
+  }
+  if (!ld_events_lines()) return;
+  ld_term_write(stderr, line, len, LD_TERM_LINE);
   fputc('\n', stderr);
 }
 
@@ -567,6 +573,7 @@ static void free_xfer(uv_handle_t *h) {
   ld_sse_free(&x->sse);
   ld_buf_free(&x->resp);
   ld_buf_free(&x->hdrs);
+  ld_buf_free(&x->retry_log);
   free(x->error);
   free(x->url);
   free(x->method);
@@ -698,6 +705,23 @@ static int l_http_wait(lua_State *L) {
   return wait_k(L, LUA_OK, 0);
 }
 
+/* h:retries() -> the retry lines of this transfer so far ("retry 1/4 in
+** 0.5 s: 529 overloaded_error", ...), or nil when there were none. [-1, +1] */
+static int l_http_retries(lua_State *L) {
+  xfer *x = check_open(L);
+  if (x->retry_log.n == 0) return lua_pushnil(L), 1;
+  lua_newtable(L);
+  lua_Integer i = 0;
+  for (const char *p = x->retry_log.p, *end = p + x->retry_log.n; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) nl = end;
+    lua_pushlstring(L, p, (size_t)(nl - p));
+    lua_rawseti(L, -2, ++i);
+    p = nl + 1;
+  }
+  return 1;
+}
+
 /* h:headers() -> the header lines of the final response, as sent ("name:
 ** value\r\n" each), or nil when the request did not keep them. [-1, +1, may raise] */
 static int l_http_headers(lua_State *L) {
@@ -806,11 +830,9 @@ static int l_http_limit(lua_State *L) {
 
 void ld_http_open(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", l_http_close}, {"__close", l_http_close}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {{"next", l_http_next},
-                                     {"wait", l_http_wait},
-                                     {"headers", l_http_headers},
-                                     {"close", l_http_close},
-                                     {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"next", l_http_next},       {"wait", l_http_wait},
+                                     {"headers", l_http_headers}, {"retries", l_http_retries},
+                                     {"close", l_http_close},     {NULL, NULL}};
   luaL_newmetatable(L, HTTP_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);

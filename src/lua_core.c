@@ -15,6 +15,7 @@
 #include "http.h"
 #include "io.h"
 #include "join.h"
+#include "journal.h"
 #include "json.h"
 #include "lineedit.h"
 #include "proc.h"
@@ -27,8 +28,11 @@
 #include "toolplane.h"
 
 static int open_error(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"new", l_error_new}, {"is", l_error_is}, {"msghandler", ld_vm_msghandler}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"new", l_error_new},
+                                 {"is", l_error_is},
+                                 {"status", l_error_status},
+                                 {"msghandler", ld_vm_msghandler},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }
@@ -99,6 +103,7 @@ static int open_tool(lua_State *L) {
   static const luaL_Reg fns[] = {{"invoke", l_toolplane_invoke},
                                  {"gate_agent", l_toolplane_gate_agent},
                                  {"result", l_toolplane_result},
+                                 {"on_decision", l_toolplane_on_decision},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   ld_toolplane_open(L);
@@ -131,11 +136,19 @@ static int open_text(lua_State *L) {
 }
 
 void ld_core_install(lua_State *L, int idx) {
-  static const luaL_Reg modules[] = {
-      {"llmdo.core.error", open_error}, {"llmdo.core.json", open_json},   {"llmdo.core.sys", open_sys},
-      {"llmdo.core.fs", open_fs},       {"llmdo.core.proc", open_proc},   {"llmdo.core.http", open_http},
-      {"llmdo.core.task", open_task},   {"llmdo.core.frame", open_frame}, {"llmdo.core.tool", open_tool},
-      {"llmdo.core.term", open_term},   {"llmdo.core.text", open_text},   {NULL, NULL}};
+  static const luaL_Reg modules[] = {{"llmdo.core.error", open_error},
+                                     {"llmdo.core.json", open_json},
+                                     {"llmdo.core.sys", open_sys},
+                                     {"llmdo.core.fs", open_fs},
+                                     {"llmdo.core.proc", open_proc},
+                                     {"llmdo.core.http", open_http},
+                                     {"llmdo.core.task", open_task},
+                                     {"llmdo.core.frame", open_frame},
+                                     {"llmdo.core.tool", open_tool},
+                                     {"llmdo.core.term", open_term},
+                                     {"llmdo.core.text", open_text},
+                                     {"llmdo.core.journal", ld_journal_open_module},
+                                     {NULL, NULL}};
   lua_pushvalue(L, idx);
   luaL_setfuncs(L, modules, 0);
   lua_pop(L, 1);

@@ -108,6 +108,13 @@ static void push_options(lua_State *L, const ld_cli *c) {
   SETSTR(tool);
   SETSTR(worker);
   SETSTR(args_json);
+  SETSTR(journal);
+  SETSTR(replay);
+  SETSTR(resume);
+  SETSTR(logs_action);
+  SETSTR(logs_id);
+  SETSTR(logs_project);
+  SETSTR(logs_status);
 #undef SETSTR
 #define SETBOOL(f) lua_pushboolean(L, c->f), lua_setfield(L, -2, #f)
   SETBOOL(approve_all);
@@ -117,7 +124,16 @@ static void push_options(lua_State *L, const ld_cli *c) {
   SETBOOL(debug);
   SETBOOL(tools);
   SETBOOL(connect);
+  SETBOOL(no_log);
+  SETBOOL(json);
 #undef SETBOOL
+  if (c->logs_n) lua_pushinteger(L, c->logs_n), lua_setfield(L, -2, "logs_n");
+  lua_createtable(L, c->argc, 0);
+  for (int i = 0; i < c->argc; i++) {
+    lua_pushstring(L, c->argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "argv");
   if (c->max_depth) lua_pushinteger(L, c->max_depth), lua_setfield(L, -2, "max_depth");
   lua_pushinteger(L, c->verbose);
   lua_setfield(L, -2, "verbose");

@@ -166,12 +166,34 @@ static int run_fn(lua_State *L) {
   return plane_k(L, lua_pcallk(L, 2, 1, P_MSGH, K_FN, plane_k), K_FN);
 }
 
-/* Acts on a gate decision (approval.h); may wait for the approval
+static const char decision_hook = 'd';
+
+/* Tells the run's journal how the gate decided (tool.on_decision): the
+** hook gets (frame, name, args, "approved" | "denied", by). Its failure is
+** no reason to change the decision: it is dropped. [-0, +0] */
+static void tell_decision(lua_State *L, const char *decision, const char *by) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &decision_hook) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushvalue(L, P_FRAME);
+  lua_pushvalue(L, P_NAME);
+  lua_pushvalue(L, P_ARGS);
+  lua_pushstring(L, decision);
+  lua_pushstring(L, by);
+  if (lua_pcall(L, 5, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
+/* Acts on a gate decision (approval.h), made by 'by' ("config",
+** "function", or one of ld_approval_mode's); may wait for the approval
 ** function or for a person, continuing in plane_k. */
-static int gate(lua_State *L, int decision) {
+static int gate(lua_State *L, int decision, const char *by) {
   switch (decision) {
-  case LD_APPROVED: return run_fn(L);
-  case LD_REQUIRED: return gate(L, ld_approval_mode(L, &GATE));
+  case LD_APPROVED: tell_decision(L, "approved", by); return run_fn(L);
+  case LD_REQUIRED: {
+    int d = ld_approval_mode(L, &GATE, &by);
+    return gate(L, d, by);
+  }
   case LD_CALL_FN:
     lua_getfield(L, P_TOOL, "approval");
     lua_pushvalue(L, P_ARGS);
@@ -182,6 +204,7 @@ static int gate(lua_State *L, int decision) {
     return ld_prompt_ask(L, t, lua_tostring(L, -1), lua_rawlen(L, -1), K_GATE_PROMPT, plane_k);
   }
   default: /* LD_DENIED: the error is on top */
+    tell_decision(L, "denied", by);
     if (lua_toboolean(L, P_GATE_ONLY)) return lua_error(L);
     lua_copy(L, -1, P_MSGH); /* the error sits above P_CTX */
     lua_settop(L, P_MSGH);
@@ -206,13 +229,13 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
       ld_error_push(
           L, "tool",
           lua_pushfstring(L, "Tool '%s': approval function failed: %s", lua_tostring(L, P_NAME), msg));
-      return gate(L, LD_DENIED);
+      return gate(L, LD_DENIED, "function");
     }
-    return gate(L, ld_approval_after_fn(L, &GATE, 2));
+    return gate(L, ld_approval_after_fn(L, &GATE, 2), "function");
   }
   if (ctx == K_GATE_PROMPT) { /* text choice note */
     lua_remove(L, -3);
-    return gate(L, ld_approval_answer(L, &GATE));
+    return gate(L, ld_approval_answer(L, &GATE), "person");
   }
   const char *tool = lua_tostring(L, P_NAME);
   if (status == LUA_OK || status == LUA_YIELD) {
@@ -333,7 +356,7 @@ int l_toolplane_invoke(lua_State *L) {
   lua_replace(L, P_ARGS);
   lua_pop(L, 1);
   push_ctx(L); /* P_CTX */
-  return gate(L, ld_approval_first(L, &GATE));
+  return gate(L, ld_approval_first(L, &GATE), "config");
 }
 
 int l_toolplane_gate_agent(lua_State *L) {
@@ -362,7 +385,15 @@ int l_toolplane_gate_agent(lua_State *L) {
   lua_pushvalue(L, P_NAME);
   lua_setfield(L, -2, "name"); /* P_TOOL */
   lua_pushnil(L);              /* P_CTX */
-  return gate(L, ld_approval_first(L, &GATE));
+  return gate(L, ld_approval_first(L, &GATE), "config");
+}
+
+/* tool.on_decision(fn | nil): the hook every gate decision is told. [-1, +0] */
+int l_toolplane_on_decision(lua_State *L) {
+  if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &decision_hook);
+  return 0;
 }
 
 void ld_toolplane_open(lua_State *L) {

@@ -34,6 +34,12 @@ int l_toolplane_gate_agent(lua_State *L);
 /* tool.result(text [, attachments [, is_error]]): see toolplane.c. [-3, +1] */
 int l_toolplane_result(lua_State *L);
 
+/* tool.on_decision(fn | nil): fn(frame, name, args, decision, by) is told
+** each gate decision ("approved" | "denied"; by: "config", "function",
+** "approve_all", "reject_all", "session", "person"); its errors are
+** dropped. [-1, +0] */
+int l_toolplane_on_decision(lua_State *L);
+
 /* Pushes the metatable of every tool's ctx (its methods are Lua's). [-0, +1] */
 void ld_toolplane_open(lua_State *L);
 

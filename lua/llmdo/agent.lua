@@ -23,6 +23,7 @@ local term = require "llmdo.core.term"
 local tool = require "llmdo.core.tool"
 local util = require "llmdo.util"
 local input = require "llmdo.input"
+local journal = require "llmdo.journal"
 local models = require "llmdo.models"
 local toolsets = require "llmdo.toolsets"
 
@@ -62,7 +63,7 @@ end
 
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
-local function model_turn(f, def, run, offer, messages)
+local function model_turn(f, def, run, offer, messages, track)
   frame.count(f, "requests", 1)
   local streamed = false
   local response = models.request(def.model_spec, request(f, def, offer, messages), {
@@ -72,6 +73,7 @@ local function model_turn(f, def, run, offer, messages)
     idle_timeout = run.idle_timeout,
     request_timeout = run.request_timeout,
     max_concurrent_requests = run.max_concurrent_requests,
+    journal = run.journal, tracker = track, worker = def.name, depth = f.depth,
     on_delta = function(text)
       if not streamed then
         streamed = true
@@ -159,7 +161,7 @@ local function stopped(def, response, calls)
   if why == "pause_turn" and #calls == 0 then return "pause" end
 end
 
--- Runs a turn's tool calls through the tool plane: those not marked
+-- Runs a turn's tool calls through the tool plane (journaled): those not marked
 -- sequential together, then the sequential ones one at a time, in order.
 -- A lone call runs in this task; more run as parallel branches.
 local function run_tools(f, tools, calls)
@@ -169,12 +171,12 @@ local function run_tools(f, tools, calls)
     if not (t and t.sequential) then together[#together + 1] = i end
   end
   if #together == 1 then
-    outcomes[together[1]] = tool.invoke(f, calls[together[1]])
+    outcomes[together[1]] = journal.invoke(f, calls[together[1]])
   elseif #together > 1 then
-    task.map(together, function(i) outcomes[i] = tool.invoke(f, calls[i]) end)
+    task.map(together, function(i) outcomes[i] = journal.invoke(f, calls[i]) end)
   end
   for i, call in ipairs(calls) do
-    if not outcomes[i] then outcomes[i] = tool.invoke(f, call) end
+    if not outcomes[i] then outcomes[i] = journal.invoke(f, call) end
   end
   return outcomes
 end
@@ -219,8 +221,9 @@ end
 -- Returns the final text and the stop reason of its response.
 local function loop(f, tools, tool_list, def, run, messages)
   local offer, retries = offered(tool_list), {}
+  local track = run.journal and run.journal.tracker() -- the call's request bodies, journaled as they grow
   while true do
-    local response = model_turn(f, def, run, offer, messages)
+    local response = model_turn(f, def, run, offer, messages, track)
     local calls = record_turn(f, messages, response)
     local state = stopped(def, response, calls)
     if state == "truncated" then run.truncated = true end

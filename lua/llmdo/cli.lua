@@ -91,6 +91,8 @@ local function chat(opts, project, mode)
       local ok, result = task.turn(function()
         local r, i = runtime.run_entry(project, data, {
           max_depth = opts.max_depth, approval_mode = mode, stream = true, history = history, kind = "run",
+          log = true, no_log = opts.no_log or require("llmdo.journal").off_by_env(), journal = opts.journal,
+          argv = opts.argv,
         })
         return { r, i }
       end)
@@ -121,7 +123,12 @@ function M.run(opts)
     check_keys(project)
     return chat(opts, project, mode)
   end
-  local data = resolve_input(opts, project)
+  local data
+  if opts.resume and opts.prompt == nil and opts.input_json == nil then
+    -- the same input as the run it resumes
+    data = require("llmdo.journal").read(opts.resume, "--resume")[1].input
+  end
+  if data == nil then data = resolve_input(opts, project) end
   -- CLI input that lacks what the entry needs is a usage error (exit 2);
   -- normalise it here, before anything runs.
   require("llmdo.input").normalize(project.entry.schema_in, data, "input")
@@ -132,6 +139,8 @@ function M.run(opts)
   if live then term.chat_stream(true) end
   local result, info = runtime.run_entry(project, data, {
     max_depth = opts.max_depth, approval_mode = mode, stream = verbose >= 1 or live,
+    log = true, no_log = opts.no_log or require("llmdo.journal").off_by_env(), journal = opts.journal,
+    replay = opts.replay, resume = opts.resume, argv = opts.argv,
   })
   if live and term.chat_stream(false) > 0 then -- shown already: end its line, print nothing more
     io.stdout:write("\n")
@@ -143,6 +152,7 @@ function M.run(opts)
         and string.format(" (cache: %d read, %d written)", u.cache_read, u.cache_write) or ""
     io.stderr:write(string.format("usage: %d requests, %d input / %d output tokens%s\n", u.requests,
       u.input_tokens, u.output_tokens, cache))
+    if info.journal then io.stderr:write("journal: ", info.journal, "\n") end
   end
   -- an answer cut at max_tokens is printed, but is no plain success
   return result, info.truncated and M.EXIT_TRUNCATED or nil
@@ -251,7 +261,9 @@ end
 
 function M.main(opts)
   term.set_verbosity(opts.verbose or 0)
-  local commands = { check = M.check, lua = M.script, tool = M.tool }
+  local commands = { check = M.check, lua = M.script, tool = M.tool, logs = function(o)
+    return require("llmdo.logs").command(o)
+  end }
   local command = commands[opts.command] or M.run
   local ok, res, status = task.xpcall(command, E.msghandler, opts)
   runtime.close_session()

@@ -223,13 +223,16 @@ function M.check_server_tools(def)
   end
 end
 
+-- Failures that retrying later may cure (rate limits, overload, a server
+-- or the network down, after llmdo's own retries) are marked transient:
+-- their exit status is 75 (docs/cli.md), so a scheduler can retry the job.
 local function http_error(spec, status, text, p)
   util.fail("model", "Model API error (status " .. status .. ") from " .. spec.string .. ": " .. p.error_message(text),
-    { status = status })
+    { status = status, transient = status == 408 or status == 429 or status >= 500 or nil })
 end
 
 local function request_failed(spec, why)
-  util.fail("model", "Model request to " .. spec.string .. " failed: " .. why)
+  util.fail("model", "Model request to " .. spec.string .. " failed: " .. why, { transient = true })
 end
 
 -- A whole response body: the canonical response, or the provider's error.
@@ -252,26 +255,31 @@ end
 
 -- One streamed transfer: the canonical response, or nil when the stream
 -- ended before its terminal event (a proxy or server cut it cleanly).
-local function stream_body(p, spec, h, ctx)
+-- tape (when journaling) keeps the raw answer: the SSE events, status.
+local function stream_body(p, spec, h, ctx, tape)
   local st, events = p.stream(), 0
   while true do
     local ev = h:next()
     if ev == nil then break end
     if ev == "reset" then -- the stream broke and the request is being retried
       st, events = p.stream(), 0
+      if tape then tape.events = {} end
       if ctx.on_reset then ctx.on_reset() end
     else
       events = events + 1
+      if tape then tape.events[events] = ev end
       local ok, err = pcall(st.event, st, ev, ctx.on_delta)
       if not ok then
         if E.is(err) and err.in_stream then
-          util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message)
+          util.fail("model", "Model API error (in stream) from " .. spec.string .. ": " .. err.message,
+            { transient = err.transient })
         end
         error(err, 0)
       end
     end
   end
   local status, text, err = h:wait()
+  if tape then tape.status, tape.error, tape.body = status, err, text ~= "" and text or nil end
   -- a failure, an error status, or an answer the server did not stream
   if not status or status < 200 or status >= 300 or (events == 0 and text ~= "") then
     return whole_body(p, spec, status, text, err)
@@ -280,16 +288,23 @@ local function stream_body(p, spec, h, ctx)
   return st.finish()
 end
 
+-- The answer of one transfer (h: a live handle, or a journal's tape).
+local function answer(p, spec, h, ctx, tape)
+  if ctx.stream then return stream_body(p, spec, h, ctx, tape) end
+  local status, text, err = h:wait()
+  if tape then tape.status, tape.body, tape.error = status, text, err end
+  return whole_body(p, spec, status, text, err)
+end
+
+local function early_end(p, spec)
+  request_failed(spec, "stream ended early (no " .. p.stream_terminal .. ")")
+end
+
 -- Transport failures are retried inside http.c; a stream that ends
 -- cleanly but early is retried here, with the same backoff, within
--- max_retries and request_timeout.
-backends.http = function(spec, req, ctx)
-  local p = require("llmdo.providers." .. spec.api)
+-- max_retries and request_timeout. tape: the last attempt's raw answer.
+local function live(p, spec, body, ctx, tape)
   local url, headers = M.endpoint(spec)
-  -- sorted: the same bytes every run; sized like this worker's last body;
-  -- a C buffer ("b"), freed when this request is done, never a Lua string
-  local body <close> = json.encode(p.encode(req, spec, { stream = ctx.stream }), "sb", spec.last_body_size)
-  spec.last_body_size = #body
   local total_ms = (ctx.request_timeout or 600) * 1000
   local started, retries = sys.now(), 0
   while true do
@@ -302,12 +317,9 @@ backends.http = function(spec, req, ctx)
       request_timeout = math.max(1, math.ceil((total_ms - (sys.now() - started)) / 1000)),
       max_concurrent_requests = ctx.max_concurrent_requests,
     }
-    local result
-    if ctx.stream then
-      result = stream_body(p, spec, h, ctx)
-    else
-      result = whole_body(p, spec, h:wait())
-    end
+    if tape then tape.events = ctx.stream and {} or nil end
+    local result = answer(p, spec, h, ctx, tape)
+    if tape then tape.retries = h:retries() end
     if result then
       for _, c in ipairs(result.tool_calls) do
         if type(c.name) ~= "string" or c.name == "" then
@@ -317,14 +329,52 @@ backends.http = function(spec, req, ctx)
       return result
     end
     local wait_ms = math.min(500 * 2 ^ retries, 8000) * (1 - 0.25 * math.random())
-    if retries >= (ctx.max_retries or 4) or sys.now() - started + wait_ms >= total_ms then
-      request_failed(spec, "stream ended early (no " .. p.stream_terminal .. ")")
-    end
+    if retries >= (ctx.max_retries or 4) or sys.now() - started + wait_ms >= total_ms then early_end(p, spec) end
     h:close()
     task.sleep(wait_ms)
     retries = retries + 1
     if ctx.on_reset then ctx.on_reset() end
   end
+end
+
+-- A request with the run's journal (ctx.journal): the request is written,
+-- then answered from the recorded run (--replay, --resume) or live, and
+-- the answer is written as it arrived. body: what identifies the request
+-- (the wire body; a scripted model's canonical request); ask(tape) the
+-- live answer; decode(recorded) the canonical response of a recorded one.
+local function journaled(spec, ctx, body, ask, decode)
+  local j = ctx.journal
+  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream, ctx.tracker)
+  local tape = {}
+  local started = sys.now()
+  local ok, res = pcall(function()
+    if rec then return decode(rec) end
+    return ask(tape)
+  end)
+  if rec then
+    tape = { status = rec.status, body = rec.body, events = rec.events, error = rec.error, response = rec.response,
+      from_journal = j.mode }
+  end
+  j:response(seq, tape, ok and res or nil, math.floor(sys.now() - started), tape.retries)
+  if not ok then
+    j:request_failed(seq, res)
+    error(res, 0)
+  end
+  return res
+end
+
+backends.http = function(spec, req, ctx)
+  local p = require("llmdo.providers." .. spec.api)
+  -- sorted: the same bytes every run; sized like this worker's last body;
+  -- a C buffer ("b"), freed when this request is done, never a Lua string
+  local body <close> = json.encode(p.encode(req, spec, { stream = ctx.stream }), "sb", spec.last_body_size)
+  spec.last_body_size = #body
+  if not ctx.journal then return live(p, spec, body, ctx) end
+  return journaled(spec, ctx, body, function(tape) return live(p, spec, body, ctx, tape) end, function(rec)
+    local r = answer(p, spec, require("llmdo.journal").tape(rec), { stream = rec.events ~= nil,
+      on_delta = ctx.on_delta })
+    return r or early_end(p, spec)
+  end)
 end
 
 -- One model request: the canonical request in, the canonical response out.
@@ -336,7 +386,16 @@ function M.request(spec, req, ctx)
   if not backend then
     util.fail("model", "provider '" .. spec.provider .. "' (" .. spec.string .. ") is not available in this build")
   end
-  return backend(spec, req, ctx or {})
+  ctx = ctx or {}
+  if ctx.journal and not spec.api then -- a scripted model: its request is the canonical one
+    local ok, body = pcall(json.encode, req, "s")
+    return journaled(spec, ctx, ok and body or "", function(tape)
+      local r = backend(spec, req, ctx)
+      tape.response = r
+      return r
+    end, function(rec) return M.canonical_response(rec.response, spec.string) end)
+  end
+  return backend(spec, req, ctx)
 end
 
 return M

@@ -12,6 +12,7 @@ local util = require "llmdo.util"
 local input = require "llmdo.input"
 local process = require "llmdo.process"
 local agent = require "llmdo.agent"
+local journal = require "llmdo.journal"
 local toolsets = require "llmdo.toolsets"
 
 local M = {}
@@ -25,7 +26,7 @@ methods.call_agent = agent.call
 local next_id = 0
 local function call_tool(f, name, args)
   next_id = next_id + 1
-  local o = tool.invoke(f, { id = "call_" .. next_id, name = name, args = args or {} })
+  local o = journal.invoke(f, { id = "call_" .. next_id, name = name, args = args or {} })
   if o.kind == "ok" then return o.value end
   if o.kind == "error" or o.kind == "permission" then error(o.error, 0) end
   util.fail("run", o.message)
@@ -124,6 +125,19 @@ local function in_run(run, name, fn)
   return res, rt
 end
 
+-- The journal of a run (docs/journal.md), or nil. opts: journal (a file),
+-- log (the default directory, unless no_log), replay, resume, argv.
+local function open_journal(project, run, data, opts)
+  if not (opts.journal or opts.replay or opts.resume or opts.log) then return nil end
+  local j = journal.start {
+    path = opts.journal, no_log = opts.no_log or not opts.log, replay = opts.replay, resume = opts.resume,
+    project = project.display, entry = project.entry.name, argv = opts.argv, input = data, stream = run.stream,
+  }
+  -- a recorded run is answered as it asked: streamed or not (the wire body says which)
+  if j and j.source then run.stream = j.source.start.stream or false end
+  return j
+end
+
 function M.run_entry(project, data, opts)
   opts = opts or {}
   local entry = project.entry
@@ -133,14 +147,23 @@ function M.run_entry(project, data, opts)
   if entry.kind == "worker" then
     main = function(inp, rt) return rt:call_agent(entry.worker.name, inp) end
   end
-  local history
-  local res, rt = in_run(run, entry.name, function(rt)
+  run.journal = open_journal(project, run, data, opts)
+  local history, root
+  local ok, res = task.xpcall(in_run, E.msghandler, run, entry.name, function(rt)
+    root = rt
     history = frame.get(rt, "history")
     for i, m in ipairs(opts.history or {}) do history[i] = m end
     term.event("user", rt, input.display_text(parts))
     return main(args or parts, rt)
   end)
-  return res, { messages = history, usage = frame.usage(rt), truncated = run.truncated or false }
+  local usage = root and frame.usage(root)
+  if run.journal then
+    local status = ok and (run.truncated and 3 or 0) or E.status(res)
+    run.journal:finish(status, not ok and res or nil, usage, run.truncated)
+  end
+  if not ok then error(res, 0) end
+  return res, { messages = history, usage = usage, truncated = run.truncated or false,
+    journal = run.journal and run.journal.path }
 end
 
 -- llmdo tool: one call of `tool_name` with `args` among worker's tools,

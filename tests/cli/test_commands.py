@@ -18,7 +18,7 @@ CHECK_LUA = HELLO_LUA.replace("return {", "return {\n calc = llmdo.toolset { too
 
 CASES = [
     Case("no command", {}, [], exit=2, stderr=err("missing command (run, check or lua; see llmdo --help)")),
-    Case("unknown command", {}, ["frob"], exit=2, stderr=err("unknown command 'frob' (expected run, check, tool or lua)")),
+    Case("unknown command", {}, ["frob"], exit=2, stderr=err("unknown command 'frob' (expected run, check, tool, logs or lua)")),
     Case("unknown option", basic(), ["run", ".", "--frob"], exit=2, stderr=err("unknown option '--frob'")),
     Case("missing option value", basic(), ["run", ".", "--model"], exit=2,
          stderr=err("option '--model' needs a value")),

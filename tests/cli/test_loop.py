@@ -402,7 +402,8 @@ CASES = [
          ["run", ".", 'helper:{"text":"x"};say'], exit=1,
          stderr_has=["Tool 'helper' exceeded max retries count of 0 (last problem: Invalid arguments for tool "
                      "'helper': input: required field is missing; text: unknown field)"]),
-    Case("golden -v", scripted(), ["run", ".", 'add:{"a":1,"b":2};say', "-v"], stdout="3\n", stderr=GOLDEN_V),
+    Case("golden -v", scripted(), ["run", ".", 'add:{"a":1,"b":2};say', "-v", "--journal", "{root}/j.jsonl"],
+         stdout="3\n", stderr=GOLDEN_V + "journal: {root}/j.jsonl\n"),
     Case("golden -vvv", scripted(), ["run", ".", 'add:{"a":1,"b":2};say', "-vvv"], stdout="3\n",
          stderr=GOLDEN_VVV),
 ]

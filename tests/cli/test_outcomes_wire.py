@@ -131,10 +131,10 @@ CASES.append(probe("anthropic: a stream cut inside a tool call is retried", ANT,
                    [{"fault": "no_terminal", "cut_after": 4, "tool_calls": [{"name": "add", "args": {"a": 1}}]},
                     {"text": "whole"}], {"text": "whole", "resets": 1}, ctx={"stream": True}, check=count(2)))
 CASES.append(probe("anthropic: a stream that keeps ending early fails after the retries", ANT,
-                   [{"fault": "no_terminal", "text": "cut"}] * 2, ctx={"stream": True}, exit=1, check=count(2),
+                   [{"fault": "no_terminal", "text": "cut"}] * 2, ctx={"stream": True}, exit=75, check=count(2),
                    stderr="Error: Model request to anthropic:claude-test failed: stream ended early (no message_stop)\n"))
 CASES.append(probe("openai: a stream that keeps ending early fails after the retries", OAI,
-                   [{"fault": "no_terminal", "text": "cut"}] * 2, ctx={"stream": True}, exit=1, check=count(2),
+                   [{"fault": "no_terminal", "text": "cut"}] * 2, ctx={"stream": True}, exit=75, check=count(2),
                    stderr="Error: Model request to openai:gpt-test failed: stream ended early "
                           "(no finish_reason or [DONE])\n"))
 CASES.append(probe("anthropic: an error body answering a streaming request is the provider's error", ANT,
@@ -143,7 +143,7 @@ CASES.append(probe("anthropic: an error body answering a streaming request is th
                    ctx={"stream": True}, exit=1,
                    stderr="Error: Model API error (status 200) from anthropic:claude-test: Overloaded\n"))
 CASES.append(probe("anthropic: an error event in a 200 stream names its type", ANT,
-                   [{"fault": "stream_error", "message": "Overloaded"}], ctx={"stream": True}, exit=1,
+                   [{"fault": "stream_error", "message": "Overloaded"}], ctx={"stream": True}, exit=75,
                    stderr="Error: Model API error (in stream) from anthropic:claude-test: overloaded_error: "
                           "Overloaded\n"))
 

@@ -41,6 +41,6 @@ void suite_cli(void) {
   CHECK(parse(&o, err, "check", "p", "--input-json", "{}", NULL) == -1);
   CHECK_STR(err, "option '--input-json' does not apply to 'check'");
   CHECK(parse(&o, err, "frobnicate", NULL, NULL, NULL, NULL) == -1);
-  CHECK_STR(err, "unknown command 'frobnicate' (expected run, check, tool or lua)");
+  CHECK_STR(err, "unknown command 'frobnicate' (expected run, check, tool, logs or lua)");
   CHECK(parse(&o, err, "run", "p", "-vx", NULL, NULL) == -1);
 }

@@ -37,5 +37,6 @@ void suite_schema(void);
 void suite_sse(void);
 void suite_http(void);
 void suite_jsonrpc(void);
+void suite_journal(void);
 
 #endif

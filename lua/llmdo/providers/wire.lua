@@ -56,20 +56,24 @@ function M.tool_args(text, name)
   return M.object(), "the arguments of tool call '" .. tostring(name) .. "' are " .. why .. ": " .. M.excerpt(text)
 end
 
+-- In-band error types that say "try again later" (exit status 75).
+local TRANSIENT = { overloaded_error = true, rate_limit_error = true, api_error = true, server_error = true }
+
 -- The message of an in-band error event ({"error": {type, message}}),
 -- raised so the backend can tell it from a bug: "overloaded_error: Overloaded".
 function M.stream_error(d, raw)
   local e = type(d) == "table" and d.error
-  local msg
+  local msg, transient
   if type(e) == "table" then
     msg = tostring(e.message or raw)
     if type(e.type) == "string" and e.type ~= "" then msg = e.type .. ": " .. msg end
+    transient = TRANSIENT[e.type]
   elseif type(e) == "string" then
     msg = e
   else
     msg = tostring(raw)
   end
-  error(E.new("model", msg, { in_stream = true }), 0)
+  error(E.new("model", msg, { in_stream = true, transient = transient }), 0)
 end
 
 -- Builds a canonical usage table; every count is an integer.

@@ -1,0 +1,401 @@
+/*
+** journal: journal files. See journal.h.
+*/
+#define _GNU_SOURCE /* memmem */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "buf.h"
+#include "digest.h"
+#include "json.h"
+
+extern char **environ;
+
+/* ---- secrets ---- */
+
+/* Parts of an environment variable's name that make its value a secret. */
+static const char *const SECRET_WORDS[] = {"KEY",    "TOKEN",      "SECRET", "PASSWORD",
+                                           "PASSWD", "CREDENTIAL", "AUTH",   NULL};
+enum { SECRET_MIN = 8, SECRETS_MAX = 64 }; /* shorter values would redact ordinary words */
+
+static struct {
+  int loaded, n;
+  char *value[SECRETS_MAX];
+  char *mark[SECRETS_MAX];
+} S;
+
+static int secret_name(const char *name, size_t len) {
+  char up[256];
+  if (len >= sizeof up) len = sizeof up - 1;
+  for (size_t i = 0; i < len; i++) up[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+  up[len] = 0;
+  for (const char *const *w = SECRET_WORDS; *w; w++)
+    if (strstr(up, *w)) return 1;
+  return 0;
+}
+
+/* Reads the secrets once (the environment does not change under a run).
+** Longest first, so a secret that contains another is redacted whole. */
+static void load_secrets(void) {
+  if (S.loaded) return;
+  S.loaded = 1;
+  for (char **e = environ; *e && S.n < SECRETS_MAX; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq || strlen(eq + 1) < SECRET_MIN || !secret_name(*e, (size_t)(eq - *e))) continue;
+    char *v = strdup(eq + 1), *m = malloc((size_t)(eq - *e) + 13);
+    if (!v || !m) {
+      free(v), free(m);
+      continue;
+    }
+    sprintf(m, "[redacted:%.*s]", (int)(eq - *e), *e);
+    int i = S.n++;
+    while (i > 0 && strlen(S.value[i - 1]) < strlen(v))
+      S.value[i] = S.value[i - 1], S.mark[i] = S.mark[i - 1], i--;
+    S.value[i] = v, S.mark[i] = m;
+  }
+}
+
+int ld_journal_scrub(const char *s, size_t n, const char *const *secrets, const char *const *marks,
+                     int nsecrets, char **out, size_t *outn) {
+  ld_buf b = {0};
+  const char *cur = s, *end = s + n;
+  int hit = 0;
+  while (cur < end) {
+    const char *best = NULL;
+    int bi = -1;
+    for (int i = 0; i < nsecrets; i++) { /* the earliest match; at a tie, the longest (listed first) */
+      const char *m = memmem(cur, (size_t)(end - cur), secrets[i], strlen(secrets[i]));
+      if (m && (!best || m < best)) best = m, bi = i;
+    }
+    if (!best) break;
+    hit = 1;
+    if (ld_buf_add(&b, cur, (size_t)(best - cur), 0) || ld_buf_add(&b, marks[bi], strlen(marks[bi]), 0)) {
+      ld_buf_free(&b);
+      return -1;
+    }
+    cur = best + strlen(secrets[bi]);
+  }
+  if (!hit) return 0;
+  if (ld_buf_add(&b, cur, (size_t)(end - cur), 0)) {
+    ld_buf_free(&b);
+    return -1;
+  }
+  *out = b.p, *outn = b.n;
+  return 1;
+}
+
+/* ---- the journal file ---- */
+
+#define JOURNAL_MT "llmdo.journal"
+
+typedef struct journal {
+  int fd; /* -1 once closed */
+  int failed;
+  char *path;
+} journal;
+
+/* The bytes of a string or a json.encode(v, "b") buffer at idx. [-0, +0, raises] */
+static const char *bytes(lua_State *L, int idx, size_t *n) {
+  const char *p = ld_json_buffer(L, idx, n);
+  return p ? p : luaL_checklstring(L, idx, n);
+}
+
+static journal *check_journal(lua_State *L) { return luaL_checkudata(L, 1, JOURNAL_MT); }
+
+/* Writes all n bytes; returns 0 or an errno. */
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w, n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void fail_journal(journal *j, int err) {
+  j->failed = err ? err : EIO;
+  fprintf(stderr, "warning: journal %s: cannot write (%s); the rest of this run is not journaled\n", j->path,
+          strerror(j->failed));
+}
+
+/* J:write(piece, ...) -> true | false, err. The pieces (strings or
+** json.encode(v, "b") buffers) make one line; a newline is added. [-n, +(1|2)] */
+static int l_journal_write(lua_State *L) {
+  journal *j = check_journal(L);
+  if (j->fd < 0 || j->failed) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, j->fd < 0 ? "closed" : strerror(j->failed));
+    return 2;
+  }
+  int top = lua_gettop(L);
+  size_t n;
+  for (int i = 2; i <= top; i++) bytes(L, i, &n); /* raises, if it must, before anything is held */
+  ld_buf line = {0};
+  for (int i = 2; i <= top; i++) {
+    const char *p = bytes(L, i, &n);
+    if (ld_buf_add(&line, p, n, 0)) goto nomem;
+  }
+  char *clean = NULL;
+  size_t cn = 0;
+  load_secrets();
+  int r = ld_journal_scrub(line.p ? line.p : "", line.n, (const char *const *)S.value,
+                           (const char *const *)S.mark, S.n, &clean, &cn);
+  if (r < 0) goto nomem;
+  if (r == 1) {
+    ld_buf_free(&line);
+    line.p = clean, line.n = cn, line.cap = cn + 1;
+  }
+  if (ld_buf_add(&line, "\n", 1, 0)) goto nomem;
+  int err = write_all(j->fd, line.p, line.n);
+  ld_buf_free(&line);
+  if (err) {
+    fail_journal(j, err);
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, strerror(err));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+nomem:
+  ld_buf_free(&line);
+  return luaL_error(L, "out of memory");
+}
+
+/* J:sync(): the lines written so far reach the disk. [-1, +0] */
+static int l_journal_sync(lua_State *L) {
+  journal *j = check_journal(L);
+  if (j->fd >= 0 && !j->failed && fsync(j->fd) != 0 && errno != EINVAL) fail_journal(j, errno);
+  return 0;
+}
+
+static void close_journal(journal *j) {
+  if (j->fd >= 0) {
+    if (!j->failed && fsync(j->fd) != 0 && errno != EINVAL) fail_journal(j, errno);
+    close(j->fd);
+    j->fd = -1;
+  }
+}
+
+/* J:close() (also __close): synced, then closed; twice is once. [-1, +0] */
+static int l_journal_close(lua_State *L) {
+  close_journal(check_journal(L));
+  return 0;
+}
+
+static int l_journal_gc(lua_State *L) {
+  journal *j = check_journal(L);
+  close_journal(j);
+  free(j->path);
+  j->path = NULL;
+  return 0;
+}
+
+/* J.path, J.failed (the error text, or nil). [-2, +1] */
+static int l_journal_index(lua_State *L) {
+  journal *j = check_journal(L);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "path") == 0)
+    lua_pushstring(L, j->path);
+  else if (strcmp(k, "failed") == 0)
+    j->failed ? (void)lua_pushstring(L, strerror(j->failed)) : lua_pushnil(L);
+  else if (luaL_getmetafield(L, 1, k) == LUA_TNIL)
+    lua_pushnil(L);
+  return 1;
+}
+
+/* journal.open(path [, exclusive]) -> J | nil, err. The file is created
+** (0600) or emptied; exclusive: it must not exist. A symbolic link in its
+** place is refused. [-(1|2), +(1|2)] */
+static int l_journal_openfile(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int flags = lua_toboolean(L, 2) ? O_EXCL : O_TRUNC;
+  lua_settop(L, 1);
+  journal *j = lua_newuserdatauv(L, sizeof *j, 0);
+  j->fd = -1, j->failed = 0, j->path = NULL;
+  luaL_setmetatable(L, JOURNAL_MT);
+  if (!(j->path = strdup(path))) return luaL_error(L, "out of memory");
+  j->fd = open(path, O_WRONLY | O_CREAT | flags | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (j->fd < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  return 1;
+}
+
+/* journal.sha256(s | buffer) -> hex. [-1, +1] */
+static int l_journal_sha256(lua_State *L) {
+  size_t n;
+  const char *p = bytes(L, 1, &n);
+  char hex[65];
+  ld_digest_sha256_hex(p, n, hex);
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+/* journal.clock() -> milliseconds since the epoch (wall clock: names and
+** times of runs). [-0, +1] */
+static int l_journal_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+  return 1;
+}
+
+/* journal.mkdirs(path) -> true | nil, err: the directory and its parents,
+** made 0700 where missing. [-1, +(1|2)] */
+static int l_journal_mkdirs(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *p = strdup(path);
+  if (!p) return luaL_error(L, "out of memory");
+  int err = 0;
+  for (char *s = p + 1;; s++) {
+    if (*s == '/' || *s == '\0') {
+      char c = *s;
+      *s = '\0';
+      if (mkdir(p, 0700) != 0 && errno != EEXIST) err = errno;
+      *s = c;
+      if (err || c == '\0') break;
+    }
+  }
+  free(p);
+  struct stat st;
+  if (!err && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) err = errno ? errno : ENOTDIR;
+  if (err) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(err));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* journal.list(dir) -> { {name=, size=, mtime=}, ... } for the regular
+** files named *.jsonl, unsorted; an absent directory lists nothing.
+** nil, err on other failures. [-1, +(1|2)] */
+static int l_journal_list(lua_State *L) {
+  const char *dir = luaL_checkstring(L, 1);
+  DIR *d = opendir(dir);
+  lua_newtable(L);
+  if (!d) {
+    if (errno == ENOENT) return 1;
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  int fd = dirfd(d);
+  lua_Integer i = 0;
+  struct dirent *e;
+  /* nothing below raises but the pushes (memory): a leaked DIR then is the
+  ** least of the process's problems, and the run is ending anyway */
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    struct stat st;
+    if (len < 7 || strcmp(e->d_name + len - 6, ".jsonl") != 0) continue;
+    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, e->d_name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, (lua_Integer)st.st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushinteger(L, (lua_Integer)st.st_mtime);
+    lua_setfield(L, -2, "mtime");
+    lua_rawseti(L, -2, ++i);
+  }
+  closedir(d);
+  return 1;
+}
+
+/* ---- body trackers (digest.h) ---- */
+
+#define TRACKER_MT "llmdo.bodytrack"
+
+static int l_tracker_gc(lua_State *L) {
+  ld_bodytrack_free(luaL_checkudata(L, 1, TRACKER_MT));
+  return 0;
+}
+
+/* T:feed(body) -> hash, keep, rest. hash: the body's SHA-256; keep: how
+** many bytes of the previous body, as the journal wrote it (secrets
+** redacted), start this one; rest: the bytes after them (nil, with keep 0,
+** when the body must be written whole). [-2, +3] */
+static int l_tracker_feed(lua_State *L) {
+  ld_bodytrack *t = luaL_checkudata(L, 1, TRACKER_MT);
+  size_t n;
+  const char *body = bytes(L, 2, &n);
+  load_secrets();
+  size_t margin = S.n ? strlen(S.value[0]) : 0; /* no secret straddles the split */
+  char hex[65];
+  size_t k = ld_bodytrack_feed(t, body, n, margin, hex);
+  if (k == (size_t)-1) {
+    ld_digest_sha256_hex(body, n, hex);
+    k = 0;
+  }
+  lua_pushlstring(L, hex, 64);
+  if (k == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushnil(L);
+    return 3;
+  }
+  char *clean = NULL;
+  size_t written = k;
+  int r = ld_journal_scrub(body, k, (const char *const *)S.value, (const char *const *)S.mark, S.n, &clean,
+                           &written);
+  free(clean);
+  if (r < 0) return luaL_error(L, "out of memory");
+  lua_pushinteger(L, (lua_Integer)written);
+  lua_pushlstring(L, body + k, n - k);
+  return 3;
+}
+
+/* journal.tracker() -> T, for the request bodies of one worker call. [-0, +1] */
+static int l_journal_tracker(lua_State *L) {
+  ld_bodytrack *t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, TRACKER_MT);
+  return 1;
+}
+
+int ld_journal_open_module(lua_State *L) {
+  static const luaL_Reg meta[] = {{"write", l_journal_write},
+                                  {"sync", l_journal_sync},
+                                  {"close", l_journal_close},
+                                  {"__close", l_journal_close},
+                                  {"__gc", l_journal_gc},
+                                  {"__index", l_journal_index},
+                                  {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"open", l_journal_openfile},
+                                 {"sha256", l_journal_sha256},
+                                 {"mkdirs", l_journal_mkdirs},
+                                 {"list", l_journal_list},
+                                 {"clock", l_journal_clock},
+                                 {"tracker", l_journal_tracker},
+                                 {NULL, NULL}};
+  if (luaL_newmetatable(L, JOURNAL_MT)) luaL_setfuncs(L, meta, 0);
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, TRACKER_MT)) {
+    static const luaL_Reg tmeta[] = {{"__gc", l_tracker_gc}, {"feed", l_tracker_feed}, {NULL, NULL}};
+    luaL_setfuncs(L, tmeta, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, fns);
+  return 1;
+}
