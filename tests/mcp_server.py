@@ -17,7 +17,9 @@ Tools: echo {text}, pid, env {name}, fail (an isError result), image (a PNG),
 resource (an embedded resource and structuredContent), slow {seconds, text}
 (answered later, from another thread: calls are answered out of order),
 die (exits mid-call), garbage (writes a line that is no JSON-RPC), rpc_error
-(a JSON-RPC error response), stderr {text} (writes text to stderr).
+(a JSON-RPC error response), stderr {text} (writes text to stderr),
+ask {method} (sends llmdo a request, and answers the call with llmdo's
+answer; stdio only).
 """
 import argparse
 import base64
@@ -48,7 +50,10 @@ TOOLS = [
     {"name": "rpc_error", "description": "A JSON-RPC error", "inputSchema": {"type": "object"}},
     {"name": "stderr", "description": "Writes to stderr", "inputSchema": {
         "type": "object", "properties": {"text": {"type": "string"}}}},
+    {"name": "ask", "description": "Sends llmdo a request", "inputSchema": {
+        "type": "object", "properties": {"method": {"type": "string"}}, "required": ["method"]}},
 ]
+asked = {}  # the id of a request sent to llmdo -> the reply of the call waiting for its answer
 
 opts = None
 out_lock = threading.Lock()
@@ -102,6 +107,9 @@ def call_tool(name, args, send_later):
 def handle(msg, send):
     """Handles one message; send(obj) writes a message back."""
     method, mid = msg.get("method"), msg.get("id")
+    if method is None and mid in asked:  # llmdo's answer to our request
+        asked.pop(mid)(text(json.dumps(msg.get("result", msg.get("error")), sort_keys=True)))
+        return
     log(f"{method} {mid}" + (f" {msg['params'].get('requestId')}" if method == "notifications/cancelled" else ""))
     if mid is None:
         return
@@ -123,6 +131,10 @@ def handle(msg, send):
         p = msg["params"]
         if p["name"] == "rpc_error":
             send({"jsonrpc": "2.0", "id": mid, "error": {"code": -32000, "message": "widget service unavailable"}})
+            return
+        if p["name"] == "ask":
+            asked["srv-%s" % mid] = reply
+            send({"jsonrpc": "2.0", "id": "srv-%s" % mid, "method": p["arguments"]["method"], "params": {}})
             return
         r = call_tool(p["name"], p.get("arguments", {}), reply)
         if r == "garbage":
