@@ -393,6 +393,7 @@ static int call_k(lua_State *L, int status, lua_KContext ctx) {
   return n;
 }
 
+/* nil, why, kind: a call that could not be made. [-0, +3] */
 static int failed(lua_State *L, const char *why, const char *kind) {
   lua_pushnil(L);
   lua_pushstring(L, why);
@@ -492,12 +493,14 @@ static int l_chan_gc(lua_State *L) {
   return 0;
 }
 
+/* ch:alive() -> whether calls can still reach the server. [-1, +1] */
 static int l_chan_alive(lua_State *L) {
   chan *c = check_open(L);
   lua_pushboolean(L, !c->ended && !c->exited && !c->stage);
   return 1;
 }
 
+/* ch:pid() -> the server's process id (its process group's too). [-1, +1] */
 static int l_chan_pid(lua_State *L) {
   lua_pushinteger(L, check_open(L)->proc.pid);
   return 1;
@@ -515,6 +518,7 @@ static int l_chan_why(lua_State *L) {
   return 1;
 }
 
+/* ch:stderr() -> the last bytes the server wrote to stderr. [-1, +1] */
 static int l_chan_stderr(lua_State *L) {
   chan *c = check_open(L);
   lua_pushlstring(L, c->tail, c->tail_n);
