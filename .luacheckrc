@@ -1,4 +1,4 @@
--- luacheck configuration for lua/, toolsets/ and tests/lua/.
+-- luacheck configuration for lua/, toolsets/, tests/lua/ and examples/.
 std = "lua54"
 max_line_length = 120
 -- the prelude replaces coroutine functions on purpose

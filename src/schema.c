@@ -381,6 +381,9 @@ static int check_number(vctx *c, int s, int v) {
   return ok;
 }
 
+/* "1 character", "2 characters": the limits in messages are counts */
+static const char *plural(double n) { return n == 1 ? "" : "s"; }
+
 static int check_string(vctx *c, int s, int v) {
   lua_State *L = c->L;
   size_t n;
@@ -389,9 +392,9 @@ static int check_string(vctx *c, int s, int v) {
   double lim;
   int ok = 1;
   if (number_kw(c, s, "minLength", &lim) && (double)len < lim)
-    ok = fail(c, "must be at least %g characters long", lim);
+    ok = fail(c, "must be at least %g character%s long", lim, plural(lim));
   if (number_kw(c, s, "maxLength", &lim) && (double)len > lim)
-    ok = fail(c, "must be at most %g characters long", lim);
+    ok = fail(c, "must be at most %g character%s long", lim, plural(lim));
   if (kw(c, s, "pattern") == LUA_TSTRING) {
     const char *why;
     int r = regex_search(L, -1, str, n, &why);
@@ -407,8 +410,10 @@ static int check_array(vctx *c, int s, int v) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, v), done = 0;
   double lim;
   int ok = 1;
-  if (number_kw(c, s, "minItems", &lim) && (double)n < lim) ok = fail(c, "must have at least %g items", lim);
-  if (number_kw(c, s, "maxItems", &lim) && (double)n > lim) ok = fail(c, "must have at most %g items", lim);
+  if (number_kw(c, s, "minItems", &lim) && (double)n < lim)
+    ok = fail(c, "must have at least %g item%s", lim, plural(lim));
+  if (number_kw(c, s, "maxItems", &lim) && (double)n > lim)
+    ok = fail(c, "must have at most %g item%s", lim, plural(lim));
   /* tuple forms: prefixItems (2020-12) or an array-valued items (draft 7) */
   int tuple = kw(c, s, "prefixItems") == LUA_TTABLE;
   if (!tuple) {
@@ -507,9 +512,9 @@ static int check_object(vctx *c, int s, int v) {
   lua_pushnil(L);
   while (lua_next(L, v)) lua_pop(L, 1), count++;
   if (number_kw(c, s, "minProperties", &lim) && count < lim)
-    ok = fail(c, "must have at least %g properties", lim);
+    ok = fail(c, "must have at least %g propert%s", lim, lim == 1 ? "y" : "ies");
   if (number_kw(c, s, "maxProperties", &lim) && count > lim)
-    ok = fail(c, "must have at most %g properties", lim);
+    ok = fail(c, "must have at most %g propert%s", lim, lim == 1 ? "y" : "ies");
   if (kw(c, s, "required") == LUA_TTABLE) {
     int ridx = lua_gettop(L);
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, ridx); i++) {

@@ -179,7 +179,7 @@ end
 -- prints what the model would see. A call turned away before it ran
 -- (unknown tool, arguments that do not fit) is a usage error (exit 2).
 function M.tool(opts)
-  local project = link.load(opts.project, { model = opts.model })
+  local project = link.load(opts.project, { model = opts.model, model_optional = true })
   local mode = approval_mode(opts, project)
   local worker = pick_worker(opts, project)
   local args = {}

@@ -251,7 +251,10 @@ function M.start(opts)
     source = source, mode = opts.replay and "replay" or opts.resume and "resume" or nil,
     from = opts.replay or opts.resume, used = {}, live = false, requests = 0, models = {}, model_list = {},
   }, Journal)
-  if source and opts.replay then j.stream = source.start.stream end
+  if source and source.start.project ~= opts.project then
+    io.stderr:write("warning: ", opts.replay and "--replay" or "--resume", ": ", j.from, " is a run of ",
+      tostring(source.start.project), ", not of ", tostring(opts.project), "\n")
+  end
   j:event("run_start", {
     v = M.VERSION, llmdo = sys.version, project = opts.project, entry = opts.entry, argv = opts.argv,
     input = opts.input, stream = opts.stream or false,

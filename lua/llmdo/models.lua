@@ -55,6 +55,8 @@ function M.select(worker, opts)
     end
     return model, source
   end
+  -- `llmdo tool` calls no model: a worker without one links with `test`
+  if opts.model_optional then return "test", "no model needed" end
   util.fail("project", "No model configured for worker '" .. name
     .. "'. Set model in the worker file, pass --model, or set LLMDO_MODEL.")
 end

@@ -26,6 +26,10 @@ void suite_schema(void) {
   CHECK_STR(check(L, obj, "{b='xy'}"), "a: required field is missing");
   CHECK_STR(check(L, obj, "{a='1'}"), "a: expected number, got string");
   CHECK_STR(check(L, obj, "{a=1, b='x'}"), "b: must be at least 2 characters long");
+  /* a limit of one is singular */
+  CHECK_STR(check(L, "{type='string', minLength=1}", "''"), "(input): must be at least 1 character long");
+  CHECK_STR(check(L, "{type='array', maxItems=1}", "{1, 2}"), "(input): must have at most 1 item");
+  CHECK_STR(check(L, "{type='object', minProperties=1}", "{}"), "(input): must have at least 1 property");
   CHECK_STR(check(L, obj, "{a=1, c=2}"), "c: unknown field");
   CHECK_STR(check(L, obj, "'str'"), "(input): expected object, got string");
   CHECK_STR(check(L, "{type='integer', minimum=0}", "-1"), "(input): must be >= 0, got -1");
