@@ -5,6 +5,7 @@
 
 #include <lauxlib.h>
 
+#include "chan.h"
 #include "error.h"
 #include "events.h"
 #include "frame.h"
@@ -71,8 +72,10 @@ static int open_fs(lua_State *L) {
 }
 
 static int open_proc(lua_State *L) {
-  static const luaL_Reg fns[] = {{"spawn", l_proc_spawn}, {"environ", l_proc_environ}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"spawn", l_proc_spawn}, {"open", l_chan_open}, {"environ", l_proc_environ}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  ld_chan_init(L);
   return 1;
 }
 
@@ -106,6 +109,7 @@ static int open_frame(lua_State *L) {
 static int open_tool(lua_State *L) {
   static const luaL_Reg fns[] = {{"invoke", l_toolplane_invoke},
                                  {"gate_agent", l_toolplane_gate_agent},
+                                 {"result", l_toolplane_result},
                                  {"on_decision", l_toolplane_on_decision},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);

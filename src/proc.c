@@ -183,16 +183,14 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-/* Raises unless the list at idx holds only strings. */
-static void check_strings(lua_State *L, int idx, const char *what) {
+void ld_proc_check_strings(lua_State *L, int idx, const char *what) {
   for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, idx); i++) {
     if (lua_rawgeti(L, idx, i) != LUA_TSTRING) luaL_error(L, "spawn: %s must hold strings", what);
     lua_pop(L, 1);
   }
 }
 
-/* A NULL-terminated copy of the strings in the (checked) list at idx. */
-static char **string_list(lua_State *L, int idx) {
+char **ld_proc_strings(lua_State *L, int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   char **v = calloc((size_t)n + 1, sizeof *v);
   if (!v) return NULL;
@@ -202,6 +200,41 @@ static char **string_list(lua_State *L, int idx) {
     lua_pop(L, 1);
   }
   return v;
+}
+
+int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, const char *cwd, uv_pipe_t *in,
+                  uv_pipe_t *out, uv_pipe_t *err, uv_exit_cb on_exit) {
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE; /* /dev/null */
+  if (in) {
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)in;
+  }
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)err;
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = argv[0];
+  opts.args = argv;
+  opts.env = env;
+  opts.cwd = cwd;
+  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, signalled as one */
+  opts.stdio_count = 3;
+  opts.stdio = stdio;
+  opts.exit_cb = on_exit;
+  int r = uv_spawn(loop, p, &opts);
+  free(argv);
+  free(env);
+  return r;
+}
+
+int ld_proc_spawn_failed(lua_State *L, int r) {
+  lua_pushnil(L);
+  lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
+  lua_pushstring(L, uv_err_name(r));
+  return 3;
 }
 
 /* [-1, +1 or +3, yields] See proc.h. */
@@ -229,10 +262,10 @@ int l_proc_spawn(lua_State *L) {
   const char *what = luaL_optstring(L, -1, "spawn");
   lua_pop(L, 1); /* the string stays anchored by the options table */
   ld_task *t = ld_task_check(L, what);
-  check_strings(L, 2, "argv");
-  if (lua_istable(L, 3)) check_strings(L, 3, "env");
-  char **argv = string_list(L, 2); /* nothing raises until these are freed and op is closed */
-  char **env = lua_istable(L, 3) ? string_list(L, 3) : NULL;
+  ld_proc_check_strings(L, 2, "argv");
+  if (lua_istable(L, 3)) ld_proc_check_strings(L, 3, "env");
+  char **argv = ld_proc_strings(L, 2); /* nothing raises until these are freed and op is closed */
+  char **env = lua_istable(L, 3) ? ld_proc_strings(L, 3) : NULL;
   proc_op *op = calloc(1, sizeof *op);
   char *in_copy = input && input_len > 0 ? malloc(input_len) : NULL;
   if (!argv || (lua_istable(L, 3) && !env) || !op || (input && input_len > 0 && !in_copy)) {
@@ -253,36 +286,12 @@ int l_proc_spawn(lua_State *L) {
   op->proc.data = op->out.data = op->err.data = op->timer.data = op->in.data = op;
   op->write_req.data = op;
   op->open_handles = 4 + op->has_in;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE; /* /dev/null */
-  if (op->has_in) {
-    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-    stdio[0].data.stream = (uv_stream_t *)&op->in;
-  }
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&op->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&op->err;
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = argv[0];
-  opts.args = argv;
-  opts.env = env;
-  opts.cwd = cwd;
-  opts.flags = UV_PROCESS_DETACHED; /* setsid: its own process group, killed as one */
-  opts.stdio_count = 3;
-  opts.stdio = stdio;
-  opts.exit_cb = on_exit_cb;
-  int r = uv_spawn(loop, &op->proc, &opts);
-  free(argv);
-  free(env);
+  int r = ld_proc_start(loop, &op->proc, argv, env, cwd, op->has_in ? &op->in : NULL, &op->out, &op->err,
+                        on_exit_cb);
   if (r != 0) { /* not started: the handles still have to be closed */
     op->exited = 1;
     close_all(op);
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(-r)); /* libuv's codes are negated errno values on Unix */
-    lua_pushstring(L, uv_err_name(r));
-    return 3;
+    return ld_proc_spawn_failed(L, r);
   }
   op->out_open = op->err_open = 1;
   op->task = t;

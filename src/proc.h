@@ -22,8 +22,26 @@
 #define LD_PROC_H
 
 #include <lua.h>
+#include <uv.h>
 
 int l_proc_spawn(lua_State *L);
+
+/* Starts argv[0] (argv, env: NULL-terminated; both freed here) in its own
+** process group (setsid), so it can be signalled as one. stdin is the pipe
+** 'in' or /dev/null; stdout and stderr the pipes given (initialised by the
+** caller). Returns 0 or a libuv error code. */
+int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, const char *cwd, uv_pipe_t *in,
+                  uv_pipe_t *out, uv_pipe_t *err, uv_exit_cb on_exit);
+
+/* Pushes nil, the reason and its code ("ENOENT") for libuv error r. [-0, +3] */
+int ld_proc_spawn_failed(lua_State *L, int r);
+
+/* Raises unless the list at idx holds only strings. [-0, +0, may raise] */
+void ld_proc_check_strings(lua_State *L, int idx, const char *what);
+
+/* A NULL-terminated malloc'd array of the strings of the checked list at
+** idx (they stay anchored by the list), or NULL when memory runs out. [-0, +0] */
+char **ld_proc_strings(lua_State *L, int idx);
 
 /* core.environ() -> { "K=V", ... } (the process environment). */
 int l_proc_environ(lua_State *L);

@@ -62,6 +62,9 @@ static int reported(lua_State *L) {
   int o = lua_gettop(L);
   lua_getfield(L, o, "kind");
   int ok = strcmp(lua_tostring(L, -1), "ok") == 0;
+  lua_getfield(L, o, "is_error"); /* a result the tool marked as an error (tool.result) */
+  int is_error = !ok || lua_toboolean(L, -1);
+  lua_pop(L, 1);
   if (ok)
     lua_getfield(L, o, "value");
   else if (lua_getfield(L, o, "message") == LUA_TNIL) {
@@ -70,7 +73,7 @@ static int reported(lua_State *L) {
     ld_error_message(L, -1);
     lua_remove(L, -2);
   }
-  ld_event_tool_result(L, P_FRAME, lua_tostring(L, P_NAME) ? lua_tostring(L, P_NAME) : "?", -1, !ok);
+  ld_event_tool_result(L, P_FRAME, lua_tostring(L, P_NAME) ? lua_tostring(L, P_NAME) : "?", -1, is_error);
   lua_settop(L, o);
   LD_STACK_LEAVE(L, 0);
   return 1;
@@ -104,6 +107,49 @@ static int l_content(lua_State *L) {
   else
     ld_json_encode(L, 1, LD_JSON_SORTED);
   return 1;
+}
+
+static const char result_mt = 'r';
+
+/* tool.result(text, attachments, is_error) -> a result that carries more
+** than text: attachments the model sees ({ {type = "attachment",
+** media_type =, data = base64}, ... }), and a mark that the model is to
+** read it as a tool error (the call goes on). [-3, +1] */
+int l_toolplane_result(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 3);
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "text");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "attachments");
+  lua_pushboolean(L, lua_toboolean(L, 3));
+  lua_setfield(L, -2, "is_error");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &result_mt);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* The outcome of a tool.result: its text is the value and the content. [-0, +1] */
+static int rich_outcome(lua_State *L) {
+  new_outcome(L, "ok");
+  lua_getfield(L, P_RESULT, "text");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "content");
+  lua_setfield(L, -2, "value");
+  lua_getfield(L, P_RESULT, "attachments");
+  lua_setfield(L, -2, "attachments");
+  lua_getfield(L, P_RESULT, "is_error");
+  lua_setfield(L, -2, "is_error");
+  return reported(L);
+}
+
+static int is_rich(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &result_mt);
+  int r = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return r;
 }
 
 /* After fn: turns its result or error into the outcome. */
@@ -193,6 +239,7 @@ static int plane_k(lua_State *L, int status, lua_KContext ctx) {
   }
   const char *tool = lua_tostring(L, P_NAME);
   if (status == LUA_OK || status == LUA_YIELD) {
+    if (is_rich(L, P_RESULT)) return rich_outcome(L);
     lua_pushcfunction(L, l_content);
     lua_pushvalue(L, P_RESULT);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
@@ -350,6 +397,8 @@ int l_toolplane_on_decision(lua_State *L) {
 }
 
 void ld_toolplane_open(lua_State *L) {
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &result_mt);
   lua_newtable(L);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_mt);

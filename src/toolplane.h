@@ -12,7 +12,9 @@
 ** kind: "ok" (value, and content: the text the model receives), "retry"
 ** (message: back to the model as a retry prompt, counted against the
 ** tool's budget), "unknown" (no such tool; message), "permission"
-** (message, error), "error" (error: fails the worker call). refused = true
+** (message, error), "error" (error: fails the worker call). A tool.result
+** value gives an "ok" outcome with attachments and is_error (the model
+** reads it as a tool error; the call goes on). refused = true
 ** marks a call turned away before the gate (unknown tool, arguments that
 ** are not valid), so fn never ran.
 */
@@ -28,6 +30,9 @@ int l_toolplane_invoke(lua_State *L);
 ** ctx:call_agent, as if the worker were called as a tool. Returns nothing
 ** or raises the denial. [-3, +0, yields, raises] */
 int l_toolplane_gate_agent(lua_State *L);
+
+/* tool.result(text [, attachments [, is_error]]): see toolplane.c. [-3, +1] */
+int l_toolplane_result(lua_State *L);
 
 /* tool.on_decision(fn | nil): fn(frame, name, args, decision, by) is told
 ** each gate decision ("approved" | "denied"; by: "config", "function",

@@ -219,7 +219,7 @@ local function tool_results(run, tools, calls, outcomes, retries)
     local o = outcomes[i]
     local part = { type = "tool_result", id = call.id, name = call.name }
     if o.kind == "ok" then
-      part.content, part.is_error = o.content, false
+      part.content, part.is_error, part.attachments = o.content, o.is_error or false, o.attachments
     elseif o.kind == "retry" or o.kind == "unknown" then
       local t = tools[call.name]
       local budget = t and t.retries or 1

@@ -27,6 +27,7 @@ M.options = {
   debug = { "--debug", nil, "a traceback with every error" },
   output_json = { "--output-json", "FILE", "write the result, stop reason, usage and cost to FILE as JSON" },
   tools = { "--tools", nil, "print every worker's tools with their JSON Schemas (factories run)" },
+  connect = { "--connect", nil, "start each MCP server once and list its tools and schemas" },
   worker = { "--worker", "NAME", "whose tools (default: the entry worker)" },
   args_json = { "--args", "JSON", "the tool's arguments, a JSON object" },
   json = { "--json", nil, "print JSON" },
@@ -66,13 +67,17 @@ examples:
   llmdo run ./proj --input-json '{"input": "Review", "attachments": ["a.pdf"]}'
   llmdo run ./proj --chat]] },
   { name = "check", summary = "link the project and list each worker, its model and its tools",
-    usage = "llmdo check PROJECT [--model MODEL] [--tools]",
+    usage = "llmdo check PROJECT [--model MODEL] [--tools] [--connect]",
     args = { PROJECT },
-    options = { "model", "tools", "debug" },
+    options = { "model", "tools", "connect", "debug" },
     epilog = [[
+Without --connect, check starts no MCP server; --tools on a project with MCP
+servers needs --connect.
+
 examples:
   llmdo check ./proj
-  llmdo check ./proj --tools     # every tool's JSON Schema, as the model sees it]] },
+  llmdo check ./proj --tools     # every tool's JSON Schema, as the model sees it
+  llmdo check ./proj --connect   # MCP servers started once: their tools and schemas]] },
   { name = "tool", summary = "call one tool through the tool plane with no model; print what the model would see",
     usage = "llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]",
     args = { PROJECT, { "tool", "TOOL", "the tool's name, as the model sees it" } },
@@ -362,7 +367,7 @@ end
 function M.overview()
   local lines = {
     "usage: llmdo run PROJECT [PROMPT] [options]",
-    "       llmdo check PROJECT [--model MODEL] [--tools]",
+    "       llmdo check PROJECT [--model MODEL] [--tools] [--connect]",
     "       llmdo tool PROJECT TOOL [--worker NAME] [--args JSON] [options]",
     "       llmdo logs [-n N] [--project TEXT] [--status STATUS] [--json] | logs show ID",
     "       llmdo models | config path|show | completion bash|zsh|fish",

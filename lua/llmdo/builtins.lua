@@ -12,6 +12,8 @@ M.toolsets = {
   -- a preset's rules are the whole list: its instances may not replace or widen them
   shell_readonly = { module = "shell", config = { preset = "readonly" }, fixed = { "rules", "default" } },
   shell_file_ops = { module = "shell", config = { preset = "file_ops" }, fixed = { "rules", "default" } },
+  -- an MCP server: named instances only (the name prefixes its tools)
+  mcp = { module = "mcp", config = {}, instance_only = true },
 }
 
 -- The configuration of a built-in: the instance's options, with the

@@ -317,7 +317,9 @@ end
 -- `llmdo check`: the linked project, one block per worker.
 function M.check(opts)
   local project = link.load(opts.project, { model = opts.model })
+  local mcp_toolset = require "llmdo.toolsets.mcp"
   if opts.tools then -- every tool's schema, by worker: factories run (and clean up)
+    if not opts.connect then mcp_toolset.refuse_servers(project) end
     local out = {}
     for _, def in ipairs(project.worker_list) do out[def.name] = runtime.tool_list(project, def.name) end
     return out
@@ -361,6 +363,7 @@ function M.check(opts)
       add("  server-side tools: " .. table.concat(st, ", "))
     end
   end
+  if opts.connect then mcp_toolset.report(project, add) end
   return table.concat(lines, "\n")
 end
 

@@ -398,7 +398,8 @@ end
 local REUSED = { ok = true, retry = true, unknown = true }
 
 local function outcome_of(rec)
-  local o = { kind = rec.kind, content = rec.content, message = rec.message }
+  local o = { kind = rec.kind, content = rec.content, message = rec.message, is_error = rec.is_error,
+    attachments = rec.attachments } -- (an MCP tool's result: a tool error the model read, images)
   if rec.kind == "ok" then
     o.value = rec.content
     if rec.json then o.value = json.decode(rec.content) end
@@ -424,7 +425,8 @@ function M.invoke(f, call)
         fields.from_journal = "resume"
         local seq = j:event("tool_call", fields)
         j:event("tool_result", { call = seq, tool = call.name, kind = rec.kind, content = rec.content,
-          message = rec.message, json = rec.json, from_journal = "resume" })
+          message = rec.message, json = rec.json, is_error = rec.is_error, attachments = rec.attachments,
+          from_journal = "resume" })
         return outcome_of(rec)
       end
     end
@@ -436,6 +438,7 @@ function M.invoke(f, call)
   local res = { call = seq, tool = call.name, kind = o.kind, message = o.message, ms = math.floor(sys.now() - started) }
   if o.kind == "ok" then
     res.content, res.json = o.content, type(o.value) ~= "string" or nil
+    res.is_error, res.attachments = o.is_error or nil, o.attachments
   elseif o.error then
     res.error = E.is(o.error) and o.error.message or tostring(o.error)
   end

@@ -24,6 +24,7 @@ local function single_worker_manifest(path)
       return rt
     end)(),
     providers = {},
+    mcp = {},
   }
 end
 
@@ -239,14 +240,22 @@ local function marked_entries(display, order, lua_entry)
   return marked
 end
 
--- Step 6: one toolset name space for built-ins, Lua toolsets and workers.
-local function toolset_namespace(lua_toolsets, order)
+-- Step 6: one toolset name space for built-ins, project.lua's MCP servers,
+-- Lua toolsets and workers.
+local function toolset_namespace(lua_toolsets, order, manifest)
   local namespace = {}
   for name in pairs(builtins.toolsets) do namespace[name] = { kind = "builtin", name = name, from = "built-in" } end
+  for _, name in ipairs(util.sorted_keys(manifest.mcp)) do
+    if namespace[name] then
+      fail("project", manifest.display .. ": mcp." .. name .. ": a built-in toolset has this name")
+    end
+    namespace[name] = { kind = "mcp", name = name, config = manifest.mcp[name], from = manifest.display }
+  end
   for _, name in ipairs(util.sorted_keys(lua_toolsets)) do
     local t = lua_toolsets[name]
     if namespace[name] then
-      fail("project", t.from .. ": Duplicate toolset name: " .. name .. " (a built-in toolset has this name)")
+      fail("project", t.from .. ": Duplicate toolset name: " .. name .. " (" .. (namespace[name].kind == "mcp"
+        and "an MCP server in " .. namespace[name].from or "a built-in toolset") .. " has this name)")
     end
     namespace[name] = { kind = "lua", name = name, spec = t.spec, from = t.from }
   end
@@ -254,7 +263,8 @@ local function toolset_namespace(lua_toolsets, order)
     local other = namespace[def.name]
     if other then
       fail("project", def.display .. ": Duplicate toolset name: " .. def.name .. " (the worker and "
-        .. (other.kind == "builtin" and "a built-in toolset" or ("a Lua toolset in " .. other.from)) .. ")")
+        .. (other.kind == "builtin" and "a built-in toolset" or other.kind == "mcp"
+          and ("an MCP server in " .. other.from) or ("a Lua toolset in " .. other.from)) .. ")")
     end
     namespace[def.name] = { kind = "worker", name = def.name, worker = def, from = def.display }
   end
@@ -275,6 +285,14 @@ local function link_toolsets(def, namespace)
     if e.instance and target.kind == "worker" then
       fail("project", def.display .. ": toolset instance '" .. e.name .. "' names worker '" .. target.name
         .. "'; workers take no configuration (list it as '- " .. target.name .. "')")
+    end
+    if target.kind == "mcp" then -- an instance of the mcp toolset; its own options win
+      local config = util.shallow_copy(target.config)
+      for k, v in pairs(e.config or {}) do config[k] = v end
+      e.config, e.instance, target = config, true, namespace.mcp
+    elseif target.kind == "builtin" and builtins.toolsets[target.name].instance_only and not e.instance then
+      fail("project", def.display .. ": toolset '" .. e.name .. "' needs an instance name and its server, e.g. "
+        .. "'- gh: {toolset: mcp, command: [github-mcp-server, stdio]}', or a server in project.lua's mcp")
     end
     e.target = target
     e.prefix = e.instance and e.name or nil
@@ -337,7 +355,7 @@ function M.load(arg, opts)
   ctx.lua_entry = entries[1]
   local workers, order = load_workers(ctx)
   local marked = marked_entries(ctx.display, order, ctx.lua_entry)
-  local namespace = toolset_namespace(lua_toolsets, order)
+  local namespace = toolset_namespace(lua_toolsets, order, manifest)
   for _, def in ipairs(order) do link_toolsets(def, namespace) end
   local entry = choose_entry(ctx, workers, order, marked)
   local secret_vars = {}

@@ -53,6 +53,7 @@ local manifest_shape = V.record {
   entry = V.record { input = input_shape, allow_cli_input = V.boolean },
   runtime = runtime_shape,
   providers = V.map(provider_shape),
+  mcp = V.map(V.table), -- MCP servers as toolsets, by name (checked by llmdo.mcp)
 }
 
 M.builtin_providers = { anthropic = true, openai = true, ollama = true, test = true, lua = true }
@@ -166,6 +167,14 @@ function M.load_manifest(file)
         .. "]: provider names may use letters, digits, '_', '.' and '-'")
     end
   end
+  for _, name in ipairs(util.sorted_keys(m.mcp or {})) do
+    if not util.is_tool_name(name) then
+      fail("project", display .. ": mcp[" .. string.format("%q", name) .. "]: the name prefixes tool names and must "
+        .. "match " .. util.TOOL_NAME_RULE)
+    end
+    local problem = require("llmdo.mcp").check_config(m.mcp[name])
+    if problem then fail("project", display .. ": mcp." .. name .. ": " .. problem) end
+  end
   local rt = util.shallow_copy(M.runtime_defaults)
   for k, v in pairs(m.runtime or {}) do rt[k] = v end
   rt.worker_approval_overrides = rt.worker_approval_overrides or {}
@@ -176,6 +185,7 @@ function M.load_manifest(file)
     workers = workers, lua = lua, entry = entry, runtime = rt,
     runtime_set = m.runtime or {}, -- what project.lua itself says (precedence over the config)
     providers = m.providers or {},
+    mcp = m.mcp or {},
   }
 end
 

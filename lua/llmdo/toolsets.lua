@@ -117,9 +117,9 @@ local function acquire(entry, frame, def, run, call_instances)
   local spec, config = spec_of(entry)
   config = util.shallow_copy(config or {})
   local label = entry.instance and (entry.name .. " (" .. entry.target.name .. ")") or entry.name
-  local scope = spec.scope or "call"
+  local scope = spec.scope_of and spec.scope_of(config) or spec.scope or "call"
   local ctx = { worker = def.name, config = config, project_root = run.project_root, depth = frame.depth,
-    scope = scope, cwd = run.project.cwd, secret_vars = run.project.secret_vars }
+    scope = scope, cwd = run.project.cwd, secret_vars = run.project.secret_vars, name = entry.prefix or entry.name }
   if scope == "call" then
     local inst = instantiate(entry, spec, config, ctx, label)
     call_instances[#call_instances + 1] = inst

@@ -87,7 +87,7 @@ CASES = [
          basic(**{"main.worker": worker(extra="toolsets: [nope]")}), RUN, exit=2,
          stderr=err("main.worker: Unknown toolset 'nope' for worker 'main'. Available: ['filesystem', "
                     "'filesystem_cwd', 'filesystem_cwd_ro', 'filesystem_project', 'filesystem_project_ro', "
-                    "'main', 'shell', 'shell_file_ops', 'shell_readonly']")),
+                    "'main', 'mcp', 'shell', 'shell_file_ops', 'shell_readonly']")),
     Case("self reference is allowed", basic(**{"main.worker": worker(extra="toolsets: [main]")}),
          ["check", "."], stdout_has=["  tools:    main\n"]),
     Case("two toolsets providing one tool name",

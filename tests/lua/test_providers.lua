@@ -157,6 +157,34 @@ do
   T.eq(json.encode(strip(on), "s"), json.encode(off, "s"), "the same request without marks")
 end
 
+-- A tool result with an image (an MCP tool's): Anthropic puts it in the
+-- result, OpenAI (text-only tool messages) in a user message after them
+do
+  local req = { instructions = "", tools = {}, messages = {
+    { role = "user", parts = { { type = "text", text = "q" } } },
+    { role = "assistant", parts = { { type = "tool_call", id = "c1", name = "dot", args = {} },
+      { type = "tool_call", id = "c2", name = "plain", args = {} } } },
+    { role = "tool", parts = {
+      { type = "tool_result", id = "c1", name = "dot", content = "a dot", is_error = false,
+        attachments = { { type = "attachment", media_type = "image/png", data = "iVBOR" } } },
+      { type = "tool_result", id = "c2", name = "plain", content = "text only", is_error = true } } } } }
+  local function wire_json(body) return json.decode(json.encode(body)) end
+  local a = wire_json(anthropic.encode(req, { name = "claude-haiku-4-5" }, {}))
+  local results = a.messages[3].content
+  T.eq(json.encode(results[1].content, "s"), '[{"text":"a dot","type":"text"},{"source":{"data":"iVBOR",'
+    .. '"media_type":"image/png","type":"base64"},"type":"image"}]', "anthropic: text and image in the result")
+  T.eq(results[2].content, "text only", "anthropic: a plain result stays text")
+  T.eq(results[2].is_error, true, "anthropic: is_error")
+  local o = wire_json(openai.encode(req, { name = "gpt-4o", provider = "openai" }, {}))
+  local m = o.messages
+  T.eq(#m, 5, "openai: user, assistant, two tool messages, one user message")
+  T.eq(m[3].role .. " " .. m[3].content .. " / " .. m[4].role .. " " .. m[4].content, "tool a dot / tool text only",
+    "openai: the results' text")
+  T.eq(json.encode(m[5], "s"), '{"content":[{"text":"Attachments of tool call c1 (dot):","type":"text"},'
+    .. '{"image_url":{"url":"data:image/png;base64,iVBOR"},"type":"image_url"}],"role":"user"}',
+    "openai: the image follows the results")
+end
+
 -- Accumulation is linear: 5 MiB of 16-byte deltas (half thinking, half
 -- text) costs about 5 times 1 MiB; quadratic joining would cost 25 times.
 local function feed(total)

@@ -10,6 +10,7 @@ int main(void) {
   suite_schema();
   suite_sse();
   suite_http();
+  suite_jsonrpc();
   suite_journal();
   printf("unit: %d checks, %d failed\n", unit_checks, unit_failures);
   return unit_failures ? 1 : 0;

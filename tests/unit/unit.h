@@ -35,6 +35,7 @@ void suite_json(void);
 void suite_schema(void);
 void suite_sse(void);
 void suite_http(void);
+void suite_jsonrpc(void);
 void suite_journal(void);
 
 #endif

@@ -45,22 +45,28 @@ local server_tools = {
 }
 A.server_tools = server_tools
 
+local function attachment_block(p)
+  local source = { type = "base64", media_type = p.media_type, data = wire.base64_of(p) }
+  if p.media_type == "application/pdf" then return { type = "document", source = source } end
+  return { type = "image", source = source }
+end
+
 local function part_block(p)
   if p.type == "text" then
     if not p.text:match("%S") then return nil end -- the API refuses empty and whitespace-only text blocks
     return { type = "text", text = p.text }
   end
-  if p.type == "attachment" then
-    local data = wire.read_base64(p.path)
-    local source = { type = "base64", media_type = p.media_type, data = data }
-    if p.media_type == "application/pdf" then return { type = "document", source = source } end
-    return { type = "image", source = source }
-  end
+  if p.type == "attachment" then return attachment_block(p) end
   if p.type == "tool_call" then
     return { type = "tool_use", id = p.id, name = p.name, input = wire.object(util.shallow_copy(p.args or {})) }
   end
   if p.type == "tool_result" then
-    return { type = "tool_result", tool_use_id = p.id, content = p.content, is_error = p.is_error or false }
+    local content = p.content
+    if p.attachments and #p.attachments > 0 then -- text and images, in one result
+      content = content ~= "" and { { type = "text", text = content } } or {}
+      for _, a in ipairs(p.attachments) do content[#content + 1] = attachment_block(a) end
+    end
+    return { type = "tool_result", tool_use_id = p.id, content = content, is_error = p.is_error or false }
   end
   if p.type == "provider" and p.provider == "anthropic" then return p.block end
   return nil -- another provider's block: nothing to send

@@ -21,7 +21,7 @@ local function user_content(parts)
     if p.type == "text" then
       out[#out + 1] = { type = "text", text = p.text }
     elseif p.type == "attachment" then
-      local url = "data:" .. p.media_type .. ";base64," .. wire.read_base64(p.path)
+      local url = "data:" .. p.media_type .. ";base64," .. wire.base64_of(p)
       if p.media_type == "application/pdf" then
         out[#out + 1] = { type = "file", file = { filename = util.basename(p.path), file_data = url } }
       else
@@ -54,11 +54,19 @@ local function wire_messages(m)
     if #calls > 0 then msg.tool_calls = calls end
     messages[1] = msg
   elseif m.role == "tool" then
+    -- a tool message holds text only: a result's images follow the
+    -- results as one user message, each introduced by its call
+    local shown = {}
     for _, p in ipairs(m.parts) do
       if p.type == "tool_result" then
         messages[#messages + 1] = { role = "tool", tool_call_id = p.id, content = p.content }
+        if p.attachments and #p.attachments > 0 then
+          shown[#shown + 1] = { type = "text", text = "Attachments of tool call " .. p.id .. " (" .. p.name .. "):" }
+          for _, a in ipairs(p.attachments) do shown[#shown + 1] = a end
+        end
       end
     end
+    if #shown > 0 then messages[#messages + 1] = { role = "user", content = user_content(shown) } end
   end
   return messages
 end

@@ -13,6 +13,12 @@ function M.read_base64(path)
   return sys.base64(bytes)
 end
 
+-- An attachment part's bytes, base64-encoded: its data (a tool result's
+-- image) or its file's.
+function M.base64_of(p)
+  return p.data or M.read_base64(p.path)
+end
+
 -- At most 300 characters of a response body, on one line, for messages.
 function M.excerpt(text)
   text = tostring(text or ""):gsub("%s+", " "):match("^%s*(.-)%s*$")

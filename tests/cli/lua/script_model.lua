@@ -1,6 +1,7 @@
 -- A scripted model for CLI tests. The first user prompt is a ';'-separated
 -- list of turns; a turn is '&'-separated tool calls "tool:{json args}", or
--- "say", which answers with every tool result seen so far (errors marked E:).
+-- "say", which answers with every tool result seen so far (errors marked E:,
+-- attachments as [+media/type]).
 local llmdo = require "llmdo"
 local M = {}
 M.script = llmdo.model(function(req)
@@ -13,7 +14,11 @@ M.script = llmdo.model(function(req)
     local seen = {}
     for _, m in ipairs(req.messages) do
       for _, p in ipairs(m.parts) do
-        if p.type == "tool_result" then seen[#seen + 1] = (p.is_error and "E:" or "") .. p.content end
+        if p.type == "tool_result" then
+          local att = {}
+          for _, a in ipairs(p.attachments or {}) do att[#att + 1] = " [+" .. a.media_type .. "]" end
+          seen[#seen + 1] = (p.is_error and "E:" or "") .. p.content .. table.concat(att)
+        end
       end
     end
     return { text = table.concat(seen, " | ") }
