@@ -51,6 +51,7 @@ struct chan {
   uv_timer_t timer;
   int open_handles; /* libuv handles not yet closed */
   int handles_closing;
+  int reap;  /* the handles are closed but the child has not exited: its exit closes the process handle */
   int boxed; /* the Lua handle still points here */
   int exited, out_open, err_open, in_open, ended;
   int64_t status;
@@ -85,13 +86,20 @@ static void on_closed(uv_handle_t *h) {
   maybe_free(c);
 }
 
+/* Closes the channel's handles. The process handle of a child that has not
+** exited yet stays open until it does: closing it would stop libuv from
+** reaping the child, which would stay a zombie (it has been sent SIGKILL). */
 static void close_handles(chan *c) {
   if (c->handles_closing) return;
   c->handles_closing = 1;
-  uv_handle_t *hs[] = {(uv_handle_t *)&c->proc, (uv_handle_t *)&c->in, (uv_handle_t *)&c->out,
-                       (uv_handle_t *)&c->err, (uv_handle_t *)&c->timer};
+  uv_handle_t *hs[] = {(uv_handle_t *)&c->in, (uv_handle_t *)&c->out, (uv_handle_t *)&c->err,
+                       (uv_handle_t *)&c->timer};
   for (size_t i = 0; i < sizeof hs / sizeof *hs; i++)
     if (!uv_is_closing(hs[i])) uv_close(hs[i], on_closed);
+  if (c->exited || c->proc.pid <= 0)
+    uv_close((uv_handle_t *)&c->proc, on_closed);
+  else
+    c->reap = 1;
   c->in_open = c->out_open = c->err_open = 0;
 }
 
@@ -310,6 +318,11 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
   c->exited = 1;
   c->status = status;
   c->signal = term_signal;
+  if (c->reap) { /* reaped at last; nothing else is open */
+    c->reap = 0;
+    uv_close((uv_handle_t *)&c->proc, on_closed);
+    return;
+  }
   one_end(c);
   maybe_done_closing(c);
 }

@@ -29,7 +29,7 @@ extern char **environ;
 /* Parts of an environment variable's name that make its value a secret. */
 static const char *const SECRET_WORDS[] = {"KEY",    "TOKEN",      "SECRET", "PASSWORD",
                                            "PASSWD", "CREDENTIAL", "AUTH",   NULL};
-enum { SECRET_MIN = 8, SECRETS_MAX = 64 }; /* shorter values would redact ordinary words */
+enum { SECRET_MIN = 8, SECRETS_MAX = 512 }; /* shorter values would redact ordinary words */
 
 static struct {
   int loaded, n;
@@ -47,25 +47,76 @@ static int secret_name(const char *name, size_t len) {
   return 0;
 }
 
-/* Reads the secrets once (the environment does not change under a run).
-** Longest first, so a secret that contains another is redacted whole. */
-static void load_secrets(void) {
-  if (S.loaded) return;
-  S.loaded = 1;
-  for (char **e = environ; *e && S.n < SECRETS_MAX; e++) {
-    const char *eq = strchr(*e, '=');
-    if (!eq || strlen(eq + 1) < SECRET_MIN || !secret_name(*e, (size_t)(eq - *e))) continue;
-    char *v = strdup(eq + 1), *m = malloc((size_t)(eq - *e) + 13);
+/* Adds one secret (and, when JSON escaping changes it, its escaped form:
+** lines are JSON), longest first, so a secret that contains another is
+** redacted whole. A value seen already is not added twice. */
+static void add_secret(const char *name, size_t namelen, const char *value) {
+  char esc[1024];
+  size_t e = 0;
+  for (const char *p = value; *p && e + 7 < sizeof esc; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == '"' || ch == '\\')
+      esc[e++] = '\\', esc[e++] = (char)ch;
+    else if (ch < 0x20)
+      e += (size_t)snprintf(esc + e, sizeof esc - e, "\\u%04x", ch);
+    else
+      esc[e++] = (char)ch;
+  }
+  esc[e] = '\0';
+  const char *forms[2] = {value, strcmp(esc, value) != 0 ? esc : NULL};
+  for (int f = 0; f < 2 && forms[f]; f++) {
+    const char *v0 = forms[f];
+    if (strlen(v0) < SECRET_MIN || S.n >= SECRETS_MAX) continue;
+    int seen = 0;
+    for (int i = 0; i < S.n && !seen; i++) seen = strcmp(S.value[i], v0) == 0;
+    if (seen) continue;
+    char *v = strdup(v0), *m = malloc(namelen + 13);
     if (!v || !m) {
       free(v), free(m);
       continue;
     }
-    sprintf(m, "[redacted:%.*s]", (int)(eq - *e), *e);
+    sprintf(m, "[redacted:%.*s]", (int)namelen, name);
     int i = S.n++;
     while (i > 0 && strlen(S.value[i - 1]) < strlen(v))
       S.value[i] = S.value[i - 1], S.mark[i] = S.mark[i - 1], i--;
     S.value[i] = v, S.mark[i] = m;
   }
+}
+
+/* Reads the secrets of the environment once (it does not change under a run). */
+static void load_secrets(void) {
+  if (S.loaded) return;
+  S.loaded = 1;
+  for (char **e = environ; *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (eq && secret_name(*e, (size_t)(eq - *e))) add_secret(*e, (size_t)(eq - *e), eq + 1);
+  }
+}
+
+static const char *bytes(lua_State *L, int idx, size_t *n);
+
+/* journal.has_secret(s | buffer) -> whether s holds a secret the journal
+** redacts. [-1, +1] */
+static int l_journal_has_secret(lua_State *L) {
+  size_t n;
+  const char *p = bytes(L, 1, &n);
+  load_secrets();
+  int found = 0;
+  for (int i = 0; i < S.n && !found; i++) found = memmem(p, n, S.value[i], strlen(S.value[i])) != NULL;
+  lua_pushboolean(L, found);
+  return 1;
+}
+
+/* journal.add_secret(name, value): a value handed to something outside
+** (an MCP server's env or headers, a provider's key) is redacted from
+** journals whatever its variable is called. [-2, +0] */
+static int l_journal_add_secret(lua_State *L) {
+  size_t n;
+  const char *name = luaL_checklstring(L, 1, &n);
+  const char *value = luaL_checkstring(L, 2);
+  load_secrets();
+  add_secret(name, n, value);
+  return 0;
 }
 
 int ld_journal_scrub(const char *s, size_t n, const char *const *secrets, const char *const *marks,
@@ -331,6 +382,28 @@ static int l_tracker_gc(lua_State *L) {
   return 0;
 }
 
+/* Moves the split k of a body back until no secret can straddle it: the
+** part before k was written in an earlier line (as part of the previous
+** body), the part after is written in this one, and each was redacted on
+** its own. A secret straddles k in either body only if the bytes just
+** before k (shared by both) begin it, so those are what is checked. */
+static size_t split_outside_secrets(const char *body, size_t n, size_t k) {
+  for (int moved = 1; moved && k > 0;) {
+    moved = 0;
+    for (int i = 0; i < S.n && k > 0; i++) {
+      size_t len = strlen(S.value[i]);
+      for (size_t j = len - 1 < k ? len - 1 : k; j > 0; j--) {
+        if (memcmp(body + k - j, S.value[i], j) == 0) {
+          k -= j, moved = 1;
+          break;
+        }
+      }
+    }
+  }
+  while (k > 0 && k < n && ((unsigned char)body[k] & 0xC0) == 0x80) k--; /* not inside a UTF-8 character */
+  return k;
+}
+
 /* T:feed(body) -> hash, keep, rest. hash: the body's SHA-256; keep: how
 ** many bytes of the previous body, as the journal wrote it (secrets
 ** redacted), start this one; rest: the bytes after them (nil, with keep 0,
@@ -340,13 +413,13 @@ static int l_tracker_feed(lua_State *L) {
   size_t n;
   const char *body = bytes(L, 2, &n);
   load_secrets();
-  size_t margin = S.n ? strlen(S.value[0]) : 0; /* no secret straddles the split */
   char hex[65];
-  size_t k = ld_bodytrack_feed(t, body, n, margin, hex);
+  size_t k = ld_bodytrack_feed(t, body, n, 0, hex);
   if (k == (size_t)-1) {
     ld_digest_sha256_hex(body, n, hex);
     k = 0;
   }
+  k = split_outside_secrets(body, n, k);
   lua_pushlstring(L, hex, 64);
   if (k == 0) {
     lua_pushinteger(L, 0);
@@ -386,6 +459,8 @@ int ld_journal_open_module(lua_State *L) {
                                  {"list", l_journal_list},
                                  {"clock", l_journal_clock},
                                  {"tracker", l_journal_tracker},
+                                 {"add_secret", l_journal_add_secret},
+                                 {"has_secret", l_journal_has_secret},
                                  {NULL, NULL}};
   if (luaL_newmetatable(L, JOURNAL_MT)) luaL_setfuncs(L, meta, 0);
   lua_pop(L, 1);

@@ -61,7 +61,8 @@ static int skip_value(cursor *c) {
     return -1;
   }
   const char *start = c->p;
-  while (c->p < c->end && strchr("+-.0123456789eEtrufalsn", *c->p)) c->p++;
+  while (c->p < c->end && *c->p && strchr("+-.0123456789eEtrufalsn", *c->p))
+    c->p++; /* (strchr finds the NUL) */
   return c->p > start ? 0 : -1;
 }
 
@@ -74,6 +75,7 @@ static int key_is(const char *k, size_t n, const char *want) {
 static void take_id(ld_jsonrpc_msg *m, const char *v, size_t n) {
   m->id = v, m->id_len = n;
   if (n == 0 || n > 20 || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) return;
+  if ((v[0] == '0' && n > 1) || (v[0] == '-' && n > 2 && v[1] == '0')) return; /* 01 is no JSON number */
   char buf[24], *end;
   memcpy(buf, v, n);
   buf[n] = '\0';

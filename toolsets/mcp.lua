@@ -14,6 +14,7 @@ local task = require "llmdo.core.task"
 local mcp = require "llmdo.mcp"
 local json = require "llmdo.core.json"
 local util = require "llmdo.util"
+local term = require "llmdo.core.term"
 
 local M = {}
 
@@ -110,13 +111,14 @@ function M.report(project, add)
     task.shield(client.close, client)
     if not ok then error(tools, 0) end
     local info = client.info
-    add("  server:   " .. tostring(info.name or "?") .. " " .. tostring(info.version or "") .. ", protocol "
-      .. client.protocol)
+    -- what a server says is escaped before it reaches the terminal
+    local who = tostring(info.name or "?") .. " " .. tostring(info.version or "")
+    add("  server:   " .. term.escape(who) .. ", protocol " .. term.escape(tostring(client.protocol)))
     for _, name in ipairs(util.sorted_keys(tools)) do
       local t = tools[name]
       add("  " .. e.name .. "_" .. name .. (t.approval == "pre_approved" and "" or "  [needs approval]"))
-      if t.description ~= "" then add("    " .. (t.description:gsub("%s*\n%s*", " "))) end
-      add("    " .. json.encode(t.params, "s"))
+      if t.description ~= "" then add("    " .. term.escape((t.description:gsub("%s*\n%s*", " ")))) end
+      add("    " .. term.escape(json.encode(t.params, "s")))
     end
   end
 end

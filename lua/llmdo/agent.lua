@@ -66,6 +66,21 @@ end
 -- towards runtime.max_tokens_total and runtime.max_cost, which hold for
 -- the whole run, every nested call included. A response that goes over
 -- ends the run with the budget's error.
+-- A budget already spent refuses the next request before it is sent (a
+-- caller that catches the budget's error and goes on would otherwise pay
+-- for every later request).
+local function over_budget(run)
+  local spend = run.spend
+  if run.max_tokens_total and spend.tokens >= run.max_tokens_total then
+    util.fail("budget", string.format("Budget exceeded: max_tokens_total = %d for this run (%d tokens used)",
+      run.max_tokens_total, spend.tokens))
+  end
+  if run.max_cost and spend.cost >= run.max_cost then
+    util.fail("budget", "Budget exceeded: max_cost = " .. prices.format(run.max_cost) .. " for this run ("
+      .. prices.format(spend.cost) .. " spent)")
+  end
+end
+
 local function charge(run, def, usage)
   if type(usage) ~= "table" then return end
   local spend = run.spend
@@ -89,6 +104,7 @@ end
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
 local function model_turn(f, def, run, offer, messages, track)
+  over_budget(run)
   frame.count(f, "requests", 1)
   local streamed = false
   local response = models.request(def.model_spec, request(f, def, offer, messages), {
@@ -98,7 +114,7 @@ local function model_turn(f, def, run, offer, messages, track)
     idle_timeout = run.idle_timeout,
     request_timeout = run.request_timeout,
     max_concurrent_requests = run.max_concurrent_requests,
-    journal = run.journal, tracker = track, worker = def.name, depth = f.depth,
+    journal = run.journal, tracker = track, frame = f, worker = def.name, depth = f.depth,
     on_delta = function(text)
       if not streamed then
         streamed = true

@@ -330,6 +330,13 @@ local function check(o)
     end
     if o.logs_project == "" then usage_fail("option '--project' needs a value") end
     if o.logs_status == "" then usage_fail("option '--status' needs a value (ok, failed, cancelled, ...)") end
+    local statuses = { "ok", "failed", "cancelled", "truncated", "incomplete" }
+    local known = false
+    for _, st in ipairs(statuses) do known = known or st == o.logs_status end
+    if o.logs_status and not known then
+      usage_fail("--status: unknown status '" .. o.logs_status .. "'" .. suggest.hint(o.logs_status, statuses)
+        .. " (expected " .. table.concat(statuses, ", ") .. ")")
+    end
   end
   o.verbose = math.min(o.verbose or 0, 3)
   return o

@@ -217,7 +217,7 @@ end
 
 -- --output-json FILE: the run's outcome as one JSON object (docs/cli.md),
 -- written whether the run succeeded or not.
-local function write_output_json(path, rec)
+local function write_output_json(f, rec)
   local u = rec.usage or {}
   local out = {
     status = rec.ok and "ok" or "error",
@@ -232,10 +232,18 @@ local function write_output_json(path, rec)
       message = E.is(rec.err) and rec.err.message or tostring(rec.err) } or nil,
     journal = rec.journal,
   }
-  local f, err = io.open(path, "w")
-  if not f then util.fail("usage", "--output-json: cannot write " .. path .. ": " .. tostring(err)) end
   f:write(json.encode(out, "ps"), "\n")
   f:close()
+end
+
+-- The --output-json file, opened before the run: a path that cannot be
+-- written must not cost a whole (paid) run.
+local function open_output_json(path)
+  local f, err = io.open(path, "w")
+  if not f then
+    util.fail("usage", "--output-json: cannot write " .. path .. ": " .. tostring(err):gsub("^.-: ", ""))
+  end
+  return f
 end
 
 function M.run(opts)
@@ -249,7 +257,8 @@ function M.run(opts)
     return chat(opts, project, mode)
   end
   local data = cli_input(opts, project)
-  check_keys(project)
+  if not opts.replay then check_keys(project) end -- a replay sends nothing
+  local out_file = opts.output_json and open_output_json(opts.output_json)
   local verbose = opts.verbose or 0
   -- on a terminal, the entry worker's answer appears as it arrives
   local live = sys.isatty(1) and project.entry.kind == "worker" and verbose < 3
@@ -266,8 +275,8 @@ function M.run(opts)
     print_usage(report.usage)
     if report.journal then io.stderr:write("journal: ", report.journal, "\n") end
   end
-  if opts.output_json then
-    write_output_json(opts.output_json, { ok = ok, result = ok and result or nil, err = not ok and result or nil,
+  if out_file then
+    write_output_json(out_file, { ok = ok, result = ok and result or nil, err = not ok and result or nil,
       usage = report.usage, truncated = ok and info.truncated, journal = report.journal })
   end
   if not ok then error(result, 0) end

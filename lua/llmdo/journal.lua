@@ -48,16 +48,23 @@ end
 
 -- Keeps the newest KEEP journals of dir, and no more than MAX_MB in all;
 -- `current` (the new run's file) is never removed.
-local function prune(dir, current)
-  local keep, max_bytes = env_number("LLMDO_LOG_KEEP", M.KEEP), env_number("LLMDO_LOG_MAX_MB", M.MAX_MB) * 1048576
+-- A journal written to within this many seconds may belong to a run still
+-- going: retention leaves it alone.
+M.BUSY_S = 3600
+
+local function limits()
+  return env_number("LLMDO_LOG_KEEP", M.KEEP), env_number("LLMDO_LOG_MAX_MB", M.MAX_MB) * 1048576
+end
+
+local function prune(dir, current, keep, max_bytes)
   local files = J.list(dir)
   if not files then return end
   table.sort(files, function(a, b) return a.name > b.name end) -- newest first: names start with the time
-  local count, bytes = 0, 0
+  local count, bytes, now = 0, 0, J.clock() // 1000
   for _, f in ipairs(files) do
     if f.name ~= current then
       count, bytes = count + 1, bytes + f.size
-      if count >= keep or bytes > max_bytes then os.remove(dir .. "/" .. f.name) end
+      if (count >= keep or bytes > max_bytes) and now - f.mtime > M.BUSY_S then os.remove(dir .. "/" .. f.name) end
     end
   end
 end
@@ -67,18 +74,15 @@ end
 
 -- The events of a journal file, in order; a line cut by a crash ends the
 -- list. Raises a usage error naming the file when it is not a journal.
-function M.read(path, flag)
-  local f, err = io.open(path, "rb")
-  if not f then util.fail("usage", flag .. ": cannot read " .. path .. ": " .. tostring(err):gsub("^[^:]*: ", "")) end
+-- The events of the lines of open file f; raises a usage error when the
+-- first line is not JSON.
+local function parse_lines(f, path, flag)
   local events, n = {}, 0
   for line in f:lines() do
     n = n + 1
     local ok, ev = pcall(json.decode, line)
     if not ok or type(ev) ~= "table" then
-      if n == 1 then
-        f:close()
-        util.fail("usage", flag .. ": " .. path .. " is not an llmdo journal (line 1 is not JSON)")
-      end
+      if n == 1 then util.fail("usage", flag .. ": " .. path .. " is not an llmdo journal (line 1 is not JSON)") end
       break -- the last line of a journal cut mid-write
     end
     if ev.type == "model_request" and ev.body ~= nil then
@@ -89,7 +93,18 @@ function M.read(path, flag)
     end
     events[#events + 1] = ev
   end
+  return events
+end
+
+function M.read(path, flag)
+  local f, err = io.open(path, "rb")
+  if not f then util.fail("usage", flag .. ": cannot read " .. path .. ": " .. tostring(err):gsub("^[^:]*: ", "")) end
+  local ok, events = pcall(parse_lines, f, path, flag)
   f:close()
+  if not ok then
+    if E.is(events) then error(events, 0) end
+    util.fail("usage", flag .. ": cannot read " .. path .. ": " .. tostring(events):gsub("^.-:%d+: ", ""))
+  end
   local first = events[1]
   if not first or first.type ~= "run_start" then
     util.fail("usage", flag .. ": " .. path .. " is not an llmdo journal (no run_start line)")
@@ -110,14 +125,14 @@ end
 -- What a recorded run offers a new one: model answers by request hash, and
 -- (for --resume) tool outcomes by worker, tool and arguments, in order.
 local function recorded(events)
-  local requests, answers, calls = {}, {}, {}
+  local requests, by_seq, answers, calls = {}, {}, {}, {}
   local by_hash, tools = {}, {}
   for _, ev in ipairs(events) do
     if ev.type == "model_request" then
-      requests[ev.seq] = ev
+      by_seq[ev.seq] = ev
       requests[#requests + 1] = ev
-      ev.base = ev.body_base and requests[ev.body_base]
-    elseif ev.type == "model_response" and requests[ev.req] then
+      ev.base = ev.body_base and by_seq[ev.body_base]
+    elseif ev.type == "model_response" and by_seq[ev.req] then
       answers[ev.req] = ev
     elseif ev.type == "tool_call" then
       calls[ev.seq] = ev
@@ -197,7 +212,14 @@ function Journal:event(kind, fields, raw_key, raw)
   if self.off then return 0 end
   self.seq = self.seq + 1
   local ok, enc = pcall(json.encode, fields or {}, "s")
-  if not ok then enc = json.encode({ unencodable = tostring(enc) }, "s") end
+  if not ok then -- a value JSON cannot hold (NaN, a function): the plain fields stay
+    local plain = { unencodable = tostring(enc) }
+    for k, v in pairs(fields) do
+      if type(v) == "string" or type(v) == "boolean" or math.type(v) == "integer" then plain[k] = v end
+    end
+    enc = json.encode(plain, "s")
+    raw = nil
+  end
   local head = string.format('{"type":"%s","seq":%d,"t":%d', kind, self.seq, math.floor(sys.now() - self.started))
   local rest = enc == "{}" and "" or ("," .. enc:sub(2, -2))
   if raw then
@@ -218,12 +240,13 @@ function M.start(opts)
   if opts.replay or opts.resume then
     source = recorded(M.read(opts.replay or opts.resume, opts.replay and "--replay" or "--resume"))
   end
-  local file
+  local file, keep, max_bytes
   if path then
     local err
     file, err = J.open(path)
     if not file then util.fail("usage", "--journal: cannot write " .. path .. ": " .. err) end
   elseif not opts.no_log then
+    keep, max_bytes = limits() -- checked before a file is made
     dir = M.dir()
     local ok, err = dir and J.mkdirs(dir)
     if ok then
@@ -244,7 +267,9 @@ function M.start(opts)
   local j = setmetatable({
     file = file, path = file and path, seq = 0, started = sys.now(), off = file == nil,
     source = source, mode = opts.replay and "replay" or opts.resume and "resume" or nil,
-    from = opts.replay or opts.resume, used = {}, live = false, requests = 0, models = {}, model_list = {},
+    from = opts.replay or opts.resume, used = {}, requests = 0, models = {}, model_list = {},
+    -- resume: the worker calls (frames) that met a difference and went live
+    live = setmetatable({}, { __mode = "k" }),
   }, Journal)
   if source and source.start.project ~= opts.project then
     io.stderr:write("warning: ", opts.replay and "--replay" or "--resume", ": ", j.from, " is a run of ",
@@ -255,7 +280,7 @@ function M.start(opts)
     input = opts.input, stream = opts.stream or false,
     time = M.time(J.clock()), replay = opts.replay, resumed_from = opts.resume,
   })
-  if dir then prune(dir, path:match("[^/]+$")) end
+  if dir and file then prune(dir, path:match("[^/]+$"), keep, max_bytes) end
   return j
 end
 
@@ -307,8 +332,12 @@ end
 
 -- Journals a model request and finds its recorded answer. Returns the
 -- request's seq and the recorded model_response event (or nil: go live).
--- track: the call's tracker (Journal.tracker), or nil to write it whole.
-function Journal:request(spec, worker, depth, body, stream, track)
+-- ctx: worker, depth, stream, tracker (the call's, or nil to write the
+-- body whole), frame (the worker call). body_error: the body could not be
+-- made (a scripted request that is not JSON): it is not written.
+function Journal:request(spec, ctx, body, body_error)
+  local worker, depth, stream, track, f = ctx.worker, ctx.depth, ctx.stream, ctx.tracker, ctx.frame
+  if body_error then track = nil end
   local hash, keep, rest
   if track then
     hash, keep, rest = track.t:feed(body)
@@ -316,7 +345,7 @@ function Journal:request(spec, worker, depth, body, stream, track)
     hash = J.sha256(body)
   end
   local answer
-  if self.source and not self.live then
+  if self.source and not (f and self.live[f]) then
     local queue = self.source.by_hash[hash]
     for _, req in ipairs(queue or {}) do
       if not self.used[req] and (self.mode == "replay" or req.answer.ok) then
@@ -326,7 +355,9 @@ function Journal:request(spec, worker, depth, body, stream, track)
     end
     if not answer then
       if self.mode == "replay" then no_match(self, worker, body) end
-      self.live = true -- resume: from the first mismatch on, the run is live
+      -- resume: from its first difference on, this worker call is live
+      -- (other calls, a parallel branch's, still take what was recorded)
+      if f then self.live[f] = true end
     end
   end
   self.requests = self.requests + 1
@@ -337,7 +368,10 @@ function Journal:request(spec, worker, depth, body, stream, track)
   local fields = { worker = worker, depth = depth, provider = spec.provider, model = spec.string, api = spec.api,
     hash = hash, bytes = #body, stream = stream or false, from_journal = answer and self.mode or nil }
   local seq
-  if rest and track.seq then
+  if body_error then
+    fields.body_error = body_error
+    seq = self:event("model_request", fields)
+  elseif rest and track.seq then
     fields.body_base, fields.body_keep, fields.body_rest = track.seq, keep, rest
     seq = self:event("model_request", fields)
   else
@@ -418,7 +452,7 @@ function M.invoke(f, call)
   local key = M.tool_key(worker, call.name, call.args)
   local fields = { worker = worker, depth = f.depth, id = call.id, tool = call.name, args = call.args,
     args_error = call.args_error }
-  if j.mode == "resume" and not j.live then
+  if j.mode == "resume" and not j.live[f] then
     for _, rec in ipairs(j.source.tools[key] or {}) do
       if not j.used[rec] and REUSED[rec.kind] then
         j.used[rec] = true
@@ -430,7 +464,7 @@ function M.invoke(f, call)
         return outcome_of(rec)
       end
     end
-    j.live = true
+    j.live[f] = true
   end
   local seq = j:event("tool_call", fields)
   local started = sys.now()

@@ -2,6 +2,7 @@
 -- one rendered as a transcript.
 local J = require "llmdo.core.journal"
 local json = require "llmdo.core.json"
+local term = require "llmdo.core.term"
 local util = require "llmdo.util"
 local journal = require "llmdo.journal"
 
@@ -63,21 +64,28 @@ local function journals()
 end
 
 local function duration(ms)
-  if type(ms) ~= "number" then return "?" end
+  if type(ms) ~= "number" or ms ~= ms or ms < 0 or ms > 1e12 then return "?" end
+  ms = math.floor(ms)
   if ms < 1000 then return string.format("%d ms", ms) end
   if ms < 60000 then return string.format("%.1f s", ms / 1000) end
   return string.format("%dm%02ds", ms // 60000, (ms % 60000) // 1000)
 end
 
+-- A journal's fields are whatever the file says: each is checked.
+local function num(v) return math.type(v) == "integer" and v or 0 end
+local function str(v) return type(v) == "string" and v or nil end
+
 local function row(name, dir)
   local start, stop = summary(dir .. "/" .. name)
   if not start then return nil end
   local usage = type(stop.usage) == "table" and stop.usage or {}
+  local models = {}
+  for _, m in ipairs(type(stop.models) == "table" and stop.models or {}) do models[#models + 1] = tostring(m) end
   return {
-    id = name:gsub("%.jsonl$", ""), path = dir .. "/" .. name, time = start.time, project = start.project,
-    entry = start.entry, models = stop.models or {}, requests = stop.requests or usage.requests or 0,
-    input_tokens = usage.input_tokens or 0, output_tokens = usage.output_tokens or 0,
-    status = stop.status, exit = stop.exit, ms = stop.ms,
+    id = name:gsub("%.jsonl$", ""), path = dir .. "/" .. name, time = str(start.time), project = str(start.project),
+    entry = str(start.entry), models = models, requests = num(stop.requests or usage.requests),
+    input_tokens = num(usage.input_tokens), output_tokens = num(usage.output_tokens),
+    status = str(stop.status), exit = math.type(stop.exit) == "integer" and stop.exit or nil, ms = stop.ms,
   }
 end
 
@@ -106,7 +114,17 @@ local function list(opts)
       r.input_tokens .. "/" .. r.output_tokens, tostring(r.project), tostring(r.entry),
       table.concat(r.models, ", "))
   end
-  return table.concat(lines, "\n")
+  return M.shown(lines)
+end
+
+-- Lines for the terminal: what a journal holds came from models, tools
+-- and servers, so control characters are escaped (as -v does).
+function M.shown(lines)
+  local out = {}
+  for _, l in ipairs(lines) do
+    for seg in (l .. "\n"):gmatch("(.-)\n") do out[#out + 1] = term.escape(seg) end
+  end
+  return table.concat(out, "\n")
 end
 
 -- A journal named by ID (a unique prefix of a run's id) or by its path.
@@ -139,13 +157,15 @@ local function render(ev, pad)
   local t = ev.type
   local who = "[" .. tostring(ev.worker or "?") .. "] "
   if t == "model_request" then
-    return pad .. who .. "-> " .. tostring(ev.model) .. string.format(" (%d bytes)", ev.bytes or 0)
+    return pad .. who .. "-> " .. tostring(ev.model) .. string.format(" (%d bytes)", num(ev.bytes))
       .. (ev.from_journal and (" from the journal (" .. ev.from_journal .. ")") or "")
   elseif t == "model_response" then
     local u = type(ev.usage) == "table" and ev.usage or {}
     local head = pad .. "<- " .. tostring(ev.stop_reason or (ev.ok and "?" or "failed")) .. ", "
-      .. duration(ev.ms) .. string.format(", %d in / %d out", u.input_tokens or 0, u.output_tokens or 0)
-    for _, r in ipairs(ev.retries or {}) do head = head .. "\n" .. pad .. "   " .. r end
+      .. duration(ev.ms) .. string.format(", %d in / %d out", num(u.input_tokens), num(u.output_tokens))
+    for _, r in ipairs(type(ev.retries) == "table" and ev.retries or {}) do
+      head = head .. "\n" .. pad .. "   " .. tostring(r)
+    end
     if type(ev.text) == "string" and ev.text ~= "" then head = head .. "\n" .. pad .. "   " .. short(ev.text, 300) end
     return head
   elseif t == "model_error" then
@@ -173,7 +193,8 @@ local function show(opts)
   end
   local events = journal.read(path, "logs show")
   local s = events[1]
-  local out = { "run " .. path:match("([^/]+)%.jsonl$") .. "  " .. tostring(s.time) .. "  llmdo " .. tostring(s.llmdo),
+  local out = { "run " .. path:match("[^/]+$"):gsub("%.jsonl$", "") .. "  " .. tostring(s.time) .. "  llmdo "
+    .. tostring(s.llmdo),
     "project " .. tostring(s.project) .. "  entry " .. tostring(s.entry),
     "input: " .. short(s.input or "", 300) }
   if s.replay then out[#out + 1] = "replayed from " .. s.replay end
@@ -190,14 +211,14 @@ local function show(opts)
   end
   if ended then
     local u = type(ended.usage) == "table" and ended.usage or {}
-    out[#out + 1] = string.format("end: %s (exit %s) in %s, %d requests, %d in / %d out tokens", ended.status,
-      tostring(ended.exit), duration(ended.ms), ended.requests or 0, u.input_tokens or 0, u.output_tokens or 0)
+    out[#out + 1] = string.format("end: %s (exit %s) in %s, %d requests, %d in / %d out tokens", tostring(ended.status),
+      tostring(ended.exit), duration(ended.ms), num(ended.requests), num(u.input_tokens), num(u.output_tokens))
       .. (type(u.cost) == "number" and u.cost > 0 and ", " .. require("llmdo.prices").format(u.cost) or "")
     if ended.error then out[#out + 1] = "error: " .. ended.error end
   else
     out[#out + 1] = "end: none recorded (the run was killed, or is still going)"
   end
-  return table.concat(out, "\n")
+  return M.shown(out)
 end
 
 function M.command(opts)

@@ -113,6 +113,8 @@ local function expand(s, where)
     if (open == "") ~= (close == "") then return nil end
     local v = os.getenv(name)
     if v == nil then missing = missing or name end
+    -- whatever a server is handed is a secret: journals redact it too
+    if v then require("llmdo.core.journal").add_secret(name, v) end
     return v or ""
   end)
   if missing then util.fail("run", where .. ": $" .. missing .. " is not set in the environment") end
@@ -363,19 +365,29 @@ function M.connect(name, config, opts)
   return c
 end
 
+-- Starts the server and shakes hands. One start at a time: the calls of
+-- a turn run concurrently, and those that find the server dead wait for
+-- the first one's restart instead of starting their own. A failed start
+-- closes its transport, not the client (a later call may start it again,
+-- and the instance's cleanup must still close that one).
 function Client:start()
+  self.starting = true
   self.protocol = nil
-  self.transport = self.config.command and start_stdio(self, self.config, self.opts) or start_http(self, self.config)
-  local ok, err = task.xpcall(self.handshake, E.msghandler, self)
+  local ok, err = task.xpcall(function()
+    self.transport = self.config.command and start_stdio(self, self.config, self.opts)
+      or start_http(self, self.config)
+    self:handshake()
+  end, E.msghandler)
+  self.starting = nil
   if not ok then
-    task.shield(self.close, self)
+    if self.transport then task.shield(self.transport.close, self.transport, self) end
     error(err, 0)
   end
 end
 
 -- tools/list, every page: { {name=, description=, inputSchema=}, ... }.
 function Client:list_tools()
-  local tools, cursor, pages = {}, nil, 0
+  local tools, cursor, pages, seen = {}, nil, 0, {}
   repeat
     local r, err = self:request("tools/list", cursor and { cursor = cursor } or object())
     if not r then fail(self, "refused tools/list: " .. rpc_error(err)) end
@@ -389,7 +401,9 @@ function Client:list_tools()
       end
       tools[#tools + 1] = t
     end
-    cursor = type(r.nextCursor) == "string" and r.nextCursor or nil
+    cursor = type(r.nextCursor) == "string" and r.nextCursor ~= "" and r.nextCursor or nil
+    if cursor and seen[cursor] then fail(self, "answered tools/list with the cursor '" .. cursor .. "' twice") end
+    if cursor then seen[cursor] = true end
     pages = pages + 1
     if pages > 1000 then fail(self, "answered tools/list with more than 1000 pages") end
   until not cursor
@@ -441,6 +455,8 @@ end
 -- as a tool error. A server found dead is started afresh first (a shared
 -- instance outlives the process that died under an earlier call).
 function Client:call_tool(name, args)
+  while self.starting do task.sleep(10) end -- another call is restarting it
+  if self.closed then return tool.result("the MCP server '" .. self.name .. "' was closed", nil, true) end
   if not self.transport:alive() then
     task.shield(self.transport.close, self.transport, self)
     self:start()

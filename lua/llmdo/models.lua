@@ -11,6 +11,7 @@ local http = require "llmdo.core.http"
 local sys = require "llmdo.core.sys"
 local task = require "llmdo.core.task"
 local util = require "llmdo.util"
+local J = require "llmdo.core.journal"
 
 local M = {}
 
@@ -205,6 +206,7 @@ function M.endpoint(spec)
   base = (base or ""):gsub("/+$", "")
   local key = key_var and os.getenv(key_var)
   if key == "" then key = nil end
+  if key then J.add_secret(key_var, key) end -- whatever its variable is called, journals redact it
   local headers = { "content-type: application/json" }
   local url
   if spec.api == "anthropic" then
@@ -366,9 +368,9 @@ end
 -- the answer is written as it arrived. body: what identifies the request
 -- (the wire body; a scripted model's canonical request); ask(tape) the
 -- live answer; decode(recorded) the canonical response of a recorded one.
-local function journaled(spec, ctx, body, ask, decode)
+local function journaled(spec, ctx, body, ask, decode, body_error)
   local j = ctx.journal
-  local seq, rec = j:request(spec, ctx.worker, ctx.depth, body, ctx.stream, ctx.tracker)
+  local seq, rec = j:request(spec, ctx, body, body_error)
   local tape = {}
   local started = sys.now()
   local ok, res = pcall(function()
@@ -378,6 +380,12 @@ local function journaled(spec, ctx, body, ask, decode)
   if rec then
     tape = { status = rec.status, body = rec.body, events = rec.events, error = rec.error, response = rec.response,
       from_journal = j.mode }
+  elseif ok and tape.events then
+    -- a streamed answer is many small events: a secret the model repeats
+    -- arrives in pieces no line-by-line redaction finds. The answer holds
+    -- it whole: then the journal keeps the (redacted) answer, not the events
+    local eok, enc = pcall(json.encode, res, "s")
+    if not eok or J.has_secret(enc) then tape.events, tape.response, tape.redacted = nil, res, true end
   end
   j:response(seq, tape, ok and res or nil, math.floor(sys.now() - started), tape.retries)
   if not ok then
@@ -395,6 +403,7 @@ backends.http = function(spec, req, ctx)
   spec.last_body_size = #body
   if not ctx.journal then return live(p, spec, body, ctx) end
   return journaled(spec, ctx, body, function(tape) return live(p, spec, body, ctx, tape) end, function(rec)
+    if rec.response then return rec.response end -- kept decoded (redacted), not as the wire had it
     local r = answer(p, spec, require("llmdo.journal").tape(rec), { stream = rec.events ~= nil,
       on_delta = ctx.on_delta })
     return r or early_end(p, spec)
@@ -417,7 +426,7 @@ function M.request(spec, req, ctx)
       local r = backend(spec, req, ctx)
       tape.response = r
       return r
-    end, function(rec) return M.canonical_response(rec.response, spec.string) end)
+    end, function(rec) return M.canonical_response(rec.response, spec.string) end, not ok and tostring(body) or nil)
   end
   return backend(spec, req, ctx)
 end

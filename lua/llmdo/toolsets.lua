@@ -72,9 +72,22 @@ end
 
 -- Runs a factory (or takes the static tools, checked by llmdo.toolset) and
 -- checks what it returns.
+local check_instance
+
 local function instantiate(entry, spec, config, ctx, label)
   if not spec.factory then return { tools = spec.tools, cleanup = spec.cleanup, label = label, config = config } end
   local inst = spec.factory(ctx)
+  -- what the factory made (a server it started, a file it opened) is
+  -- cleaned up when its result is refused: it is never registered
+  local ok, res = task.xpcall(check_instance, E.msghandler, entry, spec, inst, label, config)
+  if not ok then
+    if type(inst) == "table" and type(inst.cleanup) == "function" then task.shield(pcall, inst.cleanup) end
+    error(res, 0)
+  end
+  return res
+end
+
+function check_instance(entry, spec, inst, label, config)
   if type(inst) ~= "table" then
     util.fail("run", "toolset '" .. label .. "': factory must return a table {tools=, cleanup=}, got "
       .. util.describe(inst))

@@ -418,9 +418,18 @@ def batch_node_dies(binary):
         proc = batch(binary, work, 12, 3, {"BATCH_LATENCY_MS": "400"}, wait=False)
         out_dir = os.path.join(work, "out")
         done = lambda: len([n for n in os.listdir(out_dir) if n.endswith(".json")]) if os.path.isdir(out_dir) else 0
+
+        def waiting_for_model():  # a job whose journal ends with its request: it waits for the answer
+            for n in os.listdir(out_dir) if os.path.isdir(out_dir) else []:
+                if n.endswith(".jsonl"):
+                    with open(os.path.join(out_dir, n), "rb") as f:
+                        lines = f.read().splitlines()
+                    if lines and b'"type":"model_request"' in lines[-1]:
+                        return True
+            return False
         try:
-            if not harness.wait_until(lambda: done() >= 3, limit=60):
-                return ["the batch never finished 3 jobs"]
+            if not harness.wait_until(lambda: done() >= 3 and waiting_for_model(), limit=60):
+                return ["the batch never finished 3 jobs with another waiting for the model"]
         finally:
             os.killpg(proc.pid, 9)
             proc.communicate()

@@ -184,6 +184,62 @@ def replay_streamed_recording(binary, root):
 
 
 @in_tmp
+def many_rounds_replay_and_resume(binary, root):
+    """Six tool rounds: every recorded answer is found again (by hash, in
+    order), by --replay and by --resume of a finished run."""
+    script = [turn(("note", {"n": i})) for i in range(6)] + [turn(text="six notes")]
+    p = record(binary, root, script, "rec.jsonl")
+    if p.returncode != 0:
+        return [f"recording: {p.stderr}"]
+    q = run(binary, root, ["run", "project.lua", "go", "--approve-all", "--replay", "rec.jsonl"])
+    problems = []
+    if q.returncode != 0 or q.stdout != "six notes\n":
+        problems.append(f"replay: exit {q.returncode}, stdout {q.stdout!r}, stderr {q.stderr!r}")
+    before = side(root)
+    r = run(binary, root, ["run", "project.lua", "--approve-all", "--resume", "rec.jsonl", "--journal", "res.jsonl"])
+    if r.returncode != 0 or r.stdout != "six notes\n" or side(root) != before:
+        problems.append(f"resume of a finished run ran something: exit {r.returncode}, {r.stderr!r}, "
+                        f"side.txt grew by {side(root)[len(before):]!r}")
+    return problems
+
+
+@in_tmp
+def streamed_secret_redacted(binary, root):
+    """A streamed answer arrives in small events, which would cut a secret
+    the model repeats into pieces no line redaction finds: the journal keeps
+    the whole (redacted) answer instead of those events."""
+    secret = "SHORTSECRETVALUE1234"
+    mock = mock_provider()
+    mock.reset([turn(text=f"the key is {secret}, keep it")])
+    p = run(binary, root, ["run", "project.lua", "go", "--approve-all", "-v", "--journal", "s.jsonl"],
+            base_url=mock.url, extra_env={"MY_API_KEY": secret})
+    if p.returncode != 0:
+        return [f"exit {p.returncode}: {p.stderr}"]
+    text = open(os.path.join(root, "s.jsonl")).read()
+    pieces = [secret[i:i + 5] for i in range(len(secret) - 4)]
+    problems = [f"a piece of the secret, {x!r}, is in the journal" for x in pieces if x in text][:1]
+    if "[redacted:MY_API_KEY]" not in text:
+        problems.append("the answer is not kept, redacted")
+    q = run(binary, root, ["run", "project.lua", "go", "--approve-all", "--replay", "s.jsonl"],
+            extra_env={"MY_API_KEY": secret})
+    if q.returncode != 0 or q.stdout != "the key is [redacted:MY_API_KEY], keep it\n":
+        problems.append(f"replay: exit {q.returncode}, stdout {q.stdout!r}, stderr {q.stderr!r}")
+    return problems
+
+
+@in_tmp
+def replay_needs_no_key(binary, root):
+    p = record(binary, root, SCRIPT, "rec.jsonl")
+    if p.returncode != 0:
+        return [p.stderr]
+    env_cut = {k: "" for k in SECRETS}
+    q = run(binary, root, ["run", "project.lua", "go", "--approve-all", "--replay", "rec.jsonl"], extra_env=env_cut)
+    if q.returncode != 0 or q.stdout != p.stdout:
+        return [f"replay without a key: exit {q.returncode}, {q.stderr!r}"]
+    return []
+
+
+@in_tmp
 def replay_mismatch_names_field(binary, root):
     p = record(binary, root, SCRIPT, "rec.jsonl")
     if p.returncode != 0:
@@ -352,18 +408,36 @@ def no_log_writes_nothing(binary, root):
 
 @in_tmp
 def retention_keeps_newest(binary, root):
+    runs_dir = os.path.join(root, "state", "llmdo", "runs")
+
+    def age_all():  # journals an hour and more old: not a run still going
+        for r in glob.glob(os.path.join(runs_dir, "*.jsonl")):
+            os.utime(r, (os.path.getmtime(r) - 7200,) * 2)
     for i in range(5):
         mock = mock_provider()
         mock.reset([turn(text=f"r{i}")])
         run(binary, root, ["run", "project.lua", f"p{i}", "--approve-all"], base_url=mock.url,
             extra_env={"LLMDO_LOG_KEEP": "3"})
-    runs = sorted(glob.glob(os.path.join(root, "state", "llmdo", "runs", "*.jsonl")))
+        age_all()
+    runs = sorted(glob.glob(os.path.join(runs_dir, "*.jsonl")))
     inputs = [lines(r)[0]["input"] for r in runs]
     if inputs != ["p2", "p3", "p4"]:
         return [f"kept the runs of {inputs}, want the newest 3"]
+    # the oldest name, but written to a moment ago: maybe a run still going
+    busy = os.path.join(runs_dir, "20000101-000000-0000.jsonl")
+    with open(busy, "w") as f:
+        f.write(open(runs[0]).readline())
+    mock = mock_provider()
+    mock.reset([turn(text="r5")])
+    run(binary, root, ["run", "project.lua", "p5", "--approve-all"], base_url=mock.url,
+        extra_env={"LLMDO_LOG_KEEP": "3"})
+    if not os.path.exists(busy):
+        return ["retention deleted a journal written to a moment ago"]
     bad = run(binary, root, ["run", "project.lua", "x", "--approve-all"], extra_env={"LLMDO_LOG_KEEP": "lots"})
     if bad.returncode != 2 or bad.stderr != "Error: LLMDO_LOG_KEEP: expected a positive integer, got 'lots'\n":
         return [f"bad LLMDO_LOG_KEEP: {bad.returncode} {bad.stderr!r}"]
+    if any(lines(r)[0]["input"] == "x" for r in glob.glob(os.path.join(runs_dir, "*.jsonl"))):
+        return ["a run refused for its LLMDO_LOG_KEEP left a journal"]
     return []
 
 
@@ -397,6 +471,77 @@ def cut_journal_still_reads(binary, root):
     return problems
 
 
+# Two branches of rt:map, each a worker call with a scripted model: a's
+# tool waits for a file; b notes and answers. Killed while a waits.
+BRANCHES = {
+    "project.lua": 'return { workers = { "w.worker" }, lua = { "e.lua" }, runtime = { approval_mode = "approve_all" } }\n',
+    "w.worker": "---\nname: w\nmodel: lua:m\ntoolsets: [t]\n---\nWork.\n",
+    "e.lua": r"""
+local llmdo = require "llmdo"
+local M = {}
+local function side(root, line)
+  local f = assert(io.open(root .. "/side.txt", "a"))
+  f:write(line, "\n")
+  f:close()
+end
+M.t = llmdo.toolset { factory = function()
+  return { tools = {
+    note = { params = { n = "string" }, approval = "pre_approved", fn = function(a, ctx)
+      side(ctx.project_root, "note " .. a.n)
+      return "noted " .. a.n
+    end },
+    wait = { params = { n = "string" }, approval = "pre_approved", fn = function(a, ctx)
+      side(ctx.project_root, "wait " .. a.n)
+      while not io.open(ctx.project_root .. "/go") do llmdo.sleep(20) end
+      return "waited " .. a.n
+    end },
+  } }
+end }
+M.m = llmdo.model(function(req)
+  local who = req.messages[1].parts[1].text
+  local last = req.messages[#req.messages]
+  if last.role == "user" then return { tool_calls = { { name = who == "a" and "wait" or "note", args = { n = who } } } } end
+  return { text = last.parts[1].content }
+end)
+M.main = llmdo.entry { main = function(_, rt)
+  local out = rt:map({ "a", "b" }, function(x) return (rt:call_agent("w", x)) end)
+  return table.concat(out, ", ")
+end }
+return M
+""",
+}
+
+
+@in_tmp
+def resume_keeps_other_branches(binary, root):
+    """A difference in one worker call (a's tool never finished) makes that
+    call live, not the whole run: branch b's answers and tool result still
+    come from the journal."""
+    write_files(root, BRANCHES)
+    env = env_for(root, DEAD)
+    proc = subprocess.Popen([binary, "run", "project.lua", "go", "--journal", "rec.jsonl"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        def b_done():
+            ev = lines(os.path.join(root, "rec.jsonl")) if os.path.exists(os.path.join(root, "rec.jsonl")) else []
+            return "wait a" in side(root) and sum(e["type"] == "model_response" and e.get("text") == "noted b"
+                                                  for e in ev) == 1
+        if not wait_until(b_done):
+            return [f"the run never got to its kill point: side.txt {side(root)!r}"]
+    finally:
+        proc.kill()
+        proc.communicate()
+    with open(os.path.join(root, "go"), "w"):
+        pass
+    q = run(binary, root, ["run", "project.lua", "go", "--resume", "rec.jsonl"])
+    if q.returncode != 0 or q.stdout != "waited a, noted b\n":
+        return [f"resume: exit {q.returncode}, stdout {q.stdout!r}, stderr {q.stderr!r}"]
+    if side(root).count("note b") != 1:
+        return [f"branch b ran again: side.txt {side(root)!r}"]
+    return []
+
+
 LUA_API = r"""
 local llmdo = require "llmdo"
 local p = llmdo.load_project(arg[1])
@@ -426,6 +571,10 @@ def lua_api_replay(binary, root):
 CASES = [
     Custom("replay gives the same output with no network", replay_same_output),
     Custom("a streamed recording replays without -v", replay_streamed_recording),
+    Custom("six tool rounds replay and resume from their journal", many_rounds_replay_and_resume),
+    Custom("a secret streamed in pieces stays out of the journal", streamed_secret_redacted),
+    Custom("--replay needs no API key", replay_needs_no_key),
+    Custom("resume: a difference in one branch leaves the others recorded", resume_keeps_other_branches),
     Custom("replay of a changed prompt names the differing field", replay_mismatch_names_field),
     Custom("replay names a difference inside a later (delta) request", replay_mismatch_in_later_request),
     Custom("replay of a file that is not a journal", replay_bad_file),

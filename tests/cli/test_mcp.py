@@ -238,6 +238,7 @@ CASES = [
     Custom("scope call: a server per call", pids("call", same=False)),
     Custom("scope run: one server", pids("run", same=True)),
     Custom("scope run: a server that died is started afresh", lambda b: restart(b)),
+    Custom("two calls that find the server dead start one new server", lambda b: restart(b, concurrent=True)),
     Custom("Ctrl-C mid-call", ctrl_c),
     http_case("Streamable HTTP", http_ok, 't_echo:{"text":"hello over http"}&t_image:{};say',
               env={"MCP_TEST_AUTH": "Bearer tok-1", "TOK": "tok-1"}, headers='{ Authorization: "Bearer $TOK" }'),
@@ -247,16 +248,24 @@ CASES = [
 ]
 
 
-def restart(binary):
+def restart(binary, concurrent=False):
+    """concurrent: the second call's turn makes two calls at once, which
+    both find the server dead; one restart serves both."""
+    second_turn = "t_pid:{}&t_pid:{};say" if concurrent else "t_pid:{};say"
     with tempfile.TemporaryDirectory(prefix="llmdo-mcp-") as root:
         write_files(root, twice("run"))
-        p = subprocess.run([binary, "run", ".", "t_die:{};say|t_pid:{};say"], cwd=root, capture_output=True, text=True,
-                           timeout=30, stdin=subprocess.DEVNULL, start_new_session=True)
+        p = subprocess.run([binary, "run", ".", "t_die:{};say|" + second_turn], cwd=root, capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL, start_new_session=True)
         if p.returncode != 0:
             return [f"exit {p.returncode}: {p.stderr!r}"]
         first, second = p.stdout.strip().split(" / ")
         log = open(os.path.join(root, "log")).read().splitlines()
-        problems = [] if first == "failed" and second.isdigit() else [f"outcomes: {p.stdout!r}"]
+        pids = second.split(" | ")
+        ok = first == "failed" and all(x.isdigit() for x in pids) and len(set(pids)) == 1
+        problems = [] if ok and len(pids) == (2 if concurrent else 1) else [f"outcomes: {p.stdout!r}"]
+        last_init = max(i for i, l in enumerate(log) if l.startswith("initialize "))
+        if concurrent and not log[last_init + 1].startswith("notifications/initialized"):
+            problems.append(f"a call reached the new server before its handshake ended: {log}")
         if sum(l.startswith("initialize ") for l in log) != 2:
             problems.append(f"the server was not started afresh: {log}")
         return problems
