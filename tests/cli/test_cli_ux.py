@@ -313,10 +313,21 @@ CASES = [
     Case("--output-json: result, stop reason, usage, cost",
          files(worker(model="lua:priced"), config="return { " + PRICE + " }\n"),
          ["run", ".", "hi", "--output-json", "out.json"], stdout="done\n", after=output_json(True, check_ok_json)),
+    Case("--output-json that cannot be written costs no run",
+         files(worker(model="lua:priced"), config="return { " + PRICE + " }\n"),
+         ["run", ".", "hi", "--output-json", "no/such/dir/out.json"], exit=2, stdout="",
+         stderr=err("--output-json: cannot write no/such/dir/out.json: No such file or directory")),
     Case("max_cost stops the run with the budget's message", calls_entry(5, "max_cost = 0.01"),
          ["run", ".", "x", "--output-json", "out.json"], exit=1,
          stderr=err("Budget exceeded: max_cost = $0.0100 for this run ($0.0147 spent)"),
          after=output_json(False, check_error_json)),
+    Case("a spent budget refuses later requests before they are sent",
+         {**calls_entry(1, "max_tokens_total = 6000"), "e.lua": 'local llmdo = require "llmdo"\n'
+          'return { e = llmdo.entry { main = function(input, rt)\n  local out = {}\n'
+          '  for i = 1, 5 do out[i] = tostring((pcall(rt.call_agent, rt, "main", "go " .. i))) end\n'
+          '  return table.concat(out, " ")\nend } }\n'},
+         ["run", ".", "x", "-v"], stdout="true false false false false\n",
+         stderr_has=["usage: 2 requests, 6000 input / 2000 output tokens"]),
     Case("max_cost not reached", calls_entry(1, "max_cost = 0.01"), ["run", ".", "x"], stdout="all done\n"),
     Case("max_tokens_total counts nested calls", calls_entry(5, "max_tokens_total = 10000"), ["run", ".", "x"], exit=1,
          stderr=err("Budget exceeded: max_tokens_total = 10000 for this run (12000 tokens used)")),
