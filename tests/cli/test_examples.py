@@ -451,6 +451,36 @@ def batch_node_dies(binary):
         return problems
 
 
+# mcp_everything: the reference MCP server, from tests/mcp (scripts/deps.sh --test)
+EVERYTHING_JS = os.path.join(ROOT, "tests", "mcp", "node_modules", "@modelcontextprotocol", "server-everything",
+                             "dist", "index.js")
+
+
+def with_everything(case):
+    """Runs `case` when the reference server is installed; without it, a
+    problem under CI and a note (not a failure) elsewhere."""
+    def fn(binary):
+        if not os.path.exists(EVERYTHING_JS):
+            if os.environ.get("CI"):
+                return [f"the reference MCP server is not installed at {EVERYTHING_JS} (scripts/deps.sh --test)"]
+            print(f"note: {case.name} not run: no {EVERYTHING_JS}")
+            return []
+        return harness.run_case(binary, case)
+    return Custom(case.name, fn)
+
+
+MCP_ENV = {"MCP_EVERYTHING_JS": EVERYTHING_JS}
+CASES += [with_everything(c) for c in [
+    Case("mcp_everything_approved", example("mcp_everything"), ["run", ".", "--approve-all"] + OFFLINE, env=MCP_ENV,
+         stdout="everything_echo: Echo: hello from llmdo\neverything_add: The sum of 2 and 3 is 5.\n"
+                "everything_getTinyImage: This is a tiny image: [image 1: image/png, attached] The image above is the "
+                "MCP tiny image. (an attached image/png)\n"),
+    Case("mcp_everything_rejected", example("mcp_everything"), ["run", ".", "--reject-all"] + OFFLINE, env=MCP_ENV,
+         exit=1, stderr="Error: Approval denied for everything_getTinyImage: --reject-all\n"),
+    Case("mcp_everything_headless", example("mcp_everything"), ["run", "."] + OFFLINE, env=MCP_ENV, exit=2,
+         stderr="Error: Headless mode cannot prompt for approvals; use --approve-all or --reject-all\n"),
+]]
+
 CASES += [
     Custom("batch_offline", lambda b: batch_offline(os.path.abspath(b))),
     Custom("batch_node_dies_then_resumes", lambda b: batch_node_dies(os.path.abspath(b))),

@@ -25,7 +25,7 @@ void suite_jsonrpc(void) {
   CHECK(m.kind == LD_JSONRPC_RESPONSE && !m.int_id);
   CHECK_STR(shown(&m), "\"abc\"|-");
   CHECK(scan("{\"id\":1.5,\"result\":{}}", &m) == 0 && !m.int_id); /* matches no id llmdo sends */
-  CHECK(scan("{\"id\":01,\"result\":{}}", &m) == 0 && !m.int_id); /* 01 is no JSON number */
+  CHECK(scan("{\"id\":01,\"result\":{}}", &m) == 0 && !m.int_id);  /* 01 is no JSON number */
   CHECK(scan("{\"id\":-01,\"result\":{}}", &m) == 0 && !m.int_id);
   static const char nul[] = "{\"id\":1\0,\"result\":{}}";
   CHECK(ld_jsonrpc_scan(nul, sizeof nul - 1, &m) != 0); /* a NUL is no part of a token */
