@@ -315,6 +315,7 @@ static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
   chan *c = p->data;
+  ld_proc_exited(p);
   c->exited = 1;
   c->status = status;
   c->signal = term_signal;

@@ -58,6 +58,7 @@ static void on_signal(int signum) {
     }
   }
   if (stop_signal || (signum == SIGINT && turn)) {
+    ld_proc_kill_all(); /* no cleanup runs now: the children go with us */
     say_stopped(signum);
     fflush(stderr);
     _exit(128 + signum);

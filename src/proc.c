@@ -90,6 +90,7 @@ static void maybe_done(proc_op *op) {
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
   proc_op *op = p->data;
+  ld_proc_exited(p);
   op->exited = 1;
   op->status = status;
   op->signal = term_signal;
@@ -202,6 +203,33 @@ char **ld_proc_strings(lua_State *L, int idx) {
   return v;
 }
 
+/* The process groups of the children that have not exited: a second
+** Ctrl-C ends llmdo with _exit, and takes them along (ld_proc_kill_all). */
+static pid_t *live;
+static size_t nlive, caplive;
+
+static void remember(pid_t pid) {
+  if (nlive == caplive) {
+    size_t cap = caplive ? 2 * caplive : 16;
+    pid_t *grown = realloc(live, cap * sizeof *live);
+    if (!grown) return; /* it is only not killed on a forced exit */
+    live = grown, caplive = cap;
+  }
+  live[nlive++] = pid;
+}
+
+void ld_proc_exited(const uv_process_t *p) {
+  for (size_t i = 0; i < nlive; i++)
+    if (live[i] == p->pid) {
+      live[i] = live[--nlive];
+      return;
+    }
+}
+
+void ld_proc_kill_all(void) {
+  for (size_t i = 0; i < nlive; i++) kill(-live[i], SIGKILL);
+}
+
 int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, const char *cwd, uv_pipe_t *in,
                   uv_pipe_t *out, uv_pipe_t *err, uv_exit_cb on_exit) {
   uv_stdio_container_t stdio[3];
@@ -227,6 +255,7 @@ int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, con
   int r = uv_spawn(loop, p, &opts);
   free(argv);
   free(env);
+  if (r == 0) remember(p->pid);
   return r;
 }
 

@@ -36,6 +36,13 @@ int ld_proc_start(uv_loop_t *loop, uv_process_t *p, char **argv, char **env, con
 /* Pushes nil, the reason and its code ("ENOENT") for libuv error r. [-0, +3] */
 int ld_proc_spawn_failed(lua_State *L, int r);
 
+/* A child started by ld_proc_start exited: its exit callback says so first. */
+void ld_proc_exited(const uv_process_t *p);
+
+/* SIGKILL to the process group of every child that has not exited (a
+** forced exit: the second Ctrl-C). */
+void ld_proc_kill_all(void);
+
 /* Raises unless the list at idx holds only strings. [-0, +0, may raise] */
 void ld_proc_check_strings(lua_State *L, int idx, const char *what);
 

@@ -12,6 +12,9 @@ purpose. Standard library only.
                 must carry the Mcp-Session-Id it gave; if MCP_TEST_AUTH is
                 set, the Authorization header must equal it
 --pages N       tools/list answers in N pages (nextCursor)
+--stubborn      ignores SIGTERM, SIGINT and SIGHUP, and stays when its
+                stdin closes (only SIGKILL ends it)
+--tag TAG       ignored: a word for pgrep to find this server by
 
 Tools: echo {text}, pid, env {name}, fail (an isError result), image (a PNG),
 resource (an embedded resource and structuredContent), slow {seconds, text}
@@ -75,8 +78,13 @@ def call_tool(name, args, send_later):
         return text(args.get("text", ""))
     if name == "pid":
         return text(str(os.getpid()))
-    if name == "env":
-        return text(repr(os.environ.get(args["name"])))
+    if name == "env":  # as getenv(3) sees it: the first entry of that name
+        with open("/proc/self/environ", "rb") as f:
+            for entry in f.read().split(b"\0"):
+                k, _, v = entry.decode(errors="replace").partition("=")
+                if k == args["name"]:
+                    return text(repr(v))
+        return text(repr(None))
     if name == "fail":
         return text("the widget is broken", isError=True)
     if name == "image":
@@ -242,11 +250,19 @@ def main():
     ap.add_argument("--no-init", action="store_true")
     ap.add_argument("--http")
     ap.add_argument("--pages", type=int, default=1)
+    ap.add_argument("--stubborn", action="store_true")
+    ap.add_argument("--tag")
     opts = ap.parse_args()
+    if opts.stubborn:
+        import signal
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
     if opts.http:
         serve_http(opts.http)
     else:
         serve_stdio()
+        while opts.stubborn:
+            time.sleep(3600)
 
 
 if __name__ == "__main__":

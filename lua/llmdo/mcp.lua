@@ -156,7 +156,11 @@ local function start_stdio(c, cfg, opts)
   if sys.stat(cwd) ~= "directory" then fail(c, "cannot start: cwd is not a directory: " .. cwd) end
   local env = process.env(nil, opts.secret_vars, cwd)
   for _, k in ipairs(util.sorted_keys(cfg.env or {})) do
-    env[#env + 1] = k .. "=" .. expand(cfg.env[k], "MCP server '" .. c.name .. "': env." .. k)
+    local value = expand(cfg.env[k], "MCP server '" .. c.name .. "': env." .. k)
+    for i = #env, 1, -1 do -- env: replaces an inherited variable (the first of two would win)
+      if env[i]:sub(1, #k + 1) == k .. "=" then table.remove(env, i) end
+    end
+    env[#env + 1] = k .. "=" .. value
   end
   local ch, why = proc.open { argv = cfg.command, cwd = cwd, env = env, name = c.name }
   if not ch then fail(c, "cannot start '" .. cfg.command[1] .. "': " .. why) end

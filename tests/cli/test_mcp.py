@@ -192,6 +192,8 @@ CASES = [
     Case("env", files('env: { MY_TOKEN: "${MCP_TEST_TOKEN}-x" }'),
          run('t_env:{"name":"MY_TOKEN"}&t_env:{"name":"ANTHROPIC_API_KEY"};say'),
          env={"MCP_TEST_TOKEN": "tok", "ANTHROPIC_API_KEY": "sk-mcp-leak"}, stdout="'tok-x' | None\n"),
+    Case("env: replaces an inherited variable", files('env: { LANG: "C.llmdo-test" }'),
+         run('t_env:{"name":"LANG"};say'), env={"LANG": "C.UTF-8"}, stdout="'C.llmdo-test'\n"),
     Case("env: an unset variable", files('env: { MY_TOKEN: "$MCP_TEST_UNSET" }'), run("t_echo:{};say"), exit=1,
          env={"MCP_TEST_UNSET": None},
          stderr=err("MCP server 't': env.MY_TOKEN: $MCP_TEST_UNSET is not set in the environment")),
@@ -238,6 +240,7 @@ CASES = [
     Custom("scope call: a server per call", pids("call", same=False)),
     Custom("scope run: one server", pids("run", same=True)),
     Custom("scope run: a server that died is started afresh", lambda b: restart(b)),
+    Custom("a second Ctrl-C exits at once and takes the servers along", lambda b: forced_exit(b)),
     Custom("two calls that find the server dead start one new server", lambda b: restart(b, concurrent=True)),
     Custom("Ctrl-C mid-call", ctrl_c),
     http_case("Streamable HTTP", http_ok, 't_echo:{"text":"hello over http"}&t_image:{};say',
@@ -246,6 +249,35 @@ CASES = [
     http_case("Streamable HTTP: refused", http_unauthorised, "t_echo:{};say", exit=1,
               env={"MCP_TEST_AUTH": "Bearer tok-1", "TOK": "wrong"}, headers='{ Authorization: "Bearer $TOK" }'),
 ]
+
+
+def forced_exit(binary):
+    """A second Ctrl-C while the first one's cleanup waits on a server that
+    ignores SIGTERM and end of input: llmdo exits at once (130), and takes
+    the server along (SIGKILL to its group), instead of leaving it running."""
+    tag = "llmdo-stubborn-server-6d1f"
+    with tempfile.TemporaryDirectory(prefix="llmdo-mcp-") as root:
+        write_files(root, files(server_args=f"--stubborn, --tag, {tag}"))
+        p = subprocess.Popen([binary, "run", ".", 't_slow:{"seconds":60,"text":"x"};say'], cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            log = os.path.join(root, "log")
+            if not wait_until(lambda: os.path.exists(log) and "tools/call" in open(log).read()):
+                return ["the call never reached the server"]
+            p.send_signal(signal.SIGINT)
+            if not wait_until(lambda: "stdin closed" in open(log).read()):  # the first Ctrl-C's cleanup began
+                return ["the first Ctrl-C did not start closing the server"]
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        problems = [] if p.returncode == 130 else [f"exit {p.returncode}: {err!r}"]
+        if not wait_until(lambda: not running(tag), limit=5):
+            problems.append("the server outlived llmdo's forced exit")
+            subprocess.run(["pkill", "-9", "-f", tag])
+        return problems
 
 
 def restart(binary, concurrent=False):
