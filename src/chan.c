@@ -43,6 +43,7 @@ typedef struct waiter {
   size_t len;
   const char *kind; /* why it failed: "exited", "malformed", "closed"; NULL if not */
   char *why;
+  int quiet; /* a cancelled wait sends no notifications/cancelled (initialize must not be) */
 } waiter;
 
 struct chan {
@@ -114,9 +115,13 @@ static void on_written(uv_write_t *req, int status) {
   free(req->data);
 }
 
+/* What may wait in the queue to a server's stdin: a server that never
+** reads (while it floods llmdo with requests to answer) is cut off here. */
+#define WRITE_QUEUE_MAX (16u << 20)
+
 /* Queues text and a newline on the child's stdin. 0, or -1. */
 static int write_line(chan *c, const char *text, size_t n) {
-  if (!c->in_open) return -1;
+  if (!c->in_open || uv_stream_get_write_queue_size((uv_stream_t *)&c->in) > WRITE_QUEUE_MAX) return -1;
   wreq *w = malloc(sizeof *w + n + 1);
   if (!w) return -1;
   memcpy(w->data, text, n);
@@ -372,39 +377,48 @@ static chan *check_open(lua_State *L) {
 /* The task in ch:call was cancelled: the server is told, the call forgotten. */
 static void cancel_call(void *op, ld_task *t) {
   waiter *w = op;
-  if (w->c) {
+  if (w->c && !w->quiet) {
     char buf[160];
     int n = snprintf(buf, sizeof buf,
                      "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
                      "{\"requestId\":%lld,\"reason\":\"cancelled\"}}",
                      w->id);
     write_line(w->c, buf, (size_t)n);
-    TAILQ_REMOVE(&w->c->waiters, w, link);
   }
+  if (w->c) TAILQ_REMOVE(&w->c->waiters, w, link);
   free(w->line);
   free(w->why);
   free(w);
   ld_task_abort(t);
 }
 
+/* Pushes a waiter's outcome: the response line, or nil, why, kind. Run
+** protected: a memory error must not leak the waiter. [-1, +1|3] */
+static int push_outcome(lua_State *L) {
+  waiter *w = lua_touserdata(L, 1);
+  if (w->line) {
+    lua_pushlstring(L, w->line, w->len);
+    return 1;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, w->why ? w->why : "not enough memory");
+  lua_pushstring(L, w->kind ? w->kind : "malformed");
+  return 3;
+}
+
 /* Continuation of ch:call: the response, or why there is none. [-0, +1|3] */
 static int call_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   waiter *w = (waiter *)ctx;
-  int n;
-  if (w->line) {
-    lua_pushlstring(L, w->line, w->len);
-    n = 1;
-  } else {
-    lua_pushnil(L);
-    lua_pushstring(L, w->why ? w->why : "not enough memory");
-    lua_pushstring(L, w->kind ? w->kind : "malformed");
-    n = 3;
-  }
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, push_outcome);
+  lua_pushlightuserdata(L, w);
+  int st = lua_pcall(L, 1, LUA_MULTRET, 0);
   free(w->line);
   free(w->why);
   free(w);
-  return n;
+  if (st != LUA_OK) return lua_error(L);
+  return lua_gettop(L) - top;
 }
 
 /* nil, why, kind: a call that could not be made. [-0, +3] */
@@ -415,12 +429,14 @@ static int failed(lua_State *L, const char *why, const char *kind) {
   return 3;
 }
 
-/* ch:call(id, text) -> line | nil, why, kind. [-3, +1|3, yields] */
+/* ch:call(id, text [, quiet]) -> line | nil, why, kind. quiet: a
+** cancelled call is not announced to the server. [-(3|4), +1|3, yields] */
 static int l_chan_call(lua_State *L) {
   chan *c = check_open(L);
   lua_Integer id = luaL_checkinteger(L, 2);
   size_t n;
   const char *text = luaL_checklstring(L, 3, &n);
+  int quiet = lua_toboolean(L, 4);
   ld_task *t = ld_task_check(L, "an MCP request");
   if (c->ended || !c->out_open) return failed(L, "the server closed its output", "exited");
   if (c->stage) return failed(L, "the server was closed", "closed");
@@ -430,7 +446,7 @@ static int l_chan_call(lua_State *L) {
     free(w);
     return failed(L, "cannot write to the server", "exited");
   }
-  w->c = c, w->t = t, w->id = (long long)id;
+  w->c = c, w->t = t, w->id = (long long)id, w->quiet = quiet;
   TAILQ_INSERT_TAIL(&c->waiters, w, link);
   lua_settop(L, 1); /* the handle stays on the stack: the channel outlives the wait */
   return ld_task_wait(L, t, cancel_call, w, (lua_KContext)w, call_k);

@@ -107,18 +107,34 @@ end
 -- A variable that is not set is an error naming where it was used; the
 -- values are never shown.
 local function expand(s, where)
-  local missing
-  local out = s:gsub("%$(%$?)({?)([%a_][%w_]*)(}?)", function(dollar, open, name, close)
-    if dollar ~= "" then return "$" .. open .. name .. close end
-    if (open == "") ~= (close == "") then return nil end
-    local v = os.getenv(name)
-    if v == nil then missing = missing or name end
-    -- whatever a server is handed is a secret: journals redact it too
-    if v then require("llmdo.core.journal").add_secret(name, v) end
-    return v or ""
-  end)
+  local out, i, missing = {}, 1, nil
+  while i <= #s do
+    local j = s:find("$", i, true)
+    if not j then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, j - 1)
+    if s:sub(j + 1, j + 1) == "$" then
+      out[#out + 1], i = "$", j + 2
+    else
+      local name, after = s:match("^{([%a_][%w_]*)}()", j + 1)
+      if not name then name, after = s:match("^([%a_][%w_]*)()", j + 1) end
+      if name then
+        local v = os.getenv(name)
+        if v == nil then missing = missing or name end
+        -- whatever a server is handed is a secret: journals redact it too
+        if v then require("llmdo.core.journal").add_secret(name, v) end
+        out[#out + 1], i = v or "", after
+      else
+        out[#out + 1], i = "$", j + 1
+      end
+    end
+  end
   if missing then util.fail("run", where .. ": $" .. missing .. " is not set in the environment") end
-  return out
+  local value = table.concat(out)
+  if value:find("[\r\n%z]") then util.fail("run", where .. ": the value holds a line break or a NUL") end
+  return value
 end
 
 -- --- messages ----------------------------------------------------------------
@@ -170,7 +186,8 @@ end
 -- One request: the decoded response, or a raised error that says why not.
 function Stdio:request(c, id, method, text, kind)
   local ch = self.ch
-  local ok, r = pcall(task.timeout, c.timeout, function() return { ch:call(id, text) } end)
+  -- initialize is never announced as cancelled (the protocol forbids it)
+  local ok, r = pcall(task.timeout, c.timeout, function() return { ch:call(id, text, method == "initialize") } end)
   if not ok then
     if E.is(r) and r.kind == "timeout" then c:timed_out(method, kind) end
     error(r, 0)
@@ -253,7 +270,7 @@ function Remote:request(c, id, method, text, kind)
   local status, body, headers = self:send(c, "POST", text, c.timeout)
   if not status then
     if headers == "timeout" then
-      self:notify(c, cancel_text(id))
+      if method ~= "initialize" then self:notify(c, cancel_text(id)) end -- (the protocol forbids that one)
       c:timed_out(method, kind)
     end
     fail(c, "(" .. self.url .. ") cannot be reached during " .. method .. ": " .. tostring(body))
@@ -316,7 +333,7 @@ function Client:request(method, params, kind)
   if not ok then
     -- Ctrl-C, a budget, a failing sibling: the server hears of it (stdio:
     -- src/chan.c does it when the wait ends)
-    if task.cancelled() and getmetatable(t) == Remote then
+    if task.cancelled() and getmetatable(t) == Remote and method ~= "initialize" then
       task.shield(function() pcall(t.notify, t, self, cancel_text(id)) end)
     end
     error(r, 0)

@@ -179,7 +179,9 @@ CASES = [
          stderr=err("Tool 't_garbage' failed: MCP server 't' sent a message that is not JSON-RPC "
                     "(during tools/call): this is not JSON-RPC")),
     Case("never answers initialize", files("timeout: 0.5", server_args="--no-init"), run("t_echo:{};say"), exit=1,
-         stderr=err("MCP server 't' did not answer initialize within 0.5 s (timeout)")),
+         stderr=err("MCP server 't' did not answer initialize within 0.5 s (timeout)"),
+         after=lambda root: ["initialize was announced as cancelled, which MCP forbids"]
+         if "notifications/cancelled" in open(os.path.join(root, "log")).read() else []),
     Case("a call's timeout: the model is told, the server hears", files("timeout: 1"),
          run('t_slow:{"seconds":30};say'),
          stdout="E:Tool 't_slow' got no answer from MCP server 't' within 1 s (timeout)\n\nFix the errors and try again.\n",
@@ -194,6 +196,11 @@ CASES = [
          env={"MCP_TEST_TOKEN": "tok", "ANTHROPIC_API_KEY": "sk-mcp-leak"}, stdout="'tok-x' | None\n"),
     Case("env: replaces an inherited variable", files('env: { LANG: "C.llmdo-test" }'),
          run('t_env:{"name":"LANG"};say'), env={"LANG": "C.UTF-8"}, stdout="'C.llmdo-test'\n"),
+    Case("env: $$ is a $, ${NAME} and $NAME expand", files('env: { MY_TOKEN: "$$x-${MCP_TEST_TOKEN}-$MCP_TEST_TOKEN}" }'),
+         run('t_env:{"name":"MY_TOKEN"};say'), env={"MCP_TEST_TOKEN": "tok"}, stdout="'$x-tok-tok}'\n"),
+    Case("env: a value with a line break", files('env: { MY_TOKEN: "$MCP_TEST_TOKEN" }'), run("t_echo:{};say"),
+         env={"MCP_TEST_TOKEN": "a\nb"}, exit=1,
+         stderr=err("MCP server 't': env.MY_TOKEN: the value holds a line break or a NUL")),
     Case("env: an unset variable", files('env: { MY_TOKEN: "$MCP_TEST_UNSET" }'), run("t_echo:{};say"), exit=1,
          env={"MCP_TEST_UNSET": None},
          stderr=err("MCP server 't': env.MY_TOKEN: $MCP_TEST_UNSET is not set in the environment")),
