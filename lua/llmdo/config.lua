@@ -51,6 +51,19 @@ local function check_aliases(values, fail)
       fail("aliases." .. name .. ": expected a model string provider:model, got '" .. target .. "'")
     end
   end
+  -- a price is keyed by the model string a run resolves to: an alias
+  -- stands for its model; anything else that is not provider:model would
+  -- never be looked up
+  local prices = values.prices or {}
+  for _, key in ipairs(util.sorted_keys(prices)) do
+    local target = (values.aliases or {})[key]
+    if target then
+      if prices[target] then fail("prices." .. key .. ": the alias of '" .. target .. "', which has a price too") end
+      prices[target], prices[key] = prices[key], nil
+    elseif not key:match("^[^:]+:.+$") then
+      fail("prices[" .. string.format("%q", key) .. "]: expected a model string provider:model (or an alias)")
+    end
+  end
   local builtin = require("llmdo.project").builtin_providers
   for name in pairs(values.providers or {}) do
     if builtin[name] then fail("providers." .. name .. ": conflicts with the built-in provider '" .. name .. "'") end

@@ -303,6 +303,14 @@ CASES = [
          ["run", ".", "hi", "-v"], stdout="done\n",
          stderr_has=["usage: 1 requests, 3000 input / 1000 output tokens (cache: 1000 read, 1000 written)\n",
                      "cost: $0.007350\n"]),
+    Case("a price given under an alias prices its model", files(worker(model="cheap"),
+         config='return { aliases = { cheap = "lua:priced" }, prices = { cheap = { input = 1, output = 5, '
+                'cache_read = 0.1, cache_write = 1.25 } } }\n'),
+         ["run", ".", "hi", "-v"], stdout="done\n", stderr_has=["cost: $0.007350\n"]),
+    Case("a price key that is no model string", files(worker(model="lua:priced"),
+         config='return { prices = { ["claude-haiku"] = { input = 1, output = 5 } } }\n'),
+         ["run", ".", "hi"], exit=2, stderr_re=r"config\.lua: prices\[\"claude-haiku\"\]: expected a model string "
+                                              r"provider:model \(or an alias\)\n$"),
     Case("-v: the cost of a provider's answer", files(worker(model="anthropic:claude-haiku-4-5")), ["run", ".", "hi", "-v"],
          mock=[{"text": "hello", "usage": {"input": 1000, "output": 1000}}], stdout="hello\n",
          stderr_has=["usage: 1 requests, 1000 input / 1000 output tokens\n", "cost: $0.006000\n"]),
