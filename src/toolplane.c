@@ -341,7 +341,7 @@ int l_toolplane_invoke(lua_State *L) {
   }
   lua_replace(L, P_TOOL);
   if (lua_getfield(L, P_CALL, "args_error") == LUA_TSTRING) /* the model's JSON did not parse */
-    return refused(L, "Invalid arguments for tool '%s': they are not valid JSON (%s)", lua_tostring(L, -1));
+    return refused(L, "Invalid arguments for tool '%s': %s", lua_tostring(L, -1));
   lua_pop(L, 1);
   if (!lua_istable(L, P_ARGS))
     return refused(L, "Invalid arguments for tool '%s': %s", "expected a JSON object");

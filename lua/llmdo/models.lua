@@ -148,13 +148,8 @@ function M.canonical_response(out, model_string)
         bad("tool_calls[" .. i .. "].args must be a table (or JSON text)")
       end
       local args, args_error = c.args or {}, nil
-      if type(args) == "string" then -- JSON text, as a provider sends it
-        local ok, v = pcall(json.decode, args)
-        if ok and type(v) == "table" then
-          args = v
-        else
-          args, args_error = {}, require("llmdo.providers.wire").excerpt(c.args)
-        end
+      if type(args) == "string" then -- JSON text, as a provider sends it: read as a provider's
+        args, args_error = require("llmdo.providers.wire").tool_args(args)
       end
       calls[i] = { id = c.id and tostring(c.id) or nil, name = c.name, args = args, args_error = args_error }
     end

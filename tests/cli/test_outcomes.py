@@ -107,7 +107,7 @@ WIRE = [
         {"tool_calls": [{"name": "add", "raw_args": '{"a": 1, "b": '}]},
         {"tool_calls": [{"name": "add", "args": {"a": 1, "b": 2}}]},
         {"text": "sum 3"}], toolsets=True, stdout="sum 3\n",
-     check=second_request_has("they are not valid JSON"))),
+     check=second_request_has("Invalid arguments for tool 'add': not valid JSON ("))),
 ]
 
 CASES = [Case(name, **kw) for name, kw in WIRE] + [
@@ -137,8 +137,8 @@ CASES = [Case(name, **kw) for name, kw in WIRE] + [
     Case("malformed tool arguments go back as a retry prompt, then the call goes through",
          proj("lua:fumble", extra="toolsets: [calc]"), ["run", ".", "hi", "-v"],
          stdout="sum 3\n",
-         stderr_has=["[main:1] Tool error: add\n  Invalid arguments for tool 'add': they are not valid JSON "
-                     "({\"a\": 1 \"b\": 2})\n"]),
+         stderr_has=["[main:1] Tool error: add\n  Invalid arguments for tool 'add': not valid JSON "
+                     "(expected ',' or '}' at byte 9): {\"a\": 1 \"b\": 2}\n"]),
     Case("pause_turn resends the partial turn and goes on", proj("lua:pause"), ["run", ".", "hi"],
          stdout="resumed after assistant: searching\n"),
     Case("a pause counts against max_requests",

@@ -82,7 +82,7 @@ CASES += both_ways("openai: a refusal", OAI, {"refusal": "I can't help with that
 CASES += both_ways("openai: length with a tool call is max_tokens, not a tool turn", OAI,
                    {"tool_calls": [{"name": "add", "raw_args": '{"a": 1, "b'}], "stop_reason": "length"},
                    {"stop_reason": "max_tokens", "tool_calls.0.args": {},
-                    "tool_calls.0.args_error": "the arguments of tool call 'add' are not valid JSON "
+                    "tool_calls.0.args_error": "not valid JSON "
                                                "(unterminated string at byte 12): {\"a\": 1, \"b"})
 
 # --- text blocks, tool arguments ----------------------------------------------------------
@@ -93,13 +93,13 @@ for model in (ANT, OAI):
     CASES.append(probe(f"{model.split(':')[0]}: malformed streamed tool arguments become args_error", model,
                        [{"tool_calls": [{"name": "add", "raw_args": '{"a": 1,, "b": 2}'}]}],
                        {"stop_reason": "tool_use", "tool_calls.0.args": {}, "tool_calls.0.name": "add",
-                        "tool_calls.0.args_error": "the arguments of tool call 'add' are not valid JSON "
+                        "tool_calls.0.args_error": "not valid JSON "
                                                    "(expected a string key at byte 9): {\"a\": 1,, \"b\": 2}"},
                        ctx={"stream": True}))
 CASES.append(probe("openai: non-object tool arguments become args_error", OAI,
                    [{"tool_calls": [{"name": "add", "raw_args": "[1, 2]"}]}],
                    {"tool_calls.0.args": {},
-                    "tool_calls.0.args_error": "the arguments of tool call 'add' are not a JSON object: [1, 2]"}))
+                    "tool_calls.0.args_error": "not a JSON object: [1, 2]"}))
 
 
 def no_whitespace_blocks(reqs):

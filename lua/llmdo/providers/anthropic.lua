@@ -283,7 +283,7 @@ function A.stream()
         b.input, b.args_error = wire.object(), "the tool call '" .. tostring(b.name) .. "' was cut off: the stream "
           .. "ended before its arguments were complete (no content_block_stop)"
       elseif acc.json then
-        b.input, b.args_error = wire.tool_args(table.concat(acc.json), b.name)
+        b.input, b.args_error = wire.tool_args(table.concat(acc.json))
       else
         b.input = wire.object(type(b.input) == "table" and b.input or {})
       end

@@ -118,10 +118,10 @@ local stop_reasons = { stop = "end_turn", tool_calls = "tool_use", function_call
 -- Arguments arrive as a JSON string (the spec), an object (llama.cpp and
 -- proxies), null, missing or "" (protocols.md §3): all become a table,
 -- with args_error when the text is not a JSON object.
-local function parse_args(raw, name)
+local function parse_args(raw)
   if type(raw) == "table" then return raw end
   if raw == nil or raw == json.null then return wire.object() end
-  return wire.tool_args(tostring(raw), name)
+  return wire.tool_args(tostring(raw))
 end
 
 local function usage_of(u)
@@ -142,7 +142,7 @@ local function fix_ids(calls)
 end
 
 local function call_of(id, name, raw)
-  local args, err = parse_args(raw, name)
+  local args, err = parse_args(raw)
   return { type = "tool_call", id = id, name = name, args = args, args_error = err }
 end
 

@@ -46,14 +46,15 @@ function M.object(t)
 end
 
 -- Tool-call arguments sent as JSON text: the table, or an empty one and
--- why (args_error) when the text is not a JSON object. Never raises: a
--- model that writes broken JSON gets told and may try again.
-function M.tool_args(text, name)
+-- why (args_error: "not valid JSON (why): text", "not a JSON object:
+-- text"), which the tool plane tells the model. Never raises: a model that
+-- writes broken JSON gets told and may try again.
+function M.tool_args(text)
   if not text:match("%S") then return M.object() end
   local ok, v = pcall(json.decode, text)
   if ok and type(v) == "table" and text:match("^%s*{") then return v end
   local why = ok and "not a JSON object" or "not valid JSON (" .. tostring(v):gsub("^.*: ", "") .. ")"
-  return M.object(), "the arguments of tool call '" .. tostring(name) .. "' are " .. why .. ": " .. M.excerpt(text)
+  return M.object(), why .. ": " .. M.excerpt(text)
 end
 
 -- In-band error types that say "try again later" (exit status 75).
