@@ -2,6 +2,7 @@
 -- receives, turned into schema args and prompt parts, and prompt parts
 -- turned into a canonical user message.
 local json = require "llmdo.core.json"
+local fs = require "llmdo.core.fs"
 local sys = require "llmdo.core.sys"
 local util = require "llmdo.util"
 local schema = require "llmdo.schema"
@@ -138,11 +139,28 @@ function M.attachment_roots(project)
   return roots
 end
 
+-- The root of `roots` that holds `path`, or nil.
 local function within(path, roots)
   for _, r in ipairs(roots) do
-    if beneath(path, r) then return true end
+    if beneath(path, r) then return r end
   end
-  return false
+  return nil
+end
+
+M.ATTACHMENT_MAX = 32 * 1024 * 1024 -- the largest file a provider takes (Anthropic's PDFs)
+
+-- The bytes of a confined attachment, read once, now, beneath its root
+-- (openat2 RESOLVE_BENEATH, src/fs.c): a link swapped in later, while the
+-- call goes on, cannot make a later turn send a file from outside.
+local function read_beneath(real, root, shown)
+  local rel = real == root and "." or real:sub(#root + (root == "/" and 1 or 2))
+  local bytes, kind, msg = fs.read(root, rel, M.ATTACHMENT_MAX)
+  if bytes then return bytes end
+  if kind == "escape" then util.fail("permission", "Attachment outside the project root: " .. shown) end
+  if kind == "too_large" then
+    util.fail("run", "Attachment too large: " .. shown .. " (more than " .. M.ATTACHMENT_MAX // 1048576 .. " MiB)")
+  end
+  util.fail("run", "Attachment not readable: " .. shown .. " (" .. tostring(msg or kind) .. ")")
 end
 
 -- Resolves an attachment against the project root: the canonical part.
@@ -161,12 +179,16 @@ function M.resolve_attachment(a, root, confine)
   if not mt then
     util.fail("run", "Unsupported attachment type: " .. abs .. " (supported: .pdf, .png, .jpg, .jpeg, .gif, .webp)")
   end
+  local part = { type = "attachment", path = abs, media_type = mt }
   if confine then
     local real = sys.realpath(abs)
-    if not real or not within(real, confine) then outside() end
-    abs = real -- read from the path that was checked, with no link in it
+    local holder = real and within(real, confine)
+    if not holder then outside() end
+    part.path = real
+    -- the bytes go with the part (not in it: messages are logged and copied)
+    require("llmdo.providers.wire").pin(part, read_beneath(real, sys.realpath(holder) or holder, a.path))
   end
-  return { type = "attachment", path = abs, media_type = mt }
+  return part
 end
 
 -- The canonical user message for prompt parts (confine: as resolve_attachment).

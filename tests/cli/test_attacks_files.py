@@ -1,12 +1,13 @@
 """Attacks on the confined file primitives (src/fs.c): the filesystem toolset and
 rt:read_file/rt:write_file on FIFOs, sockets, devices, hard links, paths swapped
-for symlinks while they are used, and concurrent writers.
+for symlinks while they are used, and concurrent writers; an attachment a model
+names, swapped for a link after it was checked.
 
 Each case's project is {root}/proj; {root}/outside/secret.txt is beyond it. A
 FIFO that blocks shows as the case timing out, not as a hung test run."""
 import os, resource, signal, socket, stat, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Case, project, worker, main
+from harness import Case, Custom, project, worker, main, mock_provider, write_files, SECRETS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = open(os.path.join(HERE, "lua", "script_model.lua")).read()
@@ -239,7 +240,59 @@ class FailedWrite(Case):
 
 hl_swap = HardLinkSwapper()
 
+# A worker a model calls with an attachment (reader, on the HTTP mock, so
+# the bytes it is sent can be seen); reader's first tool swaps the
+# attachment's directory for a link out of the project, and its second
+# request sends the history, attachment included, again.
+SWAP_LUA = r"""
+local llmdo = require "llmdo"
+local M = {}
+M.main = llmdo.model(function(req)
+  local last = req.messages[#req.messages]
+  if last.role == "user" then
+    return { tool_calls = { { name = "reader", args = { input = "look", attachments = { "docs/x.png" } } } } }
+  end
+  return { text = last.parts[1].content }
+end)
+M.swapper = llmdo.toolset { tools = { swap = { approval = "pre_approved", fn = function(_, ctx)
+  local r = ctx.project_root
+  assert(os.rename(r .. "/docs", r .. "/docs_old"))
+  llmdo.exec { argv = { "ln", "-s", r .. "/../outside", r .. "/docs" } }
+  return "swapped"
+end } } }
+return M
+"""
+
+
+def swap_after_check(binary):
+    import base64
+    with tempfile.TemporaryDirectory(prefix="llmdo-attack-") as root:
+        write_files(root, {
+            "proj/project.lua": project(workers=("main.worker", "reader.worker"), lua=("m.lua",)),
+            "proj/main.worker": worker(model="lua:main", extra="toolsets: [reader]"),
+            "proj/reader.worker": worker(name="reader", model="anthropic:claude-test", entry=False,
+                                         extra="toolsets: [swapper]"),
+            "proj/m.lua": SWAP_LUA,
+            "proj/docs/x.png": b"\x89PNG inside the project",
+            "outside/x.png": b"\x89PNG " + SECRET.encode()})
+        mock = mock_provider()
+        mock.reset([{"tool_calls": [{"name": "swap", "args": {}, "id": "t1"}]}, {"text": "seen"}])
+        env = dict(os.environ, ANTHROPIC_BASE_URL=mock.url, **SECRETS)
+        p = subprocess.run([binary, "run", "proj", "go", "--no-log"], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL, start_new_session=True)
+        problems = [] if p.returncode == 0 and p.stdout == "seen\n" else [f"exit {p.returncode}: {p.stderr!r}"]
+        inside = base64.b64encode(b"\x89PNG inside the project").decode()
+        outside = base64.b64encode(b"\x89PNG " + SECRET.encode()).decode()
+        raws = [r["raw"].decode() if isinstance(r["raw"], bytes) else r["raw"] for r in mock.requests]
+        if len(raws) != 2 or not all(inside in r for r in raws):
+            problems.append(f"{len(raws)} requests; each should carry the bytes checked at the start")
+        if any(outside in r for r in raws):
+            problems.append("a later turn sent the file from outside the project")
+        return problems
+
+
 CASES = [
+    Custom("attachments: a link swapped in after the check cannot leak a file", swap_after_check),
     # FIFOs, sockets and devices: refused without blocking, as not regular files
     Case("read_file on a FIFO", tools(), ["run", ".", 'read_file:{"path":"fifo"};say'], cwd="proj",
          prepare=fifo, stdout="E:Not a regular file: fifo (a FIFO)" + RETRY + "\n"),

@@ -13,10 +13,18 @@ function M.read_base64(path)
   return sys.base64(bytes)
 end
 
+-- Bytes read once for an attachment part (input.lua: one a model named,
+-- read beneath its root), kept beside the part, not in it.
+local pinned = setmetatable({}, { __mode = "k" })
+function M.pin(part, bytes) pinned[part] = bytes end
+
 -- An attachment part's bytes, base64-encoded: its data (a tool result's
--- image) or its file's.
+-- image), the bytes pinned to it, or its file's.
 function M.base64_of(p)
-  return p.data or M.read_base64(p.path)
+  if p.data then return p.data end
+  local bytes = pinned[p]
+  if bytes then return sys.base64(bytes) end
+  return M.read_base64(p.path)
 end
 
 -- At most 300 characters of a response body, on one line, for messages.
