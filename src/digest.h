@@ -19,7 +19,7 @@
 
 #include "buf.h"
 
-#define LD_DIGEST_SNAP 4096 /* bytes between hash-state snapshots (a multiple of 64) */
+#define LD_DIGEST_SNAP 1024 /* bytes between hash-state snapshots (a multiple of 64) */
 
 /* SHA-256 of n bytes as 64 lowercase hex digits and a NUL. */
 void ld_digest_sha256_hex(const void *data, size_t n, char out[65]);

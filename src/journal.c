@@ -377,8 +377,15 @@ static int l_journal_list(lua_State *L) {
 
 #define TRACKER_MT "llmdo.bodytrack"
 
+typedef struct tracker {
+  ld_bodytrack t;
+  size_t clean; /* a prefix of the last body known to hold no secret */
+  int nsecrets; /* how many secrets there were when it was found clean */
+} tracker;
+
 static int l_tracker_gc(lua_State *L) {
-  ld_bodytrack_free(luaL_checkudata(L, 1, TRACKER_MT));
+  tracker *tr = luaL_checkudata(L, 1, TRACKER_MT);
+  ld_bodytrack_free(&tr->t);
   return 0;
 }
 
@@ -409,12 +416,12 @@ static size_t split_outside_secrets(const char *body, size_t n, size_t k) {
 ** redacted), start this one; rest: the bytes after them (nil, with keep 0,
 ** when the body must be written whole). [-2, +3] */
 static int l_tracker_feed(lua_State *L) {
-  ld_bodytrack *t = luaL_checkudata(L, 1, TRACKER_MT);
+  tracker *tr = luaL_checkudata(L, 1, TRACKER_MT);
   size_t n;
   const char *body = bytes(L, 2, &n);
   load_secrets();
   char hex[65];
-  size_t k = ld_bodytrack_feed(t, body, n, 0, hex);
+  size_t k = ld_bodytrack_feed(&tr->t, body, n, 0, hex);
   if (k == (size_t)-1) {
     ld_digest_sha256_hex(body, n, hex);
     k = 0;
@@ -422,16 +429,33 @@ static int l_tracker_feed(lua_State *L) {
   k = split_outside_secrets(body, n, k);
   lua_pushlstring(L, hex, 64);
   if (k == 0) {
+    tr->clean = 0;
     lua_pushinteger(L, 0);
     lua_pushnil(L);
     return 3;
   }
+  /* how many bytes [0, k) takes as written (secrets redacted): only what
+  ** lies past the prefix known to hold no secret is searched, so a turn
+  ** costs the same whatever the conversation's length */
+  if (tr->nsecrets != S.n) tr->clean = 0, tr->nsecrets = S.n;
+  if (tr->clean > k) tr->clean = k;
+  size_t maxlen = S.n ? strlen(S.value[0]) : 0;
+  size_t from = tr->clean > maxlen ? tr->clean - maxlen : 0;
   char *clean = NULL;
-  size_t written = k;
-  int r = ld_journal_scrub(body, k, (const char *const *)S.value, (const char *const *)S.mark, S.n, &clean,
-                           &written);
+  size_t written = k - from;
+  int r = ld_journal_scrub(body + from, k - from, (const char *const *)S.value, (const char *const *)S.mark,
+                           S.n, &clean, &written);
   free(clean);
   if (r < 0) return luaL_error(L, "out of memory");
+  if (r == 0) {
+    tr->clean = k, written = k;
+  } else { /* a secret in the prefix: count it all */
+    r = ld_journal_scrub(body, k, (const char *const *)S.value, (const char *const *)S.mark, S.n, &clean,
+                         &written);
+    free(clean);
+    if (r < 0) return luaL_error(L, "out of memory");
+    if (r == 0) written = k;
+  }
   lua_pushinteger(L, (lua_Integer)written);
   lua_pushlstring(L, body + k, n - k);
   return 3;
@@ -439,7 +463,7 @@ static int l_tracker_feed(lua_State *L) {
 
 /* journal.tracker() -> T, for the request bodies of one worker call. [-0, +1] */
 static int l_journal_tracker(lua_State *L) {
-  ld_bodytrack *t = lua_newuserdatauv(L, sizeof *t, 0);
+  tracker *t = lua_newuserdatauv(L, sizeof *t, 0);
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, TRACKER_MT);
   return 1;
