@@ -337,40 +337,69 @@ static int l_journal_mkdirs(lua_State *L) {
   return 1;
 }
 
-/* journal.list(dir) -> { {name=, size=, mtime=}, ... } for the regular
-** files named *.jsonl, unsorted; an absent directory lists nothing.
-** nil, err on other failures. [-1, +(1|2)] */
+#define DIR_MT "llmdo.journal.dir"
+
+/* The DIR of a listing is owned by a userdata, closed by its __gc: a
+** memory error while the entries are pushed leaks nothing. */
+static int l_dir_gc(lua_State *L) {
+  DIR **box = luaL_checkudata(L, 1, DIR_MT);
+  if (*box) closedir(*box), *box = NULL;
+  return 0;
+}
+
+/* journal.list(dir [, stats]) -> { {name= [, size=, mtime=]}, ... } for
+** the regular files named *.jsonl, unsorted; an absent directory lists
+** nothing; nil, err on other failures. Without stats no file is stat'ed
+** (unless the directory does not tell its entries' types): a run lists
+** the journals it keeps at every start. [-(1|2), +(1|2)] */
 static int l_journal_list(lua_State *L) {
   const char *dir = luaL_checkstring(L, 1);
-  DIR *d = opendir(dir);
+  int stats = lua_toboolean(L, 2);
+  DIR **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, DIR_MT);
+  *box = opendir(dir);
   lua_newtable(L);
-  if (!d) {
+  if (!*box) {
     if (errno == ENOENT) return 1;
     lua_pushnil(L);
     lua_pushstring(L, strerror(errno));
     return 2;
   }
-  int fd = dirfd(d);
+  int fd = dirfd(*box);
   lua_Integer i = 0;
   struct dirent *e;
-  /* nothing below raises but the pushes (memory): a leaked DIR then is the
-  ** least of the process's problems, and the run is ending anyway */
-  while ((e = readdir(d)) != NULL) {
+  while ((e = readdir(*box)) != NULL) {
     size_t len = strlen(e->d_name);
     struct stat st;
     if (len < 7 || strcmp(e->d_name + len - 6, ".jsonl") != 0) continue;
-    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    int need_stat = stats || e->d_type == DT_UNKNOWN;
+    if (!need_stat && e->d_type != DT_REG) continue;
+    if (need_stat && (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)))
+      continue;
     lua_createtable(L, 0, 3);
     lua_pushstring(L, e->d_name);
     lua_setfield(L, -2, "name");
-    lua_pushinteger(L, (lua_Integer)st.st_size);
-    lua_setfield(L, -2, "size");
-    lua_pushinteger(L, (lua_Integer)st.st_mtime);
-    lua_setfield(L, -2, "mtime");
+    if (stats) {
+      lua_pushinteger(L, (lua_Integer)st.st_size);
+      lua_setfield(L, -2, "size");
+      lua_pushinteger(L, (lua_Integer)st.st_mtime);
+      lua_setfield(L, -2, "mtime");
+    }
     lua_rawseti(L, -2, ++i);
   }
-  closedir(d);
+  closedir(*box);
+  *box = NULL;
   return 1;
+}
+
+/* journal.stat(path) -> size, mtime | nil. [-1, +(1|2)] */
+static int l_journal_stat(lua_State *L) {
+  struct stat st;
+  if (lstat(luaL_checkstring(L, 1), &st) != 0 || !S_ISREG(st.st_mode)) return lua_pushnil(L), 1;
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_pushinteger(L, (lua_Integer)st.st_mtime);
+  return 2;
 }
 
 /* ---- body trackers (digest.h) ---- */
@@ -481,12 +510,18 @@ int ld_journal_open_module(lua_State *L) {
                                  {"sha256", l_journal_sha256},
                                  {"mkdirs", l_journal_mkdirs},
                                  {"list", l_journal_list},
+                                 {"stat", l_journal_stat},
                                  {"clock", l_journal_clock},
                                  {"tracker", l_journal_tracker},
                                  {"add_secret", l_journal_add_secret},
                                  {"has_secret", l_journal_has_secret},
                                  {NULL, NULL}};
   if (luaL_newmetatable(L, JOURNAL_MT)) luaL_setfuncs(L, meta, 0);
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, DIR_MT)) {
+    lua_pushcfunction(L, l_dir_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_pop(L, 1);
   if (luaL_newmetatable(L, TRACKER_MT)) {
     static const luaL_Reg tmeta[] = {{"__gc", l_tracker_gc}, {"feed", l_tracker_feed}, {NULL, NULL}};

@@ -48,23 +48,44 @@ end
 
 -- Keeps the newest KEEP journals of dir, and no more than MAX_MB in all;
 -- `current` (the new run's file) is never removed.
--- A journal written to within this many seconds may belong to a run still
--- going: retention leaves it alone.
+-- A journal without its end, written to within this many seconds, may
+-- belong to a run still going: retention leaves it alone.
 M.BUSY_S = 3600
+
+-- Does the journal at path end with its run_end line (the run is over)?
+local function ended(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local size = f:seek("end")
+  f:seek("set", math.max(0, size - 4096))
+  local tail = f:read("a") or ""
+  f:close()
+  return (tail:match("([^\n]*)\n$") or ""):find('^{"type":"run_end"') ~= nil
+end
 
 local function limits()
   return env_number("LLMDO_LOG_KEEP", M.KEEP), env_number("LLMDO_LOG_MAX_MB", M.MAX_MB) * 1048576
 end
 
+-- The count is checked at every run's start from the names alone; the
+-- total size, which needs every file's size, at about one start in
+-- SIZE_EVERY (a listing with sizes costs a stat per journal kept).
+M.SIZE_EVERY = 16
+
 local function prune(dir, current, keep, max_bytes)
-  local files = J.list(dir)
+  local sized = math.random(M.SIZE_EVERY) == 1
+  local files = J.list(dir, sized)
   if not files then return end
   table.sort(files, function(a, b) return a.name > b.name end) -- newest first: names start with the time
   local count, bytes, now = 0, 0, J.clock() // 1000
   for _, f in ipairs(files) do
     if f.name ~= current then
-      count, bytes = count + 1, bytes + f.size
-      if (count >= keep or bytes > max_bytes) and now - f.mtime > M.BUSY_S then os.remove(dir .. "/" .. f.name) end
+      count, bytes = count + 1, bytes + (f.size or 0)
+      if count >= keep or bytes > max_bytes then
+        local path = dir .. "/" .. f.name
+        local _, mtime = J.stat(path)
+        if mtime and (now - mtime > M.BUSY_S or ended(path)) then os.remove(path) end
+      end
     end
   end
 end
