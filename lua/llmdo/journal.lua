@@ -72,21 +72,28 @@ end
 -- SIZE_EVERY (a listing with sizes costs a stat per journal kept).
 M.SIZE_EVERY = 16
 
+-- Journals one start looks at for deletion, at most: a directory far over
+-- its bounds (a lower LLMDO_LOG_KEEP, an older llmdo) shrinks over a few
+-- runs, and no start waits on thousands of deletions.
+M.PRUNE_MAX = 50
+
 local function prune(dir, current, keep, max_bytes)
   local sized = math.random(M.SIZE_EVERY) == 1
   local files = J.list(dir, sized)
   if not files then return end
   table.sort(files, function(a, b) return a.name > b.name end) -- newest first: names start with the time
-  local count, bytes, now = 0, 0, J.clock() // 1000
+  local count, bytes, over = 0, 0, {}
   for _, f in ipairs(files) do
     if f.name ~= current then
       count, bytes = count + 1, bytes + (f.size or 0)
-      if count >= keep or bytes > max_bytes then
-        local path = dir .. "/" .. f.name
-        local _, mtime = J.stat(path)
-        if mtime and (now - mtime > M.BUSY_S or ended(path)) then os.remove(path) end
-      end
+      if count >= keep or bytes > max_bytes then over[#over + 1] = f.name end
     end
+  end
+  local now = J.clock() // 1000
+  for i = #over, math.max(1, #over - M.PRUNE_MAX + 1), -1 do -- the oldest first
+    local path = dir .. "/" .. over[i]
+    local _, mtime = J.stat(path)
+    if mtime and (now - mtime > M.BUSY_S or ended(path)) then os.remove(path) end
   end
 end
 

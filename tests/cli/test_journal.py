@@ -437,6 +437,26 @@ def retention_keeps_newest(binary, root):
 
 
 @in_tmp
+def retention_bounded_per_run(binary, root):
+    """120 finished journals over a bound of 3: one run deletes the 50
+    oldest, not all 117 at once (no start waits on a mass deletion)."""
+    runs_dir = os.path.join(root, "state", "llmdo", "runs")
+    os.makedirs(runs_dir)
+    names = [f"20250101-0000{i // 60:02d}-{i % 60:03d}0" for i in range(120)]  # oldest first
+    for n in names:
+        with open(os.path.join(runs_dir, n + ".jsonl"), "w") as f:
+            f.write('{"type":"run_start","seq":1,"t":0,"v":1}\n{"type":"run_end","seq":2,"t":1,"exit":0}\n')
+    mock = mock_provider()
+    mock.reset([turn(text="r")])
+    p = run(binary, root, ["run", "project.lua", "go", "--approve-all"], base_url=mock.url,
+            extra_env={"LLMDO_LOG_KEEP": "3"})
+    left = sorted(n[:-6] for n in os.listdir(runs_dir))
+    if p.returncode != 0 or len(left) != 71 or left[:70] != names[50:]:
+        return [f"exit {p.returncode}; {len(left)} journals left, want the newest 70 and the run's own"]
+    return []
+
+
+@in_tmp
 def full_disk_keeps_the_run(binary, root):
     mock = mock_provider()
     mock.reset(SCRIPT)
@@ -578,6 +598,7 @@ CASES = [
     Custom("runs are journaled by default; llmdo logs lists and shows them", default_log_and_logs_command),
     Custom("--no-log and LLMDO_NO_LOG write nothing", no_log_writes_nothing),
     Custom("retention keeps the newest LLMDO_LOG_KEEP journals", retention_keeps_newest),
+    Custom("retention deletes at most 50 journals per run, the oldest first", retention_bounded_per_run),
     Custom("a full disk stops the journal, not the run", full_disk_keeps_the_run),
     Custom("a journal cut mid-line reads up to its last whole line", cut_journal_still_reads),
     Custom("project:run takes replay= and journal=", lua_api_replay),
