@@ -7,7 +7,6 @@
 -- To add an option: describe it once in M.options, then list its key in
 -- the `options` of each command that takes it. Its value reaches
 -- llmdo.cli as opts[key].
-local argparse = require "llmdo.argparse"
 local suggest = require "llmdo.suggest"
 local util = require "llmdo.util"
 
@@ -158,6 +157,7 @@ local function add_help(p, name)
 end
 
 local function build(only)
+  local argparse = require "llmdo.argparse" -- (loaded when the tables alone cannot answer: see plain_parse)
   local p = argparse("llmdo", "llmdo runs LLM workers: prompt files with Lua toolsets.")
   p:usage("usage: llmdo COMMAND ...")
   add_help(p, "")
@@ -345,7 +345,74 @@ end
 -- Parses the arguments after the program name. Returns the options table
 -- ({command=, ...} with command "help" (and topic) or "version" for
 -- those); raises a usage error with a one-line message.
-function M.parse(argv)
+-- The parse of a command line that the tables answer alone: a known
+-- command, its own options (once each; a value given as --opt V or
+-- --opt=V, not starting with '-'), -v counted, its positionals and no
+-- more. Anything else (help, an error to explain, '--') returns nil, and
+-- argparse parses it. Most runs start this way, without building
+-- argparse's parser (a third of a cold start's work; tests/lua/test_cli.lua
+-- checks that both parses agree).
+local function plain_parse(argv)
+  local c = by_name[argv[1]]
+  if not c or c.name == "help" or choices[c.name] then return nil end -- (argparse checks choices)
+  local flag_key = {}
+  for _, key in ipairs(c.options) do
+    for f in flags_of(key):gmatch("%S+") do flag_key[f] = key end
+  end
+  local res, npos, i = { command = c.name }, 0, 2
+  while i <= #argv do
+    local a = argv[i]
+    if a:sub(1, 1) == "-" and a ~= "-" then
+      local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+      name = name or a
+      local key = flag_key[name]
+      if not key and a:match("^%-v+$") and flag_key["-v"] then
+        res.verbose = (res.verbose or 0) + #a - 1
+      elseif not key or name == "-h" or name == "--help" then
+        return nil
+      else
+        local o = M.options[key]
+        if o.count then
+          if inline then return nil end
+          res[key] = (res[key] or 0) + 1
+        elseif res[key] ~= nil then
+          return nil -- given twice: argparse says what is wrong
+        elseif o[2] then
+          local v = inline
+          if not v then
+            i = i + 1
+            v = argv[i]
+          end
+          if v == nil or v:sub(1, 1) == "-" then return nil end
+          res[key] = v
+        else
+          if inline then return nil end
+          res[key] = true
+        end
+      end
+    else
+      npos = npos + 1
+      local spec = c.args[npos]
+      if not spec then return nil end
+      res[spec[1]] = a
+    end
+    i = i + 1
+  end
+  for j = npos + 1, #c.args do
+    if not c.args[j].optional then return nil end
+  end
+  return res
+end
+
+function M.parse(argv, slow)
+  if not slow and argv[1] ~= "lua" and argv[1] ~= "version" then
+    local res = plain_parse(argv)
+    if res then return check(res) end
+  end
+  return M.parse_argparse(argv)
+end
+
+function M.parse_argparse(argv)
   if #argv == 0 then usage_fail("missing command (" .. COMMAND_LIST .. "; see llmdo --help)") end
   -- llmdo lua SCRIPT ARGS...: everything after SCRIPT is the script's
   if argv[1] == "lua" and argv[2] and argv[2] ~= "-h" and argv[2] ~= "--help" then

@@ -14,6 +14,29 @@ local function fails(...)
   return ok and "" or e.message, not ok and e.kind
 end
 
+-- the plain parse (the tables alone) and argparse's agree on every line
+-- the plain one takes; what it does not take goes to argparse
+local json = require "llmdo.core.json"
+for _, argv in ipairs {
+  { "run", "p" }, { "run", "p", "hi" }, { "run", "-vv", "p", "hi", "--model", "x" },
+  { "run", "p", "--model=x", "-v", "-v" },
+  { "run", "p", "--input-json", '{"a": 1}', "--max-depth", "3", "--approve-all", "--no-log", "--output-json", "o" },
+  { "run", "p", "--journal", "j", "--replay", "r" }, { "run", "p", "--resume", "r", "--headless", "--debug" },
+  { "run", "p", "-", "--chat" }, { "check", "p" }, { "check", "p", "--tools", "--connect", "--model", "m" },
+  { "tool", "p", "t" }, { "tool", "p", "t", "--args", "{}", "--worker", "w", "--reject-all", "-vvv" },
+  { "logs" }, { "logs", "-n", "5", "--status", "ok", "--json" }, { "logs", "show", "abc" }, { "models", "--json" },
+} do
+  local a, b = json.encode(args.parse(argv), "s"), json.encode(args.parse(argv, true), "s")
+  T.eq(a, b, "plain and argparse parses of: " .. table.concat(argv, " "))
+end
+for _, argv in ipairs { { "run", "p", "--modle", "x" }, { "run", "p", "--model" }, { "run", "p", "a", "b" },
+  { "run" }, { "run", "p", "--model", "-x" }, { "config", "nope" } } do
+  local ok1, e1 = pcall(args.parse, argv)
+  local ok2, e2 = pcall(args.parse, argv, true)
+  T.eq(tostring(ok1 and json.encode(e1, "s") or e1.message), tostring(ok2 and json.encode(e2, "s") or e2.message),
+    "the same answer to: " .. table.concat(argv, " "))
+end
+
 -- options and positionals mixed, --opt=value, counted -v, --
 local o = parse("run", "-vv", "proj", "--model=lua:x", "--max-depth", "7", "--", "-prompt")
 T.eq(o.command, "run", "command")
