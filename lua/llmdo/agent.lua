@@ -322,6 +322,13 @@ local function with_toolsets(f, def, run, fn, ...)
   return a, b
 end
 
+-- Where a model's attachments may be, resolved once per run (realpath of
+-- each root), not at every worker call a model makes.
+local function attachment_roots(run)
+  run.attachment_roots = run.attachment_roots or input.attachment_roots(run.project)
+  return run.attachment_roots
+end
+
 -- rt:call_agent(name, input): runs worker `name` as a child of `parent`
 -- and returns its final text and an info table { stop_reason =, usage = }.
 -- Only the first call made from the entry (depth 0) in a turn takes and
@@ -334,7 +341,7 @@ function M.call(parent, name, data, from)
   local _, parts = input.normalize(def.schema_in, data, "run")
   -- (before the frame is made: a refused attachment leaves no frame open)
   local first = input.user_message(parts, run.project.root,
-    from == input.FROM_MODEL and input.attachment_roots(run.project) or nil)
+    from == input.FROM_MODEL and attachment_roots(run) or nil)
   local f = new_frame(parent, name, def, run)
   local messages = {}
   local takes_history = parent.depth == 0 and not run.history_taken
