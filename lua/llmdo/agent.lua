@@ -64,18 +64,19 @@ end
 
 -- The run's spend: a response's tokens and dollars (llmdo.prices) count
 -- towards runtime.max_tokens_total and runtime.max_cost, which hold for
--- the whole run, every nested call included. A response that goes over
--- ends the run with the budget's error.
--- A budget already spent refuses the next request before it is sent (a
--- caller that catches the budget's error and goes on would otherwise pay
--- for every later request).
-local function over_budget(run)
+-- the whole run, every nested call included. check_budget(run) after a
+-- response: going past a limit ends the run with the budget's error;
+-- check_budget(run, true) before a request: a budget already reached
+-- refuses it (a caller that catches the budget's error and goes on would
+-- otherwise pay for every later request).
+local function check_budget(run, before)
   local spend = run.spend
-  if run.max_tokens_total and spend.tokens >= run.max_tokens_total then
+  local function past(used, limit) return limit and (used > limit or (before and used >= limit)) end
+  if past(spend.tokens, run.max_tokens_total) then
     util.fail("budget", string.format("Budget exceeded: max_tokens_total = %d for this run (%d tokens used)",
       run.max_tokens_total, spend.tokens))
   end
-  if run.max_cost and spend.cost >= run.max_cost then
+  if past(spend.cost, run.max_cost) then
     util.fail("budget", "Budget exceeded: max_cost = " .. prices.format(run.max_cost) .. " for this run ("
       .. prices.format(spend.cost) .. " spent)")
   end
@@ -91,20 +92,13 @@ local function charge(run, def, usage)
     spend.unpriced[def.model_spec.string] = true
   end
   spend.tokens = spend.tokens + (tonumber(usage.input_tokens) or 0) + (tonumber(usage.output_tokens) or 0)
-  if run.max_tokens_total and spend.tokens > run.max_tokens_total then
-    util.fail("budget", string.format("Budget exceeded: max_tokens_total = %d for this run (%d tokens used)",
-      run.max_tokens_total, spend.tokens))
-  end
-  if run.max_cost and spend.cost > run.max_cost then
-    util.fail("budget", "Budget exceeded: max_cost = " .. prices.format(run.max_cost) .. " for this run ("
-      .. prices.format(spend.cost) .. " spent)")
-  end
+  check_budget(run)
 end
 
 -- One request to the model: counted against the budgets first; streamed
 -- text is shown as it arrives.
 local function model_turn(f, def, run, offer, messages, track)
-  over_budget(run)
+  check_budget(run, true)
   frame.count(f, "requests", 1)
   local streamed = false
   local response = models.request(def.model_spec, request(f, def, offer, messages), {

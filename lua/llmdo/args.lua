@@ -292,17 +292,21 @@ local function command_in(argv)
 end
 
 -- Checks what argparse cannot: value ranges and combinations.
+-- The integer an option's text v spells (as `pattern` allows) from lo to
+-- hi, or nil.
+local function integer_in(v, lo, hi, pattern)
+  local n = math.tointeger(tonumber(v))
+  if n and n >= lo and n <= hi and v:match(pattern) then return n end
+end
+
 local function check(o)
   if o.extra and #o.extra > 0 then usage_fail("unexpected argument '" .. o.extra[1] .. "'") end
   o.extra = nil
   if o.model == "" then usage_fail("option '--model' needs a non-empty value") end
   if o.worker == "" then usage_fail("option '--worker' needs a worker name") end
   if o.max_depth ~= nil then
-    local n = math.tointeger(tonumber(o.max_depth))
-    if not n or n < 1 or n > 1000 or not o.max_depth:match("^%s*%d+%s*$") then
-      usage_fail("--max-depth: expected an integer from 1 to 1000, got '" .. o.max_depth .. "'")
-    end
-    o.max_depth = n
+    o.max_depth = integer_in(o.max_depth, 1, 1000, "^%s*%d+%s*$")
+      or usage_fail("--max-depth: expected an integer from 1 to 1000, got '" .. o.max_depth .. "'")
   end
   if o.approve_all and o.reject_all then usage_fail("--approve-all and --reject-all cannot be combined") end
   for _, key in ipairs { "journal", "replay", "resume" } do
@@ -322,11 +326,8 @@ local function check(o)
     end
     if o.logs_action and not o.logs_id then usage_fail("logs show: missing ID (see llmdo logs)") end
     if o.logs_n ~= nil then
-      local n = math.tointeger(tonumber(o.logs_n))
-      if not n or n < 1 or n > 100000 or not o.logs_n:match("^%d+$") then
-        usage_fail("-n: expected a number of runs from 1 to 100000, got '" .. o.logs_n .. "'")
-      end
-      o.logs_n = n
+      o.logs_n = integer_in(o.logs_n, 1, 100000, "^%d+$")
+        or usage_fail("-n: expected a number of runs from 1 to 100000, got '" .. o.logs_n .. "'")
     end
     if o.logs_project == "" then usage_fail("option '--project' needs a value") end
     if o.logs_status == "" then usage_fail("option '--status' needs a value (ok, failed, cancelled, ...)") end
